@@ -1,0 +1,56 @@
+# Tangram — set-up and everyday commands. `make run` and `make test` do all set-up.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+STAMP  := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+CONSTRAINTS := constraints.txt
+
+.PHONY: run test lint format lock migrate worker clean ci
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found); set PYTHON=..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+
+# Reinstall only when the project metadata or the pinned versions change.
+$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(PIP) install -q -c $(CONSTRAINTS) -e .
+	@touch $@
+
+$(DEVSTAMP): $(STAMP) pyproject.toml $(CONSTRAINTS)
+	$(PIP) install -q -c $(CONSTRAINTS) -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	@mkdir -p var
+	$(BIN)/tangram migrate
+	$(BIN)/tangram init
+	$(BIN)/tangram run
+
+test: $(DEVSTAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEVSTAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: $(STAMP)
+	$(BIN)/tangram migrate
+
+worker: $(STAMP)
+	$(BIN)/tangram worker
+
+# Re-pin every dependency to what is installed now (run after changing pyproject.toml).
+lock: $(DEVSTAMP)
+	$(PIP) freeze --exclude-editable | grep -v '^-e ' | grep -v '^tangram' > $(CONSTRAINTS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""Apps and their versions: drafts are edited, published versions run."""

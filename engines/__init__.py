@@ -1,0 +1,1 @@
+"""Pure engines: no HTTP, no FastAPI."""

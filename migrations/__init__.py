@@ -1,0 +1,1 @@
+"""Tangram migrations package."""

@@ -1,0 +1,1 @@
+"""Tangram runtime package."""

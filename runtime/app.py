@@ -1,0 +1,99 @@
+"""The ASGI application: ``create_app()`` wires settings, database, routes and middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+
+from runtime import db as database
+from runtime.audit.routes import router as audit_router
+from runtime.auth.routes import router as auth_router
+from runtime.config import Settings, get_settings
+from runtime.errors import install_error_handlers
+from runtime.files.routes import router as files_router
+from runtime.files.storage import LocalStorage
+from runtime.jobs import builtin  # noqa: F401  (registers the platform's job handlers)
+from runtime.jobs.routes import router as jobs_router
+from runtime.jobs.worker import Worker
+from runtime.middleware import RequestContextMiddleware
+from runtime.observability.logs import configure_logging
+from runtime.observability.routes import router as ops_router
+from runtime.users.routes import router as users_router
+
+log = logging.getLogger("tangram.app")
+
+try:
+    VERSION = version("tangram")
+except PackageNotFoundError:  # running from a source tree
+    VERSION = "0.0.0"
+
+
+def load_plugins(settings: Settings) -> None:
+    """Import the modules named in ``TANGRAM_PLUGINS`` (they register handlers, types …)."""
+    for name in settings.plugins:
+        importlib.import_module(name)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = database.create_engine(
+        settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
+    )
+    app.state.engine = engine
+    app.state.sessions = database.session_factory(engine, write=True)
+    app.state.read_sessions = database.session_factory(engine, write=False)
+    app.state.storage = LocalStorage(settings.storage_dir)
+    worker_task: asyncio.Task[None] | None = None
+    worker: Worker | None = None
+    if settings.run_worker:
+        worker = Worker(app.state.sessions, settings, kind="inprocess")
+        worker_task = asyncio.create_task(worker.run(), name="tangram-inprocess-worker")
+    app.state.worker = worker
+    try:
+        yield
+    finally:
+        if worker is not None and worker_task is not None:
+            worker.stop()
+            with contextlib.suppress(Exception):
+                await worker_task
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(json_lines=settings.log_json, level=settings.log_level)
+    load_plugins(settings)
+    app = FastAPI(
+        title="Tangram",
+        version=VERSION,
+        summary="No-code application builder: forms, flows, dashboards, rules, templates.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.version = VERSION
+    app.state.instance = f"{socket.gethostname()}:{os.getpid()}"
+    install_error_handlers(app)
+    for router in (auth_router, users_router, audit_router, jobs_router, files_router, ops_router):
+        app.include_router(router)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        instance=app.state.instance,
+        trusted_proxies=settings.trusted_proxies,
+        upload_prefixes=("/api/v1/files",),
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    return app

@@ -1,0 +1,24 @@
+"""Who is making a request, and how they proved it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from runtime.auth.models import User, UserSession
+
+
+@dataclass
+class Principal:
+    user: User
+    via: Literal["session", "token", "system"]
+    session: UserSession | None = None
+    token_id: int | None = None
+
+    @property
+    def user_id(self) -> int:
+        return self.user.id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.is_admin

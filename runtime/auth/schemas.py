@@ -1,0 +1,72 @@
+"""Request and response bodies of the auth API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runtime.auth.passwords import MAX_LENGTH
+
+
+class StrictModel(BaseModel):
+    """Request bodies reject unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class LoginIn(StrictModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=MAX_LENGTH)
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    is_admin: bool
+    is_active: bool
+    locale: str | None
+    time_zone: str | None
+    must_change_password: bool
+    attributes: dict[str, Any]
+    last_login_at: datetime | None
+    created_at: datetime
+    row_version: int
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    csrf_token: str
+    expires_at: datetime
+
+
+class PasswordChangeIn(StrictModel):
+    current_password: str = Field(min_length=1, max_length=MAX_LENGTH)
+    new_password: str = Field(min_length=1, max_length=MAX_LENGTH)
+
+
+class TokenCreateIn(StrictModel):
+    name: str = Field(min_length=1, max_length=200)
+    expires_at: datetime | None = None
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(description="The secret; shown only in this response.")

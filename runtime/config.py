@@ -1,0 +1,96 @@
+"""Settings, read from the environment (prefix ``TANGRAM_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+def normalise_database_url(url: str) -> str:
+    """Map plain driver names to the async drivers Tangram uses."""
+    for plain, async_ in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return async_ + url[len(plain) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Every setting has a working default for the embedded SQLite set-up."""
+
+    model_config = SettingsConfigDict(env_prefix="TANGRAM_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(default=f"sqlite+aiosqlite:///{VAR_DIR}/tangram.db")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Secret for signing (CSRF, survey links). Generated once and kept in var/ when unset.
+    secret_key: str = ""
+    var_dir: Path = VAR_DIR
+    files_dir: Path | None = None
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = 100 * 1024 * 1024
+    log_json: bool = False
+    log_level: str = "INFO"
+    admin_username: str = "admin"
+    admin_password: str | None = None
+    # Sessions and tokens
+    session_cookie: str = "tangram_session"
+    csrf_cookie: str = "tangram_csrf"
+    session_ttl_hours: int = 24 * 14
+    cookie_secure: bool | None = None  # None: Secure when the request came over HTTPS
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # Failed-login throttling
+    login_window_seconds: int = 900
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 30
+    # Jobs
+    run_worker: bool = True  # `tangram run` starts one in-process worker (SQLite default)
+    worker_concurrency: int = 4
+    job_poll_seconds: float = 0.5
+    job_lease_seconds: float = 60.0
+    job_backoff_seconds: float = 2.0
+    job_max_attempts: int = 5
+    # Extra modules imported at start-up (they may register job handlers, field types ...)
+    plugins: list[str] = Field(default_factory=list)
+    db_pool_size: int = 10
+    db_echo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.files_dir or self.var_dir / "files"
+
+    def resolved_secret(self) -> str:
+        """The configured secret, or one generated once and stored under var/."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.write_text(secret)
+        path.chmod(0o600)
+        return secret
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,315 @@
+"""RFC 9457 problem details: one table of error code → HTTP status → message (zh-CN / en).
+
+Services raise :class:`ProblemError` with a stable code; the handlers installed by
+:func:`install_error_handlers` turn it, validation errors and every framework error into
+``application/problem+json`` in the caller's language.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from runtime.i18n import pick
+from runtime.requestctx import request_id_var
+
+log = logging.getLogger("tangram.errors")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://tangram.dev/problems/"
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    status: int
+    en: str
+    zh: str
+
+    def title(self, locale: str | None = None, **params: Any) -> str:
+        text = pick({"en": self.en, "zh-CN": self.zh}, locale)
+        return text.format(**params) if params else text
+
+
+#: The one table of problem codes. Codes are stable API: never rename one.
+ERRORS: dict[str, ErrorSpec] = {
+    "validation_failed": ErrorSpec(422, "The request is not valid.", "请求内容无效。"),
+    "malformed_json": ErrorSpec(
+        400, "The request body is not valid JSON.", "请求体不是有效的 JSON。"
+    ),
+    "payload_too_large": ErrorSpec(
+        413, "The request body is larger than {limit} bytes.", "请求体超过 {limit} 字节的上限。"
+    ),
+    "not_found": ErrorSpec(404, "Nothing exists at this address.", "该地址不存在。"),
+    "method_not_allowed": ErrorSpec(
+        405, "This method is not allowed here.", "此地址不支持该请求方法。"
+    ),
+    "unsupported_media_type": ErrorSpec(
+        415, "Send the body as application/json.", "请以 application/json 格式发送请求体。"
+    ),
+    "not_authenticated": ErrorSpec(401, "Sign in first.", "请先登录。"),
+    "invalid_token": ErrorSpec(
+        401, "The API token is invalid, expired or revoked.", "API 令牌无效、已过期或已吊销。"
+    ),
+    "session_expired": ErrorSpec(401, "Your session has expired.", "会话已过期，请重新登录。"),
+    "invalid_credentials": ErrorSpec(401, "Wrong username or password.", "用户名或密码错误。"),
+    "account_disabled": ErrorSpec(403, "This account is disabled.", "该账号已停用。"),
+    "too_many_attempts": ErrorSpec(
+        429,
+        "Too many failed sign-ins. Try again in {retry_after} seconds.",
+        "登录失败次数过多，请在 {retry_after} 秒后重试。",
+    ),
+    "csrf_failed": ErrorSpec(403, "Missing or wrong CSRF token.", "缺少 CSRF 令牌或令牌不正确。"),
+    "forbidden": ErrorSpec(403, "You are not allowed to do this.", "您没有执行此操作的权限。"),
+    "admin_required": ErrorSpec(
+        403, "Only administrators can do this.", "只有管理员可以执行此操作。"
+    ),
+    "wrong_password": ErrorSpec(400, "The current password is wrong.", "当前密码不正确。"),
+    "weak_password": ErrorSpec(422, "The password is too weak.", "密码强度不足。"),
+    "conflict": ErrorSpec(
+        409,
+        "Someone else changed this in the meantime; reload and try again.",
+        "该内容已被他人修改，请刷新后重试。",
+    ),
+    "already_exists": ErrorSpec(409, "{what} already exists.", "{what}已存在。"),
+    "job_not_retryable": ErrorSpec(
+        409, "Only dead or cancelled jobs can be retried.", "只有失败或已取消的任务可以重试。"
+    ),
+    "job_not_cancellable": ErrorSpec(
+        409, "Only queued jobs can be cancelled.", "只有排队中的任务可以取消。"
+    ),
+    "internal_error": ErrorSpec(500, "Something went wrong on our side.", "服务器内部错误。"),
+    "service_unavailable": ErrorSpec(
+        503, "The service is not available right now.", "服务暂时不可用。"
+    ),
+}
+
+
+@dataclass
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass
+class ProblemError(Exception):
+    """Raise from anywhere to answer with problem+json; ``params`` fill the message."""
+
+    code: str
+    detail: str | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code not in ERRORS:
+            raise ValueError(f"unknown problem code {self.code!r}")
+        super().__init__(self.code)
+
+    @property
+    def status(self) -> int:
+        return ERRORS[self.code].status
+
+
+def problem_body(
+    code: str,
+    *,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    params: dict[str, Any] | None = None,
+    instance: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    spec = ERRORS[code]
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
+        "title": spec.title(**(params or {})),
+        "status": spec.status,
+        "code": code,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = [e.as_dict() for e in errors]
+    request_id = request_id_var.get()
+    if request_id:
+        body["request_id"] = request_id
+    if extra:
+        body.update(extra)
+    return body
+
+
+def problem_response(
+    code: str, *, request: Request | None = None, headers: dict[str, str] | None = None, **kw: Any
+) -> JSONResponse:
+    instance = request.url.path if request is not None else None
+    body = problem_body(code, instance=instance, **kw)
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+# --- validation messages ---------------------------------------------------------------------
+
+_VALIDATION_MESSAGES: dict[str, tuple[str, str]] = {
+    "missing": ("This field is required.", "此字段为必填项。"),
+    "extra_forbidden": ("This field is not allowed.", "不允许此字段。"),
+    "string_type": ("Enter text.", "请输入文本。"),
+    "string_too_short": (
+        "Enter at least {min_length} characters.",
+        "至少输入 {min_length} 个字符。",
+    ),
+    "string_too_long": ("Enter at most {max_length} characters.", "最多输入 {max_length} 个字符。"),
+    "string_pattern_mismatch": ("The format is not valid.", "格式不正确。"),
+    "int_type": ("Enter a whole number.", "请输入整数。"),
+    "int_parsing": ("Enter a whole number.", "请输入整数。"),
+    "int_from_float": ("Enter a whole number.", "请输入整数。"),
+    "float_type": ("Enter a number.", "请输入数字。"),
+    "float_parsing": ("Enter a number.", "请输入数字。"),
+    "bool_type": ("Enter true or false.", "请输入 true 或 false。"),
+    "bool_parsing": ("Enter true or false.", "请输入 true 或 false。"),
+    "greater_than": ("Enter a value greater than {gt}.", "请输入大于 {gt} 的值。"),
+    "greater_than_equal": ("Enter a value of at least {ge}.", "请输入不小于 {ge} 的值。"),
+    "less_than": ("Enter a value less than {lt}.", "请输入小于 {lt} 的值。"),
+    "less_than_equal": ("Enter a value of at most {le}.", "请输入不大于 {le} 的值。"),
+    "literal_error": ("Choose one of: {expected}.", "请选择以下之一：{expected}。"),
+    "enum": ("Choose one of: {expected}.", "请选择以下之一：{expected}。"),
+    "list_type": ("Enter a list.", "请输入列表。"),
+    "dict_type": ("Enter an object.", "请输入对象。"),
+    "model_attributes_type": ("Enter an object.", "请输入对象。"),
+    "datetime_type": ("Enter a date and time.", "请输入日期时间。"),
+    "datetime_parsing": ("Enter a date and time (ISO 8601).", "请输入 ISO 8601 格式的日期时间。"),
+    "datetime_from_date_parsing": (
+        "Enter a date and time (ISO 8601).",
+        "请输入 ISO 8601 格式的日期时间。",
+    ),
+    "date_parsing": ("Enter a date (YYYY-MM-DD).", "请输入日期（YYYY-MM-DD）。"),
+    "too_short": ("Enter at least {min_length} items.", "至少需要 {min_length} 项。"),
+    "too_long": ("Enter at most {max_length} items.", "最多 {max_length} 项。"),
+    "json_invalid": ("The body is not valid JSON.", "请求体不是有效的 JSON。"),
+    "value_error": ("{error}", "{error}"),
+}
+
+
+def validation_message(error_type: str, ctx: dict[str, Any] | None, fallback: str) -> str:
+    pair = _VALIDATION_MESSAGES.get(error_type)
+    if pair is None:
+        return fallback
+    template = pick({"en": pair[0], "zh-CN": pair[1]})
+    try:
+        return template.format(**{k: v for k, v in (ctx or {}).items()})
+    except (KeyError, IndexError):
+        return fallback
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        source = parts.pop(0)
+        if not parts:
+            return source
+        if source != "body":
+            parts.insert(0, source)
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path
+
+
+def field_errors_from_pydantic(errors: list[Any]) -> list[FieldError]:
+    result = []
+    for err in errors:
+        ctx = err.get("ctx")
+        message = validation_message(err.get("type", ""), ctx, err.get("msg", ""))
+        result.append(FieldError(_field_path(tuple(err.get("loc", ()))), err["type"], message))
+    return result
+
+
+# --- handlers --------------------------------------------------------------------------------
+
+
+async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        exc.code,
+        request=request,
+        detail=exc.detail,
+        errors=exc.errors,
+        params=exc.params,
+        headers=exc.headers or None,
+        extra=exc.extra or None,
+    )
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        detail = next(
+            str(e.get("ctx", {}).get("error", "")) for e in errors if e["type"] == "json_invalid"
+        )
+        return problem_response("malformed_json", request=request, detail=detail or None)
+    return problem_response(
+        "validation_failed", request=request, errors=field_errors_from_pydantic(errors)
+    )
+
+
+_STATUS_CODES = {
+    400: "malformed_json",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    503: "service_unavailable",
+}
+
+
+async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code)
+    params = {}
+    if exc.status_code == 413:
+        limit = str(exc.detail)
+        params["limit"] = limit if limit.isdigit() else request.app.state.settings.max_body_bytes
+    if code is None:
+        body = {
+            "type": "about:blank",
+            "title": str(exc.detail),
+            "status": exc.status_code,
+            "code": f"http_{exc.status_code}",
+            "request_id": request_id_var.get(),
+        }
+        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.status_code == 400 else None
+    return problem_response(
+        code, request=request, detail=detail, params=params, headers=getattr(exc, "headers", None)
+    )
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response("internal_error", request=request)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _problem_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(Exception, _unhandled)

@@ -1,0 +1,1 @@
+"""Stored files (attachments, imports, exports)."""

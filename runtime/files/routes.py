@@ -1,0 +1,96 @@
+"""/api/v1/files: upload and download files (attachments, import sources)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, UploadFile, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict
+
+from runtime.audit import service as audit
+from runtime.deps import CurrentUser, SessionDep, SettingsDep
+from runtime.errors import ProblemError
+from runtime.files.models import StoredFile
+from runtime.files.storage import FileTooLarge, LocalStorage
+
+router = APIRouter(prefix="/api/v1/files", tags=["files"])
+
+
+class FileOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_by: int | None
+    created_at: datetime
+
+
+def _storage(request: Request) -> LocalStorage:
+    return request.app.state.storage  # type: ignore[no-any-return]
+
+
+@router.post("", response_model=FileOut, status_code=status.HTTP_201_CREATED)
+async def upload(
+    request: Request,
+    file: Annotated[UploadFile, File(description="The file to store")],
+    principal: CurrentUser,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> FileOut:
+    storage = _storage(request)
+    try:
+        key, size, sha = await storage.save(file, settings.max_upload_bytes)
+    except FileTooLarge as exc:
+        raise ProblemError(
+            "payload_too_large", params={"limit": settings.max_upload_bytes}
+        ) from exc
+    name = (file.filename or "file").replace("/", "_").replace("\\", "_")[:255]
+    record = StoredFile(
+        key=key,
+        filename=name,
+        content_type=(file.content_type or "application/octet-stream")[:200],
+        size=size,
+        sha256=sha,
+        created_by=principal.user.id,
+    )
+    db.add(record)
+    try:
+        await db.flush()
+        audit.record(
+            db, principal, "file.upload", "file", record.id, {"filename": name, "size": size}
+        )
+        await db.commit()
+    except Exception:
+        storage.delete(key)
+        raise
+    return FileOut.model_validate(record)
+
+
+async def _visible(db: SessionDep, principal: CurrentUser, file_id: int) -> StoredFile:
+    # Files attached to records get their rights from the record's scope (permissions issue);
+    # until a file is attached, only its uploader and administrators see it.
+    record = await db.get(StoredFile, file_id)
+    if record is None or (not principal.is_admin and record.created_by != principal.user.id):
+        raise ProblemError("not_found")
+    return record
+
+
+@router.get("/{file_id}", response_model=FileOut)
+async def metadata(file_id: int, principal: CurrentUser, db: SessionDep) -> FileOut:
+    return FileOut.model_validate(await _visible(db, principal, file_id))
+
+
+@router.get("/{file_id}/content", response_class=FileResponse)
+async def content(
+    file_id: int, request: Request, principal: CurrentUser, db: SessionDep
+) -> FileResponse:
+    record = await _visible(db, principal, file_id)
+    path = _storage(request).path_for(record.key)
+    if not path.exists():
+        raise ProblemError("not_found")
+    return FileResponse(path, media_type=record.content_type, filename=record.filename)

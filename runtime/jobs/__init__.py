@@ -1,0 +1,1 @@
+"""Background jobs: a table, a claim protocol and workers."""

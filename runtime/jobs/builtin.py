@@ -1,0 +1,39 @@
+"""Handlers the platform itself runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete
+
+from runtime.auth import throttle
+from runtime.auth.models import UserSession
+from runtime.db import utcnow
+from runtime.jobs import queue
+from runtime.jobs.context import JobContext
+from runtime.jobs.models import WorkerProcess
+from runtime.jobs.registry import handlers
+from runtime.jobs.worker import CLEANUP_JOB
+
+FINISHED_JOB_RETENTION = timedelta(days=30)
+STALE_WORKER = timedelta(days=1)
+
+
+@handlers.register(CLEANUP_JOB, max_attempts=3)
+async def cleanup(ctx: JobContext) -> dict[str, Any]:
+    """Delete expired sessions, old sign-in failures, old finished jobs and dead worker rows."""
+    db = ctx.session
+    now = utcnow()
+    sessions = await db.execute(delete(UserSession).where(UserSession.expires_at < now))
+    failures = await throttle.purge_old(db, ctx.settings)
+    jobs = await queue.purge_finished(db, FINISHED_JOB_RETENTION)
+    workers = await db.execute(
+        delete(WorkerProcess).where(WorkerProcess.heartbeat_at < now - STALE_WORKER)
+    )
+    return {
+        "sessions": sessions.rowcount or 0,  # type: ignore[attr-defined]
+        "auth_failures": failures,
+        "jobs": jobs,
+        "workers": workers.rowcount or 0,  # type: ignore[attr-defined]
+    }

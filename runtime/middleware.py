@@ -1,0 +1,125 @@
+"""ASGI middleware: request id, locale, body-size limit, access log and metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from runtime.errors import problem_response
+from runtime.i18n import current_locale, negotiate
+from runtime.observability.metrics import IN_FLIGHT, REQUEST_SECONDS, REQUESTS
+from runtime.requestctx import client_ip_var, request_id_var
+
+access_log = logging.getLogger("tangram.access")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestContextMiddleware:
+    """Sets request id, locale and client address; limits the body; records metrics."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        instance: str,
+        trusted_proxies: list[str],
+        upload_prefixes: tuple[str, ...] = (),
+        max_upload_bytes: int = 0,
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.upload_prefixes = upload_prefixes
+        self.max_upload_bytes = max_upload_bytes
+        self.instance = instance
+        self.trusted_proxies = set(trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        incoming = headers.get("x-request-id", "")
+        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        tokens = [
+            request_id_var.set(request_id),
+            current_locale.set(negotiate(headers.get("accept-language"))),
+            client_ip_var.set(self._client_ip(scope, headers)),
+        ]
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                raw = list(message.get("headers", []))
+                raw.append((b"x-request-id", request_id.encode()))
+                raw.append((b"x-tangram-instance", self.instance.encode()))
+                message["headers"] = raw
+            await send(message)
+
+        IN_FLIGHT.inc()
+        limit = self.max_body_bytes
+        if self.upload_prefixes and scope["path"].startswith(self.upload_prefixes):
+            limit = max(limit, self.max_upload_bytes)
+        try:
+            length = headers.get("content-length")
+            if length and length.isdigit() and int(length) > limit:
+                response = problem_response("payload_too_large", params={"limit": limit})
+                await response(scope, receive, send_wrapper)
+                return
+            await self.app(scope, self._limited(receive, limit), send_wrapper)
+        finally:
+            IN_FLIGHT.dec()
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            REQUEST_SECONDS.labels(scope["method"], route).observe(elapsed)
+            access_log.info(
+                "%s %s %s %.1fms",
+                scope["method"],
+                scope["path"],
+                status,
+                elapsed * 1000,
+                extra={"route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)},
+            )
+            for var, token in zip(
+                (request_id_var, current_locale, client_ip_var), tokens, strict=True
+            ):
+                var.reset(token)  # type: ignore[arg-type]
+
+    def _limited(self, receive: Receive, limit: int) -> Receive:
+        received = 0
+
+        async def wrapped() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(413, detail=str(limit))
+            return message
+
+        return wrapped
+
+    def _client_ip(self, scope: Scope, headers: Headers) -> str | None:
+        client = scope.get("client")
+        peer = client[0] if client else None
+        forwarded = headers.get("x-forwarded-for")
+        if forwarded and peer in self.trusted_proxies:
+            return forwarded.split(",")[0].strip() or peer
+        return peer
+
+
+def _route_template(scope: dict[str, Any]) -> str:
+    route = scope.get("route")
+    return getattr(route, "path", None) or "<unmatched>"

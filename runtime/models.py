@@ -1,0 +1,30 @@
+"""Every platform table, imported in one place for alembic and the test fixtures."""
+
+from builder.apps.models import App, AppVersion
+from runtime.audit.models import AuditEntry
+from runtime.auth.models import ApiToken, AuthFailure, User, UserSession
+from runtime.db import Base
+from runtime.files.models import StoredFile
+from runtime.jobs.models import Job, WorkerProcess
+from runtime.org.models import Department, DepartmentMember, Role, RoleMember
+
+metadata = Base.metadata
+
+__all__ = [
+    "ApiToken",
+    "App",
+    "AppVersion",
+    "AuditEntry",
+    "AuthFailure",
+    "Base",
+    "Department",
+    "DepartmentMember",
+    "Job",
+    "Role",
+    "RoleMember",
+    "StoredFile",
+    "User",
+    "UserSession",
+    "WorkerProcess",
+    "metadata",
+]

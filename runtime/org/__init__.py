@@ -1,0 +1,1 @@
+"""The organisation: departments, roles and memberships."""

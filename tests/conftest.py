@@ -1,0 +1,228 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests need ``TANGRAM_TEST_POSTGRES`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``);
+each test run creates its own databases there and drops them at the end. With
+``TANGRAM_REQUIRE_POSTGRES=1`` a run in which PostgreSQL tests were skipped fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from runtime import migrate
+from runtime.app import create_app
+from runtime.config import Settings, normalise_database_url
+from runtime.db import create_engine, session_factory
+from runtime.models import metadata
+
+PG_ADMIN_URL = os.environ.get("TANGRAM_TEST_POSTGRES", "")
+REQUIRE_PG = os.environ.get("TANGRAM_REQUIRE_POSTGRES") == "1"
+BACKENDS = ["sqlite", "postgresql"]
+
+_pg_counts = {"ran": 0, "skipped": 0}
+
+
+# --- databases -----------------------------------------------------------------------------
+
+
+def _pg_url(database: str) -> str:
+    base = normalise_database_url(PG_ADMIN_URL)
+    head, _, _ = base.rpartition("/")
+    return f"{head}/{database}"
+
+
+async def _pg_admin(statement: str) -> None:
+    engine = create_engine(normalise_database_url(PG_ADMIN_URL))
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def create_database(backend: str, tmp_dir: Path, *, migrated: bool = True) -> tuple[str, Any]:
+    """A new empty database; returns its URL and a function that drops it."""
+    if backend == "sqlite":
+        path = tmp_dir / f"tangram-{uuid.uuid4().hex[:8]}.db"
+        url = f"sqlite+aiosqlite:///{path}"
+
+        def drop() -> None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    else:
+        if not PG_ADMIN_URL:
+            _pg_counts["skipped"] += 1
+            pytest.skip("PostgreSQL not configured (set TANGRAM_TEST_POSTGRES)")
+        name = f"tangram_test_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        url = _pg_url(name)
+
+        def drop() -> None:
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    if migrated:
+        migrate.upgrade(url)
+    return url, drop
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database per backend, shared by the session and emptied after each test."""
+    url, drop = create_database(request.param, tmp_path_factory.mktemp("db"))
+    yield url
+    drop()
+
+
+@pytest.fixture
+def backend(db_url: str) -> str:
+    return "postgresql" if db_url.startswith("postgresql") else "sqlite"
+
+
+async def _empty_tables(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            tables = [t.name for t in metadata.sorted_tables]
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t}"' for t in tables)
+                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(metadata.sorted_tables):
+                    await conn.execute(table.delete())
+    finally:
+        await engine.dispose()
+
+
+def make_settings(db_url: str, var_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "var_dir": var_dir,
+        "secret_key": "test-secret",
+        "run_worker": False,
+        "job_poll_seconds": 0.05,
+        "job_backoff_seconds": 0.05,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return make_settings(db_url, tmp_path)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    try:
+        async with application.router.lifespan_context(application):
+            yield application
+    finally:
+        await _empty_tables(settings.database_url)
+
+
+@pytest.fixture
+async def sessions(app: Any) -> Any:
+    """The app's write session factory (tests use it to arrange and inspect data)."""
+    return app.state.sessions
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+# --- users ---------------------------------------------------------------------------------
+
+ADMIN_PASSWORD = "Admin-pass-2026"
+USER_PASSWORD = "User-pass-2026"
+
+
+@dataclass
+class Account:
+    id: int
+    username: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def make_account(
+    client: httpx.AsyncClient, sessions: Any, username: str, password: str, *, admin: bool = False
+) -> Account:
+    from runtime.users import service
+
+    async with sessions() as db:
+        user, _ = await service.create_user(
+            db, None, username=username, password=password, is_admin=admin
+        )
+        await db.commit()
+    login = await client.post(
+        "/api/v1/auth/login", json={"username": username, "password": password}
+    )
+    assert login.status_code == 200, login.text
+    csrf = login.json()["csrf_token"]
+    created = await client.post(
+        "/api/v1/auth/tokens", json={"name": "tests"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert created.status_code == 201, created.text
+    await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    client.cookies.clear()
+    return Account(user.id, username, password, created.json()["token"])
+
+
+@pytest.fixture
+async def admin(client: httpx.AsyncClient, sessions: Any) -> Account:
+    return await make_account(client, sessions, "admin", ADMIN_PASSWORD, admin=True)
+
+
+@pytest.fixture
+async def user(client: httpx.AsyncClient, sessions: Any) -> Account:
+    return await make_account(client, sessions, "alice", USER_PASSWORD)
+
+
+# --- PostgreSQL requirement ----------------------------------------------------------------
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "postgresql" in report.nodeid and report.when == "call" and report.passed:
+        _pg_counts["ran"] += 1
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "[sqlite" in item.nodeid and item.get_closest_marker("postgres_only"):
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL-only test"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not REQUIRE_PG:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    problem = None
+    if _pg_counts["skipped"]:
+        problem = f"{_pg_counts['skipped']} PostgreSQL fixture(s) skipped"
+    elif _pg_counts["ran"] == 0 and session.testscollected:
+        problem = "no PostgreSQL test ran"
+    if problem:
+        if reporter is not None:
+            reporter.write_line(f"TANGRAM_REQUIRE_POSTGRES=1 but {problem}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
