@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -13,12 +14,22 @@ from runtime.models import metadata
 config = context.config
 
 
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Form tables (``t_<id>``) belong to the form engine, not to alembic."""
+    table = obj if type_ == "table" else getattr(obj, "table", None)
+    table_name = getattr(table, "name", name) or ""
+    return not (table_name.startswith("t_") and table_name[2:].split("_")[0].isdigit())
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

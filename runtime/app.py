@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
+from builder.apps.routes import router as apps_router
 from runtime import db as database
 from runtime.audit.routes import router as audit_router
 from runtime.auth.routes import router as auth_router
@@ -86,7 +87,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.version = VERSION
     app.state.instance = f"{socket.gethostname()}:{os.getpid()}"
     install_error_handlers(app)
-    for router in (auth_router, users_router, audit_router, jobs_router, files_router, ops_router):
+    routers = (
+        auth_router,
+        users_router,
+        audit_router,
+        jobs_router,
+        files_router,
+        apps_router,
+        ops_router,
+    )
+    for router in routers:
         app.include_router(router)
     app.add_middleware(
         RequestContextMiddleware,

@@ -243,3 +243,7 @@ def _fail(exc: Exception) -> None:
 def main() -> None:
     with contextlib.suppress(KeyboardInterrupt):
         app()
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,7 @@ import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.auth import service as auth
@@ -15,6 +15,9 @@ from runtime.config import Settings
 from runtime.errors import ProblemError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Largest id either database can store (BIGINT / SQLite INTEGER). Larger ids in a path or
+#: query would overflow the driver (a 500), so they are rejected as validation errors.
+MAX_ID = 2**63 - 1
 CSRF_HEADER = "x-csrf-token"
 
 
@@ -31,6 +34,9 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+#: A row id in the path (``/users/{user_id}``) or an optional one in the query (``before_id``).
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 SessionDep = Annotated[AsyncSession, Depends(get_db)]
 
 

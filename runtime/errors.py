@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runtime.i18n import pick
@@ -82,6 +84,17 @@ ERRORS: dict[str, ErrorSpec] = {
     ),
     "job_not_cancellable": ErrorSpec(
         409, "Only queued jobs can be cancelled.", "只有排队中的任务可以取消。"
+    ),
+    "definition_invalid": ErrorSpec(
+        422, "The app definition has problems.", "应用定义存在问题。"
+    ),
+    "publish_blocked": ErrorSpec(
+        422,
+        "Existing records would not fit the new schema.",
+        "现有记录不符合新的结构，无法发布。",
+    ),
+    "plan_impossible": ErrorSpec(
+        422, "This schema change cannot be made.", "无法进行此结构变更。"
     ),
     "internal_error": ErrorSpec(500, "Something went wrong on our side.", "服务器内部错误。"),
     "service_unavailable": ErrorSpec(
@@ -165,6 +178,11 @@ _VALIDATION_MESSAGES: dict[str, tuple[str, str]] = {
     "missing": ("This field is required.", "此字段为必填项。"),
     "extra_forbidden": ("This field is not allowed.", "不允许此字段。"),
     "string_type": ("Enter text.", "请输入文本。"),
+    "string_unicode": ("Enter valid Unicode text.", "请输入有效的 Unicode 文本。"),
+    "nul_character": (
+        "Remove the NUL character (U+0000).",
+        "请删除空字符（U+0000）。",
+    ),
     "string_too_short": (
         "Enter at least {min_length} characters.",
         "至少输入 {min_length} 个字符。",
@@ -199,6 +217,31 @@ _VALIDATION_MESSAGES: dict[str, tuple[str, str]] = {
     "json_invalid": ("The body is not valid JSON.", "请求体不是有效的 JSON。"),
     "value_error": ("{error}", "{error}"),
 }
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def reject_nul(value: Any) -> Any:
+    """Refuse U+0000 in text, also nested in lists and objects.
+
+    PostgreSQL cannot store it in TEXT or JSONB, so it would fail as a 500 there (and work on
+    SQLite); it is rejected on both as a validation error instead.
+    """
+    if _has_nul(value):
+        raise PydanticCustomError("nul_character", "Text must not contain U+0000.")
+    return value
+
+
+#: A string parameter that may reach the database (query parameters; bodies use StrictModel).
+Text = Annotated[str, AfterValidator(reject_nul)]
 
 
 def validation_message(error_type: str, ctx: dict[str, Any] | None, fallback: str) -> str:

@@ -18,13 +18,17 @@ def negotiate(accept_language: str | None, preferred: str | None = None) -> str:
         return DEFAULT_LOCALE
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate(accept_language.split(",")):
-        tag, _, params = part.strip().partition(";")
+        tag, *params = part.strip().split(";")
         quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
+        for param in params:
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+                if not 0.0 <= quality <= 1.0:  # also rejects nan and inf
+                    quality = 0.0
         ranked.append((-quality, position, tag.strip().lower()))
     for negative_quality, _, tag in sorted(ranked):
         if negative_quality >= 0:

@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.errors import problem_response
@@ -18,6 +19,7 @@ from runtime.observability.metrics import IN_FLIGHT, REQUEST_SECONDS, REQUESTS
 from runtime.requestctx import client_ip_var, request_id_var
 
 access_log = logging.getLogger("tangram.access")
+error_log = logging.getLogger("tangram.errors")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -56,10 +58,12 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status = message["status"]
                 raw = list(message.get("headers", []))
                 raw.append((b"x-request-id", request_id.encode()))
@@ -74,10 +78,22 @@ class RequestContextMiddleware:
         try:
             length = headers.get("content-length")
             if length and length.isdigit() and int(length) > limit:
-                response = problem_response("payload_too_large", params={"limit": limit})
+                response = problem_response(
+                    "payload_too_large", request=Request(scope), params={"limit": limit}
+                )
                 await response(scope, receive, send_wrapper)
                 return
-            await self.app(scope, self._limited(receive, limit), send_wrapper)
+            try:
+                await self.app(scope, self._limited(receive, limit), send_wrapper)
+            except Exception:
+                # Answered here, not by Starlette's ServerErrorMiddleware (which sits outside
+                # this middleware), so the 500 still carries the request id, its header and
+                # the caller's language.
+                if response_started:
+                    raise
+                error_log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+                response = problem_response("internal_error", request=Request(scope))
+                await response(scope, receive, send_wrapper)
         finally:
             IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started

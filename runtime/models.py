@@ -1,6 +1,6 @@
 """Every platform table, imported in one place for alembic and the test fixtures."""
 
-from builder.apps.models import App, AppVersion
+from builder.apps.models import App, AppVersion, FormRecord
 from runtime.audit.models import AuditEntry
 from runtime.auth.models import ApiToken, AuthFailure, User, UserSession
 from runtime.db import Base
@@ -19,6 +19,7 @@ __all__ = [
     "Base",
     "Department",
     "DepartmentMember",
+    "FormRecord",
     "Job",
     "Role",
     "RoleMember",

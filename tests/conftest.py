@@ -8,6 +8,7 @@ each test run creates its own databases there and drops them at the end. With
 from __future__ import annotations
 
 import asyncio
+import re
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,17 +18,18 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from runtime import migrate
 from runtime.app import create_app
 from runtime.config import Settings, normalise_database_url
-from runtime.db import create_engine, session_factory
+from runtime.db import create_engine
 from runtime.models import metadata
 
 PG_ADMIN_URL = os.environ.get("TANGRAM_TEST_POSTGRES", "")
 REQUIRE_PG = os.environ.get("TANGRAM_REQUIRE_POSTGRES") == "1"
 BACKENDS = ["sqlite", "postgresql"]
+FORM_TABLE = re.compile(r"^t_\d+$")
 
 _pg_counts = {"ran": 0, "skipped": 0}
 
@@ -78,7 +80,9 @@ def create_database(backend: str, tmp_dir: Path, *, migrated: bool = True) -> tu
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated database per backend, shared by the session and emptied after each test."""
     url, drop = create_database(request.param, tmp_path_factory.mktemp("db"))
     yield url
@@ -91,13 +95,18 @@ def backend(db_url: str) -> str:
 
 
 async def _empty_tables(url: str) -> None:
+    """Drop the form tables (``t_<id>``) and empty every platform table."""
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
+            names = await conn.run_sync(lambda c: inspect(c).get_table_names())
+            for name in names:
+                if FORM_TABLE.match(name):
+                    await conn.execute(text(f'DROP TABLE "{name}"'))
             tables = [t.name for t in metadata.sorted_tables]
             if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t}"' for t in tables)
-                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                quoted = ", ".join(f'"{t}"' for t in tables)
+                await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
             else:
                 for table in reversed(metadata.sorted_tables):
                     await conn.execute(table.delete())

@@ -53,3 +53,20 @@ class AppVersion(Base):
 
     __table_args__ = (UniqueConstraint("app_id", "number"),)
     __mapper_args__ = {"version_id_col": row_version}
+
+
+class FormRecord(Base):
+    """A form's stable identity (its id names the table ``t_<id>``) and applied schema.
+
+    ``applied`` is the form schema as it physically exists in the database now; publishing plans
+    from it to the new definition, so the plan always starts from the real table.
+    """
+
+    __tablename__ = "forms"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    applied: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]

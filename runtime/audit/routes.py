@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from runtime.audit.models import AuditEntry
-from runtime.deps import AdminUser, SessionDep
+from runtime.deps import AdminUser, IdQuery, SessionDep
+from runtime.errors import Text
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -40,13 +41,13 @@ class AuditPage(BaseModel):
 async def list_audit(
     admin: AdminUser,
     db: SessionDep,
-    action: Annotated[str | None, Query(max_length=100)] = None,
-    entity_type: Annotated[str | None, Query(max_length=64)] = None,
-    entity_id: Annotated[str | None, Query(max_length=64)] = None,
-    actor_id: Annotated[int | None, Query(ge=1)] = None,
+    action: Annotated[Text | None, Query(max_length=100)] = None,
+    entity_type: Annotated[Text | None, Query(max_length=64)] = None,
+    entity_id: Annotated[Text | None, Query(max_length=64)] = None,
+    actor_id: IdQuery = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """Newest first; page with ``before_id`` = the previous page's ``next_before_id``."""

@@ -14,7 +14,7 @@ from runtime.auth.schemas import (
     TokenOut,
     UserOut,
 )
-from runtime.deps import CurrentUser, SessionDep, SettingsDep
+from runtime.deps import CurrentUser, IdPath, SessionDep, SettingsDep
 from runtime.requestctx import client_ip_var
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -105,5 +105,5 @@ async def create_token(
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_token(token_id: int, principal: CurrentUser, db: SessionDep) -> None:
+async def revoke_token(token_id: IdPath, principal: CurrentUser, db: SessionDep) -> None:
     await service.revoke_token(db, principal, token_id)

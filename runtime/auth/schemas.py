@@ -5,15 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from runtime.auth.passwords import MAX_LENGTH
+from runtime.errors import reject_nul
 
 
 class StrictModel(BaseModel):
     """Request bodies reject unknown fields."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    # NUL in any text (also inside JSON objects) is a 422, not a PostgreSQL error (500).
+    _no_nul = field_validator("*")(reject_nul)
 
 
 class LoginIn(StrictModel):

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
 
 from runtime.audit import service as audit
-from runtime.deps import CurrentUser, SessionDep, SettingsDep
+from runtime.deps import CurrentUser, IdPath, SessionDep, SettingsDep
 from runtime.errors import ProblemError
 from runtime.files.models import StoredFile
 from runtime.files.storage import FileTooLarge, LocalStorage
@@ -49,11 +49,14 @@ async def upload(
         raise ProblemError(
             "payload_too_large", params={"limit": settings.max_upload_bytes}
         ) from exc
-    name = (file.filename or "file").replace("/", "_").replace("\\", "_")[:255]
+    # NUL cannot be stored in PostgreSQL text; "/" and "\\" would look like paths.
+    name = (file.filename or "file").replace("/", "_").replace("\\", "_").replace("\x00", "")
+    name = name[:255] or "file"
     record = StoredFile(
         key=key,
         filename=name,
-        content_type=(file.content_type or "application/octet-stream")[:200],
+        content_type=(file.content_type or "").replace("\x00", "")[:200]
+        or "application/octet-stream",
         size=size,
         sha256=sha,
         created_by=principal.user.id,
@@ -81,13 +84,13 @@ async def _visible(db: SessionDep, principal: CurrentUser, file_id: int) -> Stor
 
 
 @router.get("/{file_id}", response_model=FileOut)
-async def metadata(file_id: int, principal: CurrentUser, db: SessionDep) -> FileOut:
+async def metadata(file_id: IdPath, principal: CurrentUser, db: SessionDep) -> FileOut:
     return FileOut.model_validate(await _visible(db, principal, file_id))
 
 
 @router.get("/{file_id}/content", response_class=FileResponse)
 async def content(
-    file_id: int, request: Request, principal: CurrentUser, db: SessionDep
+    file_id: IdPath, request: Request, principal: CurrentUser, db: SessionDep
 ) -> FileResponse:
     record = await _visible(db, principal, file_id)
     path = _storage(request).path_for(record.key)

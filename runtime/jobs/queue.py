@@ -19,6 +19,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.config import get_settings
 from runtime.db import utcnow
 from runtime.jobs.models import CANCELLED, DEAD, DONE, QUEUED, RUNNING, Job
 from runtime.jobs.registry import handlers
@@ -52,7 +53,7 @@ async def enqueue(
     """
     if max_attempts is None:
         spec = handlers.get(name)
-        max_attempts = (spec.max_attempts if spec else None) or DEFAULT_MAX_ATTEMPTS
+        max_attempts = (spec.max_attempts if spec else None) or get_settings().job_max_attempts
     values = {
         "name": name,
         "payload": payload or {},

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from runtime.audit import service as audit
-from runtime.deps import AdminUser, CurrentUser, SessionDep
-from runtime.errors import ProblemError
+from runtime.deps import AdminUser, CurrentUser, IdPath, IdQuery, SessionDep
+from runtime.errors import ProblemError, Text
 from runtime.jobs import queue
 from runtime.jobs.models import Job
 from runtime.jobs.schemas import JobOut, JobPage
@@ -23,8 +23,8 @@ async def list_jobs(
     principal: CurrentUser,
     db: SessionDep,
     status: JobStatus | None = None,
-    name: Annotated[str | None, Query(max_length=100)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    name: Annotated[Text | None, Query(max_length=100)] = None,
+    before_id: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JobPage:
     """Newest first. Non-administrators see only the jobs they started."""
@@ -50,13 +50,13 @@ async def _visible_job(db: SessionDep, principal: CurrentUser, job_id: int) -> J
 
 
 @router.get("/{job_id}", response_model=JobOut)
-async def get_job(job_id: int, principal: CurrentUser, db: SessionDep) -> JobOut:
+async def get_job(job_id: IdPath, principal: CurrentUser, db: SessionDep) -> JobOut:
     """A job's status and progress (percent and message)."""
     return JobOut.model_validate(await _visible_job(db, principal, job_id))
 
 
 @router.post("/{job_id}/retry", response_model=JobOut)
-async def retry_job(job_id: int, admin: AdminUser, db: SessionDep) -> JobOut:
+async def retry_job(job_id: IdPath, admin: AdminUser, db: SessionDep) -> JobOut:
     job = await _visible_job(db, admin, job_id)
     if not await queue.retry(db, job_id):
         raise ProblemError("job_not_retryable")
@@ -67,7 +67,7 @@ async def retry_job(job_id: int, admin: AdminUser, db: SessionDep) -> JobOut:
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)
-async def cancel_job(job_id: int, admin: AdminUser, db: SessionDep) -> JobOut:
+async def cancel_job(job_id: IdPath, admin: AdminUser, db: SessionDep) -> JobOut:
     job = await _visible_job(db, admin, job_id)
     if not await queue.cancel(db, job_id):
         raise ProblemError("job_not_cancellable")

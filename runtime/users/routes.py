@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy.orm.exc import StaleDataError
 
 from runtime.auth.schemas import UserOut
-from runtime.deps import AdminUser, SessionDep
-from runtime.errors import ProblemError
+from runtime.deps import AdminUser, IdPath, SessionDep
+from runtime.errors import ProblemError, Text
 from runtime.users import service
 from runtime.users.schemas import (
     PasswordResetIn,
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 async def list_users(
     admin: AdminUser,
     db: SessionDep,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[Text | None, Query(max_length=100)] = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -45,13 +45,13 @@ async def create_user(body: UserCreateIn, admin: AdminUser, db: SessionDep) -> U
 
 
 @router.get("/{user_id}", response_model=UserOut)
-async def get_user(user_id: int, admin: AdminUser, db: SessionDep) -> UserOut:
+async def get_user(user_id: IdPath, admin: AdminUser, db: SessionDep) -> UserOut:
     return UserOut.model_validate(await service.get_user(db, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserOut)
 async def update_user(
-    user_id: int, body: UserUpdateIn, admin: AdminUser, db: SessionDep
+    user_id: IdPath, body: UserUpdateIn, admin: AdminUser, db: SessionDep
 ) -> UserOut:
     """Change a user; send the ``row_version`` you read (409 if someone changed it since)."""
     changes = body.model_dump(exclude_unset=True, exclude={"row_version"})
@@ -67,7 +67,7 @@ async def update_user(
 
 @router.post("/{user_id}/password", response_model=UserCreatedOut)
 async def reset_password(
-    user_id: int, body: PasswordResetIn, admin: AdminUser, db: SessionDep
+    user_id: IdPath, body: PasswordResetIn, admin: AdminUser, db: SessionDep
 ) -> UserCreatedOut:
     """Set a user's password (or generate one) and sign them out everywhere."""
     generated = await service.reset_password(db, admin, user_id, body.password, body.must_change)

@@ -1,0 +1,258 @@
+"""Checking and applying a schema plan inside the publish transaction.
+
+``preflight`` finds the rows a plan would fail on (retypes, new unique constraints) without
+changing anything; ``apply`` runs the operations with SQLAlchemy and alembic operations. Both run
+on a synchronous connection (``AsyncConnection.run_sync``) so that alembic's batch mode can
+rebuild SQLite tables.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, MetaData, Table, bindparam, func, select, update
+from sqlalchemy.engine import Connection
+
+from engines.form.diff import Operation
+from engines.form.errors import InvalidValue
+from engines.form.registry import FIELD_TYPES
+from engines.form.schema import FieldSpec, FormSchema
+from engines.form.tables import build_table, index_of, table_name
+from engines.form.validate import to_storage
+from runtime.models import metadata as platform_metadata
+
+MAX_LISTED_ROWS = 20
+BATCH = 1000
+
+
+@dataclass
+class Blocker:
+    """An operation that existing rows would make fail."""
+
+    form: str
+    field: str
+    code: str
+    rows: list[int] = field(default_factory=list)
+    count: int = 0
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "form": self.form,
+            "field": self.field,
+            "code": self.code,
+            "count": self.count,
+            "rows": self.rows,
+            "examples": self.examples,
+        }
+
+
+def _metadata() -> MetaData:
+    metadata = MetaData()
+    for name in ("users", "departments"):
+        platform_metadata.tables[name].to_metadata(metadata)
+    return metadata
+
+
+def _spec(form: FormSchema, field_id: int) -> FieldSpec:
+    return next(f for f in [*form.fields, *form.archived] if f.id == field_id)
+
+
+def convert(old: FieldSpec, new: FieldSpec, stored: Any) -> Any:
+    """A stored value of ``old`` as a stored value of ``new`` (raises InvalidValue)."""
+    if stored is None:
+        return None
+    value = FIELD_TYPES.get(old.type).from_storage(old, stored)
+    if FIELD_TYPES.get(new.type).value_schema(new).get("type") == "string" and not isinstance(
+        value, str
+    ):
+        value = str(value)
+    return to_storage(new, value)
+
+
+def preflight(
+    conn: Connection, ops: list[Operation], old: dict[int, FormSchema], new: dict[int, FormSchema]
+) -> list[Blocker]:
+    blockers: list[Blocker] = []
+    for op in ops:
+        if op.kind == "retype_column" and op.field_id is not None:
+            blockers.extend(_retype_blockers(conn, old[op.form_id], new[op.form_id], op.field_id))
+        elif op.kind == "add_unique" and op.field_id is not None and op.form_id in old:
+            blockers.extend(_duplicate_blockers(conn, new[op.form_id], op.field_id))
+    return blockers
+
+
+def _retype_blockers(
+    conn: Connection, old_form: FormSchema, new_form: FormSchema, field_id: int
+) -> list[Blocker]:
+    old_spec, new_spec = _spec(old_form, field_id), _spec(new_form, field_id)
+    table = build_table(old_form, _metadata())
+    column = table.c[f"f_{field_id}"]
+    blocker = Blocker(new_form.key, new_spec.key, "retype_fails")
+    for row_id, stored in _batches(conn, table, column):
+        try:
+            convert(old_spec, new_spec, stored)
+        except (InvalidValue, ValueError, TypeError) as exc:
+            blocker.count += 1
+            if len(blocker.rows) < MAX_LISTED_ROWS:
+                blocker.rows.append(row_id)
+                code = exc.code if isinstance(exc, InvalidValue) else "invalid"
+                value = FIELD_TYPES.get(old_spec.type).from_storage(old_spec, stored)
+                blocker.examples.append({"id": row_id, "value": value, "code": code})
+    return [blocker] if blocker.count else []
+
+
+def _batches(conn: Connection, table: Table, column: Any) -> Iterator[tuple[int, Any]]:
+    """(id, value) of every row with a value, read in keyset batches (flat memory)."""
+    last_id = 0
+    while True:
+        chunk = conn.execute(
+            select(table.c.id, column)
+            .where(column.is_not(None), table.c.id > last_id)
+            .order_by(table.c.id)
+            .limit(BATCH)
+        ).all()
+        if not chunk:
+            return
+        yield from ((row[0], row[1]) for row in chunk)
+        last_id = chunk[-1][0]
+
+
+def _duplicate_blockers(conn: Connection, form: FormSchema, field_id: int) -> list[Blocker]:
+    table = build_table(form, _metadata())
+    column = table.c[f"f_{field_id}"]
+    live = table.c.deleted_at.is_(None)
+    dupes = (
+        select(column)
+        .where(live, column.is_not(None))
+        .group_by(column)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(table.c.id, column).where(live, column.in_(select(dupes))).order_by(table.c.id)
+    ).all()
+    if not rows:
+        return []
+    spec = _spec(form, field_id)
+    return [
+        Blocker(
+            form.key,
+            spec.key,
+            "not_unique",
+            [r[0] for r in rows[:MAX_LISTED_ROWS]],
+            len(rows),
+            [{"id": r[0], "value": r[1]} for r in rows[:MAX_LISTED_ROWS]],
+        )
+    ]
+
+
+def apply(
+    conn: Connection, ops: list[Operation], old: dict[int, FormSchema], new: dict[int, FormSchema]
+) -> None:
+    """Apply ``ops`` on ``conn`` (inside the caller's transaction)."""
+    migration = Operations(MigrationContext.configure(conn))
+    by_form: dict[int, list[Operation]] = defaultdict(list)
+    for op in ops:
+        by_form[op.form_id].append(op)
+    for form_id, form_ops in by_form.items():
+        target = new[form_id]
+        name = table_name(form_id)
+        for op in form_ops:
+            if op.kind == "create_table":
+                build_table(target, _metadata()).create(conn)
+            elif op.kind == "add_column":
+                for column in FIELD_TYPES.get(_spec(target, op.field_id or 0).type).columns(
+                    _spec(target, op.field_id or 0)
+                ):
+                    _add_column(conn, migration, name, column)
+            elif op.kind == "retype_column":
+                _retype(conn, migration, old[form_id], target, op.field_id or 0)
+            elif op.kind in ("add_index", "add_unique"):
+                _create_field_indexes(conn, target, op.field_id or 0)
+            elif op.kind in ("drop_index", "drop_unique"):
+                prefix = "ux" if op.kind == "drop_unique" else "ix"
+                migration.drop_index(
+                    f"{prefix}_{name}_f_{op.field_id}", table_name=name, if_exists=True
+                )
+            elif op.kind == "purge_column":
+                _drop_column(conn, migration, name, f"f_{op.field_id}")
+            # rename_field, archive_field and restore_field change no physical structure.
+
+
+def _add_column(conn: Connection, migration: Operations, table: str, column: Column[Any]) -> None:
+    if conn.dialect.name == "sqlite" and column.foreign_keys:
+        with migration.batch_alter_table(table, recreate="always") as batch:
+            batch.add_column(column)
+    else:
+        migration.add_column(table, column)
+
+
+def _drop_column(conn: Connection, migration: Operations, table: str, column: str) -> None:
+    if conn.dialect.name == "sqlite":
+        with migration.batch_alter_table(table, recreate="always") as batch:
+            batch.drop_column(column)
+    else:
+        migration.drop_column(table, column)
+
+
+def _retype(
+    conn: Connection,
+    migration: Operations,
+    old_form: FormSchema,
+    new_form: FormSchema,
+    field_id: int,
+) -> None:
+    """New column, values converted by the field types, old column replaced."""
+    old_spec, new_spec = _spec(old_form, field_id), _spec(new_form, field_id)
+    name = table_name(new_form.id)
+    column_name = f"f_{field_id}"
+    temporary = f"{column_name}__new"
+    [new_column] = FIELD_TYPES.get(new_spec.type).columns(new_spec)
+    staged = Column(temporary, new_column.type, nullable=True)
+    migration.add_column(name, staged)
+    old_table = build_table(old_form, _metadata())
+    table = Table(
+        name,
+        MetaData(),
+        Column("id", old_table.c.id.type, primary_key=True),
+        Column(column_name, old_table.c[column_name].type),
+        Column(temporary, new_column.type),
+    )
+    source = table.c[column_name]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({temporary: bindparam("converted")})
+    )
+    pending: list[dict[str, Any]] = []
+    for row_id, stored in _batches(conn, table, source):
+        pending.append({"row_id": row_id, "converted": convert(old_spec, new_spec, stored)})
+        if len(pending) >= BATCH:
+            conn.execute(statement, pending)
+            pending = []
+    if pending:
+        conn.execute(statement, pending)
+    for index in ("ix", "ux"):
+        migration.drop_index(f"{index}_{name}_{column_name}", table_name=name, if_exists=True)
+    if conn.dialect.name == "sqlite":
+        with migration.batch_alter_table(name, recreate="always") as batch:
+            batch.drop_column(column_name)
+            batch.alter_column(temporary, new_column_name=column_name)
+    else:
+        migration.drop_column(name, column_name)
+        migration.alter_column(name, temporary, new_column_name=column_name)
+    _create_field_indexes(conn, new_form, field_id)
+
+
+def _create_field_indexes(conn: Connection, form: FormSchema, field_id: int) -> None:
+    table = build_table(form, _metadata())
+    for name in (f"ix_{table.name}_f_{field_id}", f"ux_{table.name}_f_{field_id}"):
+        index = index_of(table, name)
+        if index is not None:
+            index.create(conn)

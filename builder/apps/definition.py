@@ -1,0 +1,41 @@
+"""The app definition: everything a version of an app contains (forms now; flows, rules,
+dashboards and roles join as their engines arrive). Stored as JSON in ``app_versions``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from engines.form.schema import FormSchema
+
+CURRENT_SCHEMA_VERSION = 1
+
+
+class AppDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = CURRENT_SCHEMA_VERSION
+    forms: list[FormSchema] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_forms(self) -> AppDefinition:
+        ids = [f.id for f in self.forms]
+        keys = [f.key for f in self.forms]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a form id is used twice")
+        if len(set(keys)) != len(keys):
+            raise ValueError("a form key is used twice")
+        return self
+
+    def form(self, key: str) -> FormSchema | None:
+        return next((f for f in self.forms if f.key == key), None)
+
+    def form_by_id(self, form_id: int) -> FormSchema | None:
+        return next((f for f in self.forms if f.id == form_id), None)
+
+
+def load(document: dict[str, object]) -> AppDefinition:
+    """Parse a stored definition (version 1 is the only format so far; later formats add
+    ``v1_to_v2(doc)`` upgrade functions here, DESIGN §10.7)."""
+    return AppDefinition.model_validate(document)

@@ -1,0 +1,122 @@
+"""/api/v1/apps: apps, drafts, validation, migration plans, publishing and versions.
+
+Designing apps needs the design right; until permission sets arrive (permissions issue) that
+is the administrators'.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlalchemy.orm.exc import StaleDataError
+
+from builder.apps import service
+from builder.apps.schemas import (
+    AppCreateIn,
+    AppOut,
+    DraftIn,
+    DraftOut,
+    FormCreateIn,
+    PlanOut,
+    ProblemOut,
+    PublishIn,
+    PublishOut,
+    ValidationOut,
+    VersionOut,
+)
+from runtime.deps import AdminUser, SessionDep
+from runtime.errors import ProblemError
+
+router = APIRouter(prefix="/api/v1/apps", tags=["apps"])
+
+
+async def _commit(db: SessionDep) -> None:
+    try:
+        await db.commit()
+    except StaleDataError as exc:
+        await db.rollback()
+        raise ProblemError("conflict") from exc
+
+
+def _draft_out(draft) -> DraftOut:  # type: ignore[no-untyped-def]
+    return DraftOut(app_id=draft.app_id, row_version=draft.row_version, definition=draft.definition)
+
+
+@router.get("", response_model=list[AppOut])
+async def list_apps(admin: AdminUser, db: SessionDep) -> list[AppOut]:
+    return [AppOut.model_validate(a) for a in await service.list_apps(db)]
+
+
+@router.post("", response_model=AppOut, status_code=status.HTTP_201_CREATED)
+async def create_app(body: AppCreateIn, admin: AdminUser, db: SessionDep) -> AppOut:
+    app = await service.create_app(db, admin, **body.model_dump())
+    await _commit(db)
+    return AppOut.model_validate(app)
+
+
+@router.get("/{app_id}", response_model=AppOut)
+async def get_app(app_id: int, admin: AdminUser, db: SessionDep) -> AppOut:
+    return AppOut.model_validate(await service.get_app(db, app_id))
+
+
+@router.get("/{app_id}/draft", response_model=DraftOut)
+async def get_draft(app_id: int, admin: AdminUser, db: SessionDep) -> DraftOut:
+    return _draft_out(await service.get_draft(db, app_id))
+
+
+@router.put("/{app_id}/draft", response_model=DraftOut)
+async def save_draft(app_id: int, body: DraftIn, admin: AdminUser, db: SessionDep) -> DraftOut:
+    """Replace the draft definition; send the ``row_version`` you read (409 when stale)."""
+    draft = await service.save_draft(db, admin, app_id, body.row_version, body.definition)
+    await _commit(db)
+    return _draft_out(draft)
+
+
+@router.post("/{app_id}/forms", response_model=DraftOut, status_code=status.HTTP_201_CREATED)
+async def add_form(app_id: int, body: FormCreateIn, admin: AdminUser, db: SessionDep) -> DraftOut:
+    """Add a form to the draft; it gets a stable id that names its table."""
+    draft, _form = await service.add_form(db, admin, app_id, body.row_version, body.key, body.label)
+    await _commit(db)
+    return _draft_out(draft)
+
+
+@router.post("/{app_id}/draft/validate", response_model=ValidationOut)
+async def validate_draft(app_id: int, admin: AdminUser, db: SessionDep) -> ValidationOut:
+    """Every problem of the draft at once (unknown fields in rules, bad options, cycles …)."""
+    draft = await service.get_draft(db, app_id)
+    problems = service.validate_definition(service.parse_definition(draft.definition))
+    return ValidationOut(ok=not problems, problems=[ProblemOut(**p.as_dict()) for p in problems])
+
+
+@router.get("/{app_id}/draft/plan", response_model=PlanOut)
+async def plan(app_id: int, admin: AdminUser, db: SessionDep) -> PlanOut:
+    """What publishing would change, and the existing rows that would block it."""
+    ops, blockers = await service.plan(db, app_id)
+    return PlanOut(
+        operations=[op.as_dict() for op in ops], blockers=[b.as_dict() for b in blockers]
+    )
+
+
+@router.post("/{app_id}/publish", response_model=PublishOut)
+async def publish(app_id: int, body: PublishIn, admin: AdminUser, db: SessionDep) -> PublishOut:
+    """Validate, migrate the tables and publish the draft, in one transaction."""
+    purge = {(p.form_id, p.field_id) for p in body.purge}
+    version, ops = await service.publish(db, admin, app_id, body.row_version, body.note, purge)
+    await _commit(db)
+    return PublishOut(
+        version=VersionOut.model_validate(version), operations=[op.as_dict() for op in ops]
+    )
+
+
+@router.get("/{app_id}/versions", response_model=list[VersionOut])
+async def versions(app_id: int, admin: AdminUser, db: SessionDep) -> list[VersionOut]:
+    return [VersionOut.model_validate(v) for v in await service.list_versions(db, app_id)]
+
+
+@router.post("/{app_id}/versions/{number}/rollback", response_model=PublishOut)
+async def rollback(app_id: int, number: int, admin: AdminUser, db: SessionDep) -> PublishOut:
+    """Publish an earlier version again; fields added since are archived with their data."""
+    version, ops = await service.rollback(db, admin, app_id, number)
+    await _commit(db)
+    return PublishOut(
+        version=VersionOut.model_validate(version), operations=[op.as_dict() for op in ops]
+    )

@@ -1,0 +1,98 @@
+"""Bodies of the apps API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engines.form.schema import KEY_PATTERN, Labels
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AppCreateIn(StrictModel):
+    key: str = Field(pattern=KEY_PATTERN)
+    name: Labels
+    description: Labels = Field(default_factory=dict)
+    icon: str | None = Field(default=None, max_length=64)
+
+
+class AppOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    key: str
+    name: dict[str, Any]
+    description: dict[str, Any]
+    icon: str | None
+    published_version_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    row_version: int
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: int
+    status: str
+    schema_version: int
+    note: str
+    created_at: datetime
+    published_at: datetime | None
+    published_by: int | None
+
+
+class DraftOut(BaseModel):
+    app_id: int
+    row_version: int
+    definition: dict[str, Any]
+    updated_at: datetime | None = None
+
+
+class DraftIn(StrictModel):
+    row_version: int
+    definition: dict[str, Any]
+
+
+class FormCreateIn(StrictModel):
+    key: str = Field(pattern=KEY_PATTERN)
+    label: Labels
+    row_version: int = Field(description="The draft's row_version you read")
+
+
+class ProblemOut(BaseModel):
+    path: str
+    code: str
+    message: str
+
+
+class ValidationOut(BaseModel):
+    ok: bool
+    problems: list[ProblemOut]
+
+
+class PurgeIn(StrictModel):
+    form_id: int
+    field_id: int
+
+
+class PlanOut(BaseModel):
+    operations: list[dict[str, Any]]
+    blockers: list[dict[str, Any]]
+
+
+class PublishIn(StrictModel):
+    row_version: int = Field(description="The draft's row_version you validated")
+    note: str = Field(default="", max_length=1000)
+    purge: list[PurgeIn] = Field(default_factory=list, description="Archived fields to delete")
+
+
+class PublishOut(BaseModel):
+    version: VersionOut
+    operations: list[dict[str, Any]]

@@ -1,0 +1,356 @@
+"""Apps, drafts and publishing.
+
+Editing happens on the app's draft (``app_versions`` row with number 0). ``publish`` validates
+the whole draft, plans the schema change from what is physically applied, checks existing rows,
+applies the plan and records a new numbered version — all in one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from builder.apps import apply as applier
+from builder.apps.definition import AppDefinition, load
+from builder.apps.models import ARCHIVED, DRAFT, PUBLISHED, App, AppVersion, FormRecord
+from engines.form.check import SchemaProblem, check_form
+from engines.form.diff import Operation, PlanError, archive_removed, plan_form
+from engines.form.schema import FormSchema
+from runtime.audit import service as audit
+from runtime.auth.principal import Principal
+from runtime.db import utcnow
+from runtime.errors import FieldError, ProblemError, field_errors_from_pydantic
+
+DRAFT_NUMBER = 0
+
+
+# --- apps ----------------------------------------------------------------------------------
+
+
+async def create_app(
+    db: AsyncSession,
+    actor: Principal,
+    *,
+    key: str,
+    name: dict[str, str],
+    description: dict[str, str],
+    icon: str | None,
+) -> App:
+    if (await db.execute(select(App.id).where(App.key == key))).first():
+        raise ProblemError(
+            "validation_failed",
+            errors=[FieldError("key", "already_exists", "An app with this key exists.")],
+        )
+    app = App(key=key, name=name, description=description, icon=icon, created_by=actor.user_id)
+    db.add(app)
+    try:
+        await db.flush()
+    except IntegrityError as exc:
+        await db.rollback()
+        raise ProblemError("already_exists", params={"what": key}) from exc
+    db.add(
+        AppVersion(
+            app_id=app.id,
+            number=DRAFT_NUMBER,
+            status=DRAFT,
+            definition=AppDefinition().model_dump(mode="json"),
+            created_by=actor.user_id,
+        )
+    )
+    audit.record(db, actor, "app.create", "app", app.id, {"key": key})
+    return app
+
+
+async def get_app(db: AsyncSession, app_id: int) -> App:
+    app = await db.get(App, app_id)
+    if app is None or app.deleted_at is not None:
+        raise ProblemError("not_found")
+    return app
+
+
+async def list_apps(db: AsyncSession) -> list[App]:
+    rows = await db.execute(select(App).where(App.deleted_at.is_(None)).order_by(App.id))
+    return list(rows.scalars())
+
+
+async def get_draft(db: AsyncSession, app_id: int) -> AppVersion:
+    await get_app(db, app_id)
+    draft = (
+        await db.execute(
+            select(AppVersion).where(AppVersion.app_id == app_id, AppVersion.number == DRAFT_NUMBER)
+        )
+    ).scalar_one()
+    return draft
+
+
+async def published_definition(db: AsyncSession, app: App) -> AppDefinition | None:
+    if app.published_version_id is None:
+        return None
+    version = await db.get(AppVersion, app.published_version_id)
+    return load(version.definition) if version else None
+
+
+async def list_versions(db: AsyncSession, app_id: int) -> list[AppVersion]:
+    await get_app(db, app_id)
+    rows = await db.execute(
+        select(AppVersion)
+        .where(AppVersion.app_id == app_id, AppVersion.number != DRAFT_NUMBER)
+        .order_by(AppVersion.number.desc())
+    )
+    return list(rows.scalars())
+
+
+# --- the draft -----------------------------------------------------------------------------
+
+
+def parse_definition(document: dict[str, Any]) -> AppDefinition:
+    try:
+        return load(document)
+    except ValidationError as exc:
+        errors = field_errors_from_pydantic(exc.errors())
+        for error in errors:
+            error.field = f"definition.{error.field}" if error.field else "definition"
+        raise ProblemError("validation_failed", errors=errors) from exc
+
+
+def _check_version(draft: AppVersion, row_version: int) -> None:
+    if draft.row_version != row_version:
+        raise ProblemError("conflict", extra={"current_row_version": draft.row_version})
+
+
+async def _known_form_ids(db: AsyncSession, app_id: int) -> set[int]:
+    rows = await db.execute(select(FormRecord.id).where(FormRecord.app_id == app_id))
+    return set(rows.scalars())
+
+
+async def save_draft(
+    db: AsyncSession, actor: Principal, app_id: int, row_version: int, document: dict[str, Any]
+) -> AppVersion:
+    draft = await get_draft(db, app_id)
+    _check_version(draft, row_version)
+    definition = parse_definition(document)
+    known = await _known_form_ids(db, app_id)
+    unknown = [
+        FieldError(
+            f"definition.forms[{i}].id",
+            "unknown_form",
+            "Add forms through POST /forms so that they get a stable id.",
+        )
+        for i, form in enumerate(definition.forms)
+        if form.id not in known
+    ]
+    if unknown:
+        raise ProblemError("validation_failed", errors=unknown)
+    previous = load(draft.definition)
+    definition = _keep_removed_fields(previous, definition)
+    draft.definition = definition.model_dump(mode="json")
+    audit.record(db, actor, "app.draft_save", "app", app_id)
+    return draft
+
+
+def _keep_removed_fields(previous: AppDefinition, new: AppDefinition) -> AppDefinition:
+    """A field deleted in the designer is archived, so its id is never reused."""
+    forms = []
+    for form in new.forms:
+        before = previous.form_by_id(form.id)
+        forms.append(archive_removed(before, form) if before else form)
+    return new.model_copy(update={"forms": forms})
+
+
+async def add_form(
+    db: AsyncSession,
+    actor: Principal,
+    app_id: int,
+    row_version: int,
+    key: str,
+    label: dict[str, str],
+) -> tuple[AppVersion, FormSchema]:
+    draft = await get_draft(db, app_id)
+    _check_version(draft, row_version)
+    definition = load(draft.definition)
+    if definition.form(key) is not None:
+        raise ProblemError(
+            "validation_failed",
+            errors=[FieldError("key", "already_exists", "This app has a form with this key.")],
+        )
+    record = FormRecord(app_id=app_id, key=key)
+    db.add(record)
+    await db.flush()
+    form = FormSchema(id=record.id, key=key, label=label)
+    definition = definition.model_copy(update={"forms": [*definition.forms, form]})
+    draft.definition = definition.model_dump(mode="json")
+    audit.record(db, actor, "form.create", "form", record.id, {"key": key, "app_id": app_id})
+    return draft, form
+
+
+def validate_definition(definition: AppDefinition) -> list[SchemaProblem]:
+    problems: list[SchemaProblem] = []
+    for index, form in enumerate(definition.forms):
+        problems.extend(check_form(form, f"forms[{index}]."))
+    return problems
+
+
+# --- plan and publish ----------------------------------------------------------------------
+
+
+async def _applied(db: AsyncSession, app_id: int) -> dict[int, FormSchema]:
+    rows = await db.execute(
+        select(FormRecord).where(FormRecord.app_id == app_id, FormRecord.applied.is_not(None))
+    )
+    return {r.id: FormSchema.model_validate(r.applied) for r in rows.scalars()}
+
+
+def _plan(
+    applied: dict[int, FormSchema], definition: AppDefinition, purge: set[tuple[int, int]]
+) -> list[Operation]:
+    ops: list[Operation] = []
+    try:
+        for form in definition.forms:
+            before = applied.get(form.id)
+            target = archive_removed(before, form) if before else form
+            ops.extend(
+                plan_form(
+                    before, target, purge={fid for (form_id, fid) in purge if form_id == form.id}
+                )
+            )
+    except PlanError as exc:
+        raise ProblemError(
+            "plan_impossible",
+            detail=exc.detail,
+            errors=[FieldError(f"{exc.form_key}.{exc.field_key}", exc.code, exc.detail)],
+        ) from exc
+    return ops
+
+
+def _targets(
+    applied: dict[int, FormSchema], definition: AppDefinition, purge: set[tuple[int, int]]
+) -> dict[int, FormSchema]:
+    targets = {}
+    for form in definition.forms:
+        before = applied.get(form.id)
+        target = archive_removed(before, form) if before else form
+        gone = {fid for (form_id, fid) in purge if form_id == form.id}
+        if gone:
+            target = target.model_copy(
+                update={"archived": [f for f in target.archived if f.id not in gone]}
+            )
+        targets[form.id] = target
+    return targets
+
+
+def _definition_problem(problems: list[SchemaProblem]) -> ProblemError:
+    return ProblemError(
+        "definition_invalid",
+        errors=[FieldError(p.path, p.code, p.message) for p in problems],
+    )
+
+
+async def plan(
+    db: AsyncSession, app_id: int, purge: set[tuple[int, int]] | None = None
+) -> tuple[list[Operation], list[applier.Blocker]]:
+    """What publishing the draft now would change, and which rows would block it."""
+    draft = await get_draft(db, app_id)
+    definition = load(draft.definition)
+    problems = validate_definition(definition)
+    if problems:
+        raise _definition_problem(problems)
+    applied = await _applied(db, app_id)
+    ops = _plan(applied, definition, purge or set())
+    targets = _targets(applied, definition, purge or set())
+    conn = await db.connection()
+    blockers = await conn.run_sync(lambda c: applier.preflight(c, ops, applied, targets))
+    return ops, blockers
+
+
+async def publish(
+    db: AsyncSession,
+    actor: Principal,
+    app_id: int,
+    row_version: int,
+    note: str,
+    purge: set[tuple[int, int]],
+) -> tuple[AppVersion, list[Operation]]:
+    """Validate, plan, check rows, apply and record a version — one transaction."""
+    app = await get_app(db, app_id)
+    draft = await get_draft(db, app_id)
+    _check_version(draft, row_version)
+    definition = load(draft.definition)
+    problems = validate_definition(definition)
+    if problems:
+        raise _definition_problem(problems)
+    applied = await _applied(db, app_id)
+    ops = _plan(applied, definition, purge)
+    targets = _targets(applied, definition, purge)
+    conn = await db.connection()
+    blockers = await conn.run_sync(lambda c: applier.preflight(c, ops, applied, targets))
+    if blockers:
+        raise ProblemError("publish_blocked", extra={"blockers": [b.as_dict() for b in blockers]})
+    await conn.run_sync(lambda c: applier.apply(c, ops, applied, targets))
+    now = utcnow()
+    for form_id, target in targets.items():
+        await db.execute(
+            update(FormRecord)
+            .where(FormRecord.id == form_id)
+            .values(applied=target.model_dump(mode="json"), applied_at=now, key=target.key)
+        )
+    published = definition.model_copy(update={"forms": list(targets.values())})
+    number = (
+        await db.execute(select(func.max(AppVersion.number)).where(AppVersion.app_id == app_id))
+    ).scalar_one() + 1
+    await db.execute(
+        update(AppVersion)
+        .where(AppVersion.app_id == app_id, AppVersion.status == PUBLISHED)
+        .values(status=ARCHIVED)
+    )
+    version = AppVersion(
+        app_id=app_id,
+        number=number,
+        status=PUBLISHED,
+        definition=published.model_dump(mode="json"),
+        note=note,
+        created_by=actor.user_id,
+        published_at=now,
+        published_by=actor.user_id,
+    )
+    db.add(version)
+    await db.flush()
+    app.published_version_id = version.id
+    draft.definition = published.model_dump(mode="json")
+    audit.record(
+        db,
+        actor,
+        "app.publish",
+        "app",
+        app_id,
+        {"version": number, "operations": [op.as_dict() for op in ops]},
+    )
+    return version, ops
+
+
+async def rollback(
+    db: AsyncSession, actor: Principal, app_id: int, number: int
+) -> tuple[AppVersion, list[Operation]]:
+    """Publish an earlier version again. Fields added since are archived, not dropped."""
+    version = (
+        await db.execute(
+            select(AppVersion).where(
+                AppVersion.app_id == app_id,
+                AppVersion.number == number,
+                AppVersion.number != DRAFT_NUMBER,
+            )
+        )
+    ).scalar_one_or_none()
+    if version is None:
+        raise ProblemError("not_found")
+    draft = await get_draft(db, app_id)
+    draft.definition = version.definition
+    await db.flush()
+    result = await publish(
+        db, actor, app_id, draft.row_version, f"rollback to version {number}", set()
+    )
+    audit.record(db, actor, "app.rollback", "app", app_id, {"to": number})
+    return result

@@ -1,0 +1,1 @@
+"""The form engine: field-type registry, form schema model, JSON Schema, tables (DESIGN §2)."""

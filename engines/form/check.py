@@ -1,0 +1,140 @@
+"""Whole-form validation: every reference resolves, every rule is valid JsonLogic.
+
+Returns all problems at once (path, code, message), so a designer sees everything to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from engines.form.errors import SchemaError
+from engines.form.registry import FIELD_TYPES
+from engines.form.schema import FormSchema
+from engines.logic import iter_errors
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    path: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "code": self.code, "message": self.message}
+
+
+def rule_vars(rule: Any) -> Iterator[str]:
+    """Every ``var`` name a JsonLogic rule reads (first path segment)."""
+    if isinstance(rule, list):
+        for item in rule:
+            yield from rule_vars(item)
+    elif isinstance(rule, dict):
+        for op, args in rule.items():
+            if op == "var":
+                name = args[0] if isinstance(args, list) and args else args
+                if isinstance(name, str) and name:
+                    yield name.split(".")[0]
+            else:
+                yield from rule_vars(args)
+
+
+def _check_rule(rule: Any, path: str, keys: set[str]) -> list[SchemaProblem]:
+    problems = [
+        SchemaProblem(f"{path}{error.path[1:]}", error.code, error.message)
+        for error in iter_errors(rule)
+    ]
+    for name in rule_vars(rule):
+        if name not in keys:
+            problems.append(SchemaProblem(path, "unknown_field", f"no field {name!r} in this form"))
+    return problems
+
+
+def check_form(form: FormSchema, path: str = "") -> list[SchemaProblem]:
+    problems: list[SchemaProblem] = []
+    keys = set(form.keys)
+    computed: dict[str, set[str]] = {}
+    for index, spec in enumerate(form.fields):
+        where = f"{path}fields[{index}]"
+        field_type = FIELD_TYPES.find(spec.type)
+        if field_type is None:
+            problems.append(
+                SchemaProblem(f"{where}.type", "unknown_type", f"unknown field type {spec.type!r}")
+            )
+            continue
+        try:
+            field_type.check_spec(spec)
+        except SchemaError as exc:
+            problems.append(
+                SchemaProblem(f"{where}.{exc.path.split('.', 1)[-1]}", exc.code, exc.detail)
+            )
+        for kind, rule in spec.linkage.rules().items():
+            problems.extend(_check_rule(rule, f"{where}.linkage.{kind}", keys))
+        if spec.linkage.value is not None:
+            computed[spec.key] = set(rule_vars(spec.linkage.value))
+    for index, rule in enumerate(form.rules):
+        problems.extend(_check_rule(rule.condition, f"{path}rules[{index}].condition", keys))
+        if rule.field is not None and rule.field not in keys:
+            problems.append(
+                SchemaProblem(
+                    f"{path}rules[{index}].field",
+                    "unknown_field",
+                    f"no field {rule.field!r} in this form",
+                )
+            )
+    for index, section in enumerate(form.sections):
+        for position, key in enumerate(section.fields):
+            if key not in keys:
+                problems.append(
+                    SchemaProblem(
+                        f"{path}sections[{index}].fields[{position}]",
+                        "unknown_field",
+                        f"no field {key!r} in this form",
+                    )
+                )
+    if form.title_field is not None and form.title_field not in keys:
+        problems.append(
+            SchemaProblem(
+                f"{path}title_field", "unknown_field", f"no field {form.title_field!r} in this form"
+            )
+        )
+    cycle = find_cycle(computed)
+    if cycle:
+        problems.append(
+            SchemaProblem(
+                f"{path}fields",
+                "formula_cycle",
+                "computed values depend on each other: " + " → ".join(cycle),
+            )
+        )
+    return problems
+
+
+def find_cycle(depends: dict[str, set[str]]) -> list[str] | None:
+    """A dependency cycle among computed fields, as the list of keys along it."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(key: str) -> list[str] | None:
+        state[key] = 1
+        stack.append(key)
+        for dep in sorted(depends.get(key, ())):
+            if dep not in depends:
+                continue
+            if state.get(dep) == 1:
+                return [*stack[stack.index(dep) :], dep]
+            if dep not in state:
+                found = visit(dep)
+                if found:
+                    return found
+        stack.pop()
+        state[key] = 2
+        return None
+
+    for key in sorted(depends):
+        if key not in state:
+            found = visit(key)
+            if found:
+                return found
+    return None

@@ -1,0 +1,97 @@
+"""Real tables: one per form (``t_<form id>``), one column per field (``f_<field id>``).
+
+The SQLAlchemy ``Table`` is rebuilt from the stored schema; callers cache it by form version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, MetaData, Table, text
+
+from engines.form.registry import FIELD_TYPES
+from engines.form.schema import FieldSpec, FormSchema
+from engines.form.types.base import column_name
+from engines.form.types.dates import UTCTimestamp
+
+ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+SYSTEM_COLUMNS = (
+    "id",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "owner_id",
+    "department_id",
+    "row_version",
+    "deleted_at",
+)
+
+
+def table_name(form: FormSchema | int) -> str:
+    return f"t_{form if isinstance(form, int) else form.id}"
+
+
+def system_columns() -> list[Column[Any]]:
+    return [
+        Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        Column("created_at", UTCTimestamp(), nullable=False),
+        Column("created_by", ID_TYPE, ForeignKey("users.id", ondelete="SET NULL")),
+        Column("updated_at", UTCTimestamp(), nullable=False),
+        Column("updated_by", ID_TYPE, ForeignKey("users.id", ondelete="SET NULL")),
+        Column("owner_id", ID_TYPE, ForeignKey("users.id", ondelete="SET NULL")),
+        Column("department_id", ID_TYPE, ForeignKey("departments.id", ondelete="SET NULL")),
+        Column("row_version", Integer, nullable=False, default=1),
+        Column("deleted_at", UTCTimestamp()),
+    ]
+
+
+def field_columns(spec: FieldSpec) -> list[Column[Any]]:
+    return FIELD_TYPES.get(spec.type).columns(spec)
+
+
+def field_indexes(table: Table, spec: FieldSpec) -> list[Index]:
+    """The indexes a field needs, bound to ``table`` (which attaches them)."""
+    field_type = FIELD_TYPES.get(spec.type)
+    if not field_type.has_column:
+        return []
+    column = table.c[column_name(spec)]
+    if spec.unique:
+        # Unique among live records: a deleted record does not block its value.
+        live = text("deleted_at IS NULL")
+        return [
+            Index(
+                f"ux_{table.name}_{column.name}",
+                column,
+                unique=True,
+                sqlite_where=live,
+                postgresql_where=live,
+            )
+        ]
+    if spec.indexed or field_type.indexed_by_default:
+        return [Index(f"ix_{table.name}_{column.name}", column)]
+    return []
+
+
+def index_of(table: Table, name: str) -> Index | None:
+    return next((index for index in table.indexes if index.name == name), None)
+
+
+def build_table(form: FormSchema, metadata: MetaData) -> Table:
+    """The table of ``form`` in ``metadata`` (which must also hold users and departments)."""
+    name = table_name(form)
+    if name in metadata.tables:
+        metadata.remove(metadata.tables[name])
+    columns: list[Any] = system_columns()
+    indexes: list[Index] = [
+        Index(f"ix_{name}_live", "deleted_at", "id"),
+        Index(f"ix_{name}_created_at", "created_at"),
+        Index(f"ix_{name}_owner_id", "owner_id"),
+        Index(f"ix_{name}_department_id", "department_id"),
+    ]
+    for spec in [*form.fields, *form.archived]:
+        columns.extend(field_columns(spec))
+    table = Table(name, metadata, *columns, *indexes)
+    for spec in form.fields:
+        field_indexes(table, spec)
+    return table

@@ -1,0 +1,1 @@
+"""Field types, one module per family; see ``engines.form.registry`` for the list."""

@@ -1,0 +1,130 @@
+"""The field-type contract (DESIGN §10.2): one class per type, one module per family.
+
+A field type turns a field spec into a column, a JSON Schema fragment, and conversions between
+the API value (JSON), the stored value (column) and the JsonLogic value. No code outside the type
+classes asks ``if field.type == …``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import Column
+from sqlalchemy.types import TypeEngine
+
+from engines.form.errors import InvalidValue, SchemaError
+from engines.form.schema import FieldSpec
+
+
+class NoSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldType:
+    """Base class of all field types. Subclasses set ``type`` and override the hooks."""
+
+    type: ClassVar[str]
+    family: ClassVar[str]
+    Settings: ClassVar[builtins.type[BaseModel]] = NoSettings
+    #: How JsonLogic and the SQL compiler see values: text, number, boolean, date, datetime, array.
+    logic_kind: ClassVar[str] = "text"
+    #: Capabilities
+    sortable: ClassVar[bool] = True
+    filterable: ClassVar[bool] = True
+    searchable: ClassVar[bool] = False
+    unique_allowed: ClassVar[bool] = False
+    indexed_by_default: ClassVar[bool] = False
+    has_column: ClassVar[bool] = True
+    aggregations: ClassVar[frozenset[str]] = frozenset({"count", "count_distinct"})
+    #: Problem code when a value does not match the JSON Schema ``pattern``.
+    pattern_code: ClassVar[str] = "pattern"
+    #: Types whose stored values this type can take over on a retype, with a check per row.
+    converts_from: ClassVar[frozenset[str]] = frozenset()
+
+    # --- settings --------------------------------------------------------------------------
+
+    def settings(self, spec: FieldSpec) -> Any:
+        """The field's ``options`` validated by this type's ``Settings`` model."""
+        try:
+            return self.Settings.model_validate(spec.options)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise SchemaError(
+                f"{spec.key}.options{('.' + where) if where else ''}", "bad_options", first["msg"]
+            ) from exc
+
+    def check_spec(self, spec: FieldSpec) -> None:
+        """Raise :class:`SchemaError` when the spec makes no sense for this type."""
+        self.settings(spec)
+        if spec.unique and not self.unique_allowed:
+            raise SchemaError(
+                f"{spec.key}.unique",
+                "unique_not_supported",
+                f"a {self.type} field cannot be unique",
+            )
+        if spec.default is not None:
+            try:
+                self.to_storage(spec, spec.default)
+            except InvalidValue as exc:
+                raise SchemaError(f"{spec.key}.default", "bad_default", exc.code) from exc
+
+    # --- storage ---------------------------------------------------------------------------
+
+    #: The column type, for types whose column does not depend on the options.
+    sql_type: ClassVar[TypeEngine[Any] | None] = None
+
+    def column_type(self, spec: FieldSpec) -> TypeEngine[Any]:
+        if self.sql_type is None:
+            raise TypeError(f"field type {self.type!r} must set sql_type or column_type()")
+        return self.sql_type
+
+    def columns(self, spec: FieldSpec) -> list[Column[Any]]:
+        if not self.has_column:
+            return []
+        return [Column(column_name(spec), self.column_type(spec), nullable=True)]
+
+    def value_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        """JSON Schema (2020-12) of a non-empty value."""
+        return {"type": "string"}
+
+    def json_schema(self, spec: FieldSpec) -> dict[str, Any]:
+        schema: dict[str, Any] = {"anyOf": [self.value_schema(spec), {"type": "null"}]}
+        title = spec.label.get("en") or spec.label.get("zh-CN")
+        if title:
+            schema["title"] = title
+        return schema
+
+    def is_empty(self, value: Any) -> bool:
+        return value is None or value == "" or value == []
+
+    def to_storage(self, spec: FieldSpec, value: Any) -> Any:
+        """Check a (JSON-Schema-valid, non-empty) API value and convert it for the column."""
+        return value
+
+    def from_storage(self, spec: FieldSpec, value: Any) -> Any:
+        """The API (JSON) value of a stored value."""
+        return value
+
+    def to_logic(self, spec: FieldSpec, value: Any) -> Any:
+        """The value JsonLogic rules see (JSON types; dates as ISO strings)."""
+        return self.from_storage(spec, value)
+
+    def default_value(self, spec: FieldSpec) -> Any:
+        return spec.default
+
+    # --- import / export -------------------------------------------------------------------
+
+    def parse_text(self, spec: FieldSpec, raw: str) -> Any:
+        """An API value from a CSV/XLSX cell (already stripped, non-empty)."""
+        return raw
+
+    def format_text(self, spec: FieldSpec, value: Any) -> str:
+        """A cell for exports, from the API value."""
+        return "" if value is None else str(value)
+
+
+def column_name(spec: FieldSpec) -> str:
+    return f"f_{spec.id}"
