@@ -8,8 +8,8 @@ each test run creates its own databases there and drops them at the end. With
 from __future__ import annotations
 
 import asyncio
-import re
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import MetaData, inspect, insert
+from sqlalchemy import MetaData, insert, inspect
 
 from engines.form.schema import FormSchema
 from engines.form.tables import build_table

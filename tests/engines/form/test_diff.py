@@ -10,7 +10,13 @@ from engines.form.schema import FormSchema
 
 def form(*fields, archived=()) -> FormSchema:
     return FormSchema.model_validate(
-        {"id": 9, "key": "f", "label": {"en": "F"}, "fields": list(fields), "archived": list(archived)}
+        {
+            "id": 9,
+            "key": "f",
+            "label": {"en": "F"},
+            "fields": list(fields),
+            "archived": list(archived),
+        }
     )
 
 
@@ -30,8 +36,13 @@ def test_add_rename_and_label_change():
     old = form(text(1, "a"))
     new = form(
         {**text(1, "renamed"), "label": {"en": "New label"}},
-        {"id": 2, "key": "n", "type": "select", "label": {"en": "N"},
-         "options": {"options": [{"value": "x"}]}},
+        {
+            "id": 2,
+            "key": "n",
+            "type": "select",
+            "label": {"en": "N"},
+            "options": {"options": [{"value": "x"}]},
+        },
     )
     ops = plan_form(old, new)
     assert kinds(ops) == [("rename_field", 1), ("add_column", 2), ("add_index", 2)]
