@@ -63,7 +63,11 @@ class Base(DeclarativeBase):
     """Declarative base of the platform's own tables (managed by alembic)."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime, dict[str, Any]: JsonType}
+    type_annotation_map: dict[Any, Any] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JsonType,
+        list[Any]: JsonType,
+    }
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from runtime.auth.principal import Principal
 from runtime.config import Settings
 from runtime.errors import ProblemError
 
+log = logging.getLogger("tangram.auth")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Largest id either database can store (BIGINT / SQLite INTEGER). Larger ids in a path or
 #: query would overflow the driver (a 500), so they are rejected as validation errors.
@@ -50,6 +52,7 @@ async def optional_principal(request: Request, db: SessionDep) -> Principal | No
         principal = await auth.token_principal(db, credentials.strip())
         if principal is None:
             raise ProblemError("invalid_token", headers={"WWW-Authenticate": "Bearer"})
+        await _touch(request, db, principal)
         return principal
     settings: Settings = request.app.state.settings
     cookie = request.cookies.get(settings.session_cookie)
@@ -64,7 +67,22 @@ async def optional_principal(request: Request, db: SessionDep) -> Principal | No
         if not hmac.compare_digest(sent.encode(), principal.session.csrf_token.encode()):
             raise ProblemError("csrf_failed")
     request.state.principal = principal
+    await _touch(request, db, principal)
     return principal
+
+
+async def _touch(request: Request, db: AsyncSession, principal: Principal) -> None:
+    if not principal.stale_seen:
+        return
+    if request.method not in SAFE_METHODS:
+        # A write request's session holds the write lock already: record it there.
+        await auth.touch(db, principal, commit=False)
+        return
+    try:
+        async with request.app.state.sessions() as writer:
+            await auth.touch(writer, principal)
+    except Exception:  # "last used" is informational: never fail a request over it
+        log.warning("could not record the use of %s", principal.via, exc_info=True)
 
 
 async def require_principal(

@@ -85,17 +85,13 @@ ERRORS: dict[str, ErrorSpec] = {
     "job_not_cancellable": ErrorSpec(
         409, "Only queued jobs can be cancelled.", "只有排队中的任务可以取消。"
     ),
-    "definition_invalid": ErrorSpec(
-        422, "The app definition has problems.", "应用定义存在问题。"
-    ),
+    "definition_invalid": ErrorSpec(422, "The app definition has problems.", "应用定义存在问题。"),
     "publish_blocked": ErrorSpec(
         422,
         "Existing records would not fit the new schema.",
         "现有记录不符合新的结构，无法发布。",
     ),
-    "plan_impossible": ErrorSpec(
-        422, "This schema change cannot be made.", "无法进行此结构变更。"
-    ),
+    "plan_impossible": ErrorSpec(422, "This schema change cannot be made.", "无法进行此结构变更。"),
     "internal_error": ErrorSpec(500, "Something went wrong on our side.", "服务器内部错误。"),
     "service_unavailable": ErrorSpec(
         503, "The service is not available right now.", "服务暂时不可用。"

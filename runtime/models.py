@@ -7,6 +7,7 @@ from runtime.db import Base
 from runtime.files.models import StoredFile
 from runtime.jobs.models import Job, WorkerProcess
 from runtime.org.models import Department, DepartmentMember, Role, RoleMember
+from runtime.records.models import RecordComment, RecordHistory
 
 metadata = Base.metadata
 
@@ -21,6 +22,8 @@ __all__ = [
     "DepartmentMember",
     "FormRecord",
     "Job",
+    "RecordComment",
+    "RecordHistory",
     "Role",
     "RoleMember",
     "StoredFile",

@@ -6,7 +6,9 @@ is the administrators'.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 from sqlalchemy.orm.exc import StaleDataError
 
 from builder.apps import service
@@ -23,10 +25,12 @@ from builder.apps.schemas import (
     ValidationOut,
     VersionOut,
 )
-from runtime.deps import AdminUser, SessionDep
+from runtime.deps import AdminUser, IdPath, SessionDep
 from runtime.errors import ProblemError
 
 router = APIRouter(prefix="/api/v1/apps", tags=["apps"])
+#: Version numbers are INTEGER columns; larger ones are a 422, not a driver overflow (500).
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 async def _commit(db: SessionDep) -> None:
@@ -54,17 +58,17 @@ async def create_app(body: AppCreateIn, admin: AdminUser, db: SessionDep) -> App
 
 
 @router.get("/{app_id}", response_model=AppOut)
-async def get_app(app_id: int, admin: AdminUser, db: SessionDep) -> AppOut:
+async def get_app(app_id: IdPath, admin: AdminUser, db: SessionDep) -> AppOut:
     return AppOut.model_validate(await service.get_app(db, app_id))
 
 
 @router.get("/{app_id}/draft", response_model=DraftOut)
-async def get_draft(app_id: int, admin: AdminUser, db: SessionDep) -> DraftOut:
+async def get_draft(app_id: IdPath, admin: AdminUser, db: SessionDep) -> DraftOut:
     return _draft_out(await service.get_draft(db, app_id))
 
 
 @router.put("/{app_id}/draft", response_model=DraftOut)
-async def save_draft(app_id: int, body: DraftIn, admin: AdminUser, db: SessionDep) -> DraftOut:
+async def save_draft(app_id: IdPath, body: DraftIn, admin: AdminUser, db: SessionDep) -> DraftOut:
     """Replace the draft definition; send the ``row_version`` you read (409 when stale)."""
     draft = await service.save_draft(db, admin, app_id, body.row_version, body.definition)
     await _commit(db)
@@ -72,7 +76,9 @@ async def save_draft(app_id: int, body: DraftIn, admin: AdminUser, db: SessionDe
 
 
 @router.post("/{app_id}/forms", response_model=DraftOut, status_code=status.HTTP_201_CREATED)
-async def add_form(app_id: int, body: FormCreateIn, admin: AdminUser, db: SessionDep) -> DraftOut:
+async def add_form(
+    app_id: IdPath, body: FormCreateIn, admin: AdminUser, db: SessionDep
+) -> DraftOut:
     """Add a form to the draft; it gets a stable id that names its table."""
     draft, _form = await service.add_form(db, admin, app_id, body.row_version, body.key, body.label)
     await _commit(db)
@@ -80,7 +86,7 @@ async def add_form(app_id: int, body: FormCreateIn, admin: AdminUser, db: Sessio
 
 
 @router.post("/{app_id}/draft/validate", response_model=ValidationOut)
-async def validate_draft(app_id: int, admin: AdminUser, db: SessionDep) -> ValidationOut:
+async def validate_draft(app_id: IdPath, admin: AdminUser, db: SessionDep) -> ValidationOut:
     """Every problem of the draft at once (unknown fields in rules, bad options, cycles …)."""
     draft = await service.get_draft(db, app_id)
     problems = service.validate_definition(service.parse_definition(draft.definition))
@@ -88,7 +94,7 @@ async def validate_draft(app_id: int, admin: AdminUser, db: SessionDep) -> Valid
 
 
 @router.get("/{app_id}/draft/plan", response_model=PlanOut)
-async def plan(app_id: int, admin: AdminUser, db: SessionDep) -> PlanOut:
+async def plan(app_id: IdPath, admin: AdminUser, db: SessionDep) -> PlanOut:
     """What publishing would change, and the existing rows that would block it."""
     ops, blockers = await service.plan(db, app_id)
     return PlanOut(
@@ -97,7 +103,7 @@ async def plan(app_id: int, admin: AdminUser, db: SessionDep) -> PlanOut:
 
 
 @router.post("/{app_id}/publish", response_model=PublishOut)
-async def publish(app_id: int, body: PublishIn, admin: AdminUser, db: SessionDep) -> PublishOut:
+async def publish(app_id: IdPath, body: PublishIn, admin: AdminUser, db: SessionDep) -> PublishOut:
     """Validate, migrate the tables and publish the draft, in one transaction."""
     purge = {(p.form_id, p.field_id) for p in body.purge}
     version, ops = await service.publish(db, admin, app_id, body.row_version, body.note, purge)
@@ -108,12 +114,14 @@ async def publish(app_id: int, body: PublishIn, admin: AdminUser, db: SessionDep
 
 
 @router.get("/{app_id}/versions", response_model=list[VersionOut])
-async def versions(app_id: int, admin: AdminUser, db: SessionDep) -> list[VersionOut]:
+async def versions(app_id: IdPath, admin: AdminUser, db: SessionDep) -> list[VersionOut]:
     return [VersionOut.model_validate(v) for v in await service.list_versions(db, app_id)]
 
 
 @router.post("/{app_id}/versions/{number}/rollback", response_model=PublishOut)
-async def rollback(app_id: int, number: int, admin: AdminUser, db: SessionDep) -> PublishOut:
+async def rollback(
+    app_id: IdPath, number: VersionNumber, admin: AdminUser, db: SessionDep
+) -> PublishOut:
     """Publish an earlier version again; fields added since are archived with their data."""
     version, ops = await service.rollback(db, admin, app_id, number)
     await _commit(db)

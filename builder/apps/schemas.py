@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engines.form.schema import KEY_PATTERN, Labels
+from engines.form.schema import KEY_PATTERN, Labels, _check_labels
+from runtime.errors import reject_nul
 
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    # NUL in any text (also inside definitions) is a 422, not a PostgreSQL error (500).
+    _no_nul = field_validator("*")(reject_nul)
 
 
 class AppCreateIn(StrictModel):
@@ -64,6 +68,9 @@ class FormCreateIn(StrictModel):
     key: str = Field(pattern=KEY_PATTERN)
     label: Labels
     row_version: int = Field(description="The draft's row_version you read")
+
+    # Checked here like FormSchema checks it, so a bad label is a 422 and not a 500 later.
+    _label = field_validator("label")(_check_labels)
 
 
 class ProblemOut(BaseModel):

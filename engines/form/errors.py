@@ -34,6 +34,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_integer": ("Enter a whole number.", "请输入整数。"),
     "invalid_boolean": ("Enter yes or no.", "请输入是或否。"),
     "not_unique": ("This value is already used by another record.", "该值已被其他记录使用。"),
+    "unknown_reference": (
+        "Nothing with id {id} exists to refer to.",
+        "引用的对象（id {id}）不存在。",
+    ),
     "read_only": ("This field cannot be changed.", "此字段不可修改。"),
     "rule_failed": ("{message}", "{message}"),
 }

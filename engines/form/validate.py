@@ -83,11 +83,21 @@ def to_storage(spec: FieldSpec, value: Any, validator: Draft202012Validator | No
     field_type = FIELD_TYPES.get(spec.type)
     if field_type.is_empty(value):
         return None
+    if _has_nul(value):
+        raise InvalidValue("pattern")
     errors = sorted((validator or value_validator(spec)).iter_errors(value), key=lambda e: e.path)
     if errors:
         problem = _problem_from_schema(spec.key, errors[0], field_type.pattern_code)
         raise InvalidValue(problem.code, **problem.params)
     return field_type.to_storage(spec, value)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class FormValidator:
@@ -207,6 +217,8 @@ class FormValidator:
         return result
 
     def _check_value(self, spec: FieldSpec, value: Any) -> FieldProblem | None:
+        if _has_nul(value):  # no database stores NUL in text
+            return FieldProblem(spec.key, "pattern")
         errors = sorted(self.value_validators[spec.key].iter_errors(value), key=lambda e: e.path)
         if not errors:
             return None

@@ -14,6 +14,8 @@ class Principal:
     via: Literal["session", "token", "system"]
     session: UserSession | None = None
     token_id: int | None = None
+    #: The session's or token's "last used" time is old enough to be refreshed.
+    stale_seen: bool = False
 
     @property
     def user_id(self) -> int:

@@ -92,12 +92,9 @@ async def session_principal(db: AsyncSession, token: str) -> Principal | None:
     now = utcnow()
     if record.expires_at <= now or not user.is_active:
         return None
-    if now - record.last_seen_at > SEEN_REFRESH:
-        await db.execute(
-            update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now)
-        )
-        await db.commit()
-    return Principal(user, "session", session=record)
+    principal = Principal(user, "session", session=record)
+    principal.stale_seen = now - record.last_seen_at > SEEN_REFRESH
+    return principal
 
 
 async def token_principal(db: AsyncSession, token: str) -> Principal | None:
@@ -114,10 +111,27 @@ async def token_principal(db: AsyncSession, token: str) -> Principal | None:
     now = utcnow()
     if record.revoked_at or (record.expires_at and record.expires_at <= now) or not user.is_active:
         return None
-    if record.last_used_at is None or now - record.last_used_at > SEEN_REFRESH:
-        await db.execute(update(ApiToken).where(ApiToken.id == record.id).values(last_used_at=now))
+    principal = Principal(user, "token", token_id=record.id)
+    principal.stale_seen = record.last_used_at is None or now - record.last_used_at > SEEN_REFRESH
+    return principal
+
+
+async def touch(db: AsyncSession, principal: Principal, *, commit: bool = True) -> None:
+    """Record that a session or token was used (run in a write session of its own: a read
+    transaction that starts writing can fail on SQLite when another writer came first)."""
+    now = utcnow()
+    if principal.session is not None:
+        await db.execute(
+            update(UserSession)
+            .where(UserSession.id == principal.session.id)
+            .values(last_seen_at=now)
+        )
+    elif principal.token_id is not None:
+        await db.execute(
+            update(ApiToken).where(ApiToken.id == principal.token_id).values(last_used_at=now)
+        )
+    if commit:
         await db.commit()
-    return Principal(user, "token", token_id=record.id)
 
 
 async def logout(db: AsyncSession, principal: Principal) -> None:

@@ -174,8 +174,12 @@ async def fail(
 
     Returns the new status, or None when the claim was stale (another worker has the job).
     """
+    # Row lock: on PostgreSQL another worker could otherwise reclaim the job between this read
+    # and the update below, and the caller would be told a status that was never written.
     job = (
-        await db.execute(select(Job).where(Job.id == job_id, Job.lock_token == token))
+        await db.execute(
+            select(Job).where(Job.id == job_id, Job.lock_token == token).with_for_update()
+        )
     ).scalar_one_or_none()
     if job is None or job.status != RUNNING:
         return None

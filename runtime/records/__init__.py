@@ -1,0 +1,1 @@
+"""Records: the rows of published forms, and their history and comments."""

@@ -1,0 +1,112 @@
+"""Resolving a published form to its table and validator, cached by published version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import MetaData, Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from builder.apps.definition import load
+from builder.apps.models import App, AppVersion
+from engines.form.registry import FIELD_TYPES
+from engines.form.schema import FieldSpec, FormSchema
+from engines.form.tables import build_table
+from engines.form.types.base import FieldType
+from engines.form.validate import FormValidator
+from runtime.errors import ProblemError
+from runtime.models import metadata as platform_metadata
+
+
+@dataclass(frozen=True)
+class FormHandle:
+    """A form as end users run it: the published schema, its table and its validator."""
+
+    app_id: int
+    app_key: str
+    version_id: int
+    form: FormSchema
+    table: Table
+    validator: FormValidator
+
+    @property
+    def form_id(self) -> int:
+        return self.form.id
+
+    def spec(self, key: str) -> FieldSpec:
+        return self.validator.specs[key]
+
+    def field_type(self, key: str) -> FieldType:
+        return self.validator.types[key]
+
+    def column(self, key: str) -> Any:
+        return self.table.c[f"f_{self.validator.specs[key].id}"]
+
+    def to_api(self, row: Any, keys: list[str] | None = None) -> dict[str, Any]:
+        """A table row as the API shows it."""
+        values = {}
+        for key in keys if keys is not None else self.form.keys:
+            spec = self.validator.specs[key]
+            stored = row[f"f_{spec.id}"]
+            values[key] = (
+                None if stored is None else FIELD_TYPES.get(spec.type).from_storage(spec, stored)
+            )
+        return {
+            "id": row["id"],
+            "row_version": row["row_version"],
+            "created_at": row["created_at"],
+            "created_by": row["created_by"],
+            "updated_at": row["updated_at"],
+            "updated_by": row["updated_by"],
+            "owner_id": row["owner_id"],
+            "department_id": row["department_id"],
+            "deleted_at": row["deleted_at"],
+            "values": values,
+        }
+
+    def storage_values(self, row: Any) -> dict[str, Any]:
+        """Stored values by key (what validators and history compare)."""
+        return {key: row[f"f_{spec.id}"] for key, spec in self.validator.specs.items()}
+
+
+#: Handles by (published version id, form key); a new version simply gets new entries.
+_cache: dict[tuple[int, str], FormHandle] = {}
+_CACHE_LIMIT = 1000
+
+
+def _metadata() -> MetaData:
+    metadata = MetaData()
+    for name in ("users", "departments"):
+        platform_metadata.tables[name].to_metadata(metadata)
+    return metadata
+
+
+async def resolve(db: AsyncSession, app_key: str, form_key: str) -> FormHandle:
+    """The published form ``form_key`` of app ``app_key``; 404 if either is not published."""
+    row = (
+        await db.execute(
+            select(App.id, App.key, App.published_version_id).where(
+                App.key == app_key, App.deleted_at.is_(None)
+            )
+        )
+    ).one_or_none()
+    if row is None or row.published_version_id is None:
+        raise ProblemError("not_found")
+    app_id, key, version_id = row
+    cached = _cache.get((version_id, form_key))
+    if cached is not None:
+        return cached
+    document = (
+        await db.execute(select(AppVersion.definition).where(AppVersion.id == version_id))
+    ).scalar_one()
+    form = load(document).form(form_key)
+    if form is None:
+        raise ProblemError("not_found")
+    handle = FormHandle(
+        app_id, key, version_id, form, build_table(form, _metadata()), FormValidator(form)
+    )
+    if len(_cache) >= _CACHE_LIMIT:
+        _cache.clear()
+    _cache[(version_id, form_key)] = handle
+    return handle

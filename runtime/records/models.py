@@ -1,0 +1,48 @@
+"""Platform tables beside the form tables: field-level history and comments per record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from runtime.db import Base, IdType, JsonType, utcnow
+
+
+class RecordHistory(Base):
+    """One write to one record: who, when, what (``{key: [old, new]}``)."""
+
+    __tablename__ = "record_history"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(IdType)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32), default="api")
+    changes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (Index("ix_record_history_record", "form_id", "record_id", "id"),)
+
+
+class RecordComment(Base):
+    """A comment or internal note on a record, with @mentions and attachments."""
+
+    __tablename__ = "record_comments"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(IdType)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)
+    mentions: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    attachments: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_record_comments_record", "form_id", "record_id", "id"),)

@@ -1,0 +1,218 @@
+"""Reading records: one record, and lists with a JsonLogic filter, sort and keyset paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from engines.logic.sql import SqlField, compile_condition
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engines.logic import LogicError
+from runtime.auth.principal import Principal
+from runtime.errors import FieldError, ProblemError
+from runtime.records.forms import FormHandle
+from runtime.records.writer import logic_context
+
+MAX_PAGE = 500
+#: System columns that lists can filter and sort on, with their JsonLogic kind.
+SYSTEM_FIELDS = {
+    "id": "number",
+    "created_at": "datetime",
+    "updated_at": "datetime",
+    "created_by": "number",
+    "updated_by": "number",
+    "owner_id": "number",
+    "department_id": "number",
+}
+
+
+@dataclass(frozen=True)
+class SortKey:
+    name: str
+    expression: Any
+    descending: bool
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    total: int | None
+
+
+def sql_fields(handle: FormHandle) -> dict[str, SqlField]:
+    fields = {
+        name: SqlField(handle.table.c[name], kind)  # type: ignore[arg-type]
+        for name, kind in SYSTEM_FIELDS.items()
+    }
+    for spec in handle.form.fields:
+        field_type = handle.field_type(spec.key)
+        if field_type.filterable and field_type.has_column:
+            fields[spec.key] = SqlField(handle.column(spec.key), field_type.logic_kind)  # type: ignore[arg-type]
+    return fields
+
+
+def read_scope(handle: FormHandle, principal: Principal) -> ColumnElement[bool]:
+    """Which records the caller may read. Every read path goes through here.
+
+    Until permission sets exist (permissions issue), every signed-in user reads every live
+    record of a published form; row scopes will narrow this one condition.
+    """
+    return true() if principal is not None else false()
+
+
+def _bad(field: str, code: str, message: str) -> ProblemError:
+    return ProblemError("validation_failed", errors=[FieldError(field, code, message)])
+
+
+def parse_filter(raw: str | None) -> Any:
+    if raw is None or raw == "":
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise _bad("filter", "malformed_json", f"not valid JSON: {exc.msg}") from exc
+
+
+def compile_filter(handle: FormHandle, rule: Any, principal: Principal) -> ColumnElement[bool]:
+    if rule is None:
+        return true()
+    try:
+        return compile_condition(rule, sql_fields(handle), context=logic_context(principal))
+    except LogicError as exc:
+        raise _bad(f"filter{exc.path[1:]}", exc.code, exc.message) from exc
+
+
+def parse_sort(handle: FormHandle, raw: str | None) -> list[SortKey]:
+    keys: list[SortKey] = []
+    for part in (raw or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        descending = part.startswith("-")
+        name = part.lstrip("-+")
+        if name in SYSTEM_FIELDS:
+            keys.append(SortKey(name, handle.table.c[name], descending))
+            continue
+        spec = handle.validator.specs.get(name)
+        if spec is None or not handle.field_type(name).sortable:
+            raise _bad("sort", "not_sortable", f"cannot sort by {name!r}")
+        keys.append(SortKey(name, handle.column(name), descending))
+    if len(keys) > 4:
+        raise _bad("sort", "too_many_keys", "sort by at most 4 keys")
+    return keys
+
+
+def parse_fields(handle: FormHandle, raw: str | None) -> list[str] | None:
+    if not raw:
+        return None
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in handle.validator.specs]
+    if unknown:
+        raise _bad("fields", "unknown_field", f"no field {unknown[0]!r}")
+    return names
+
+
+def _encode_cursor(record_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": record_id}).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        after = json.loads(base64.urlsafe_b64decode(cursor.encode()))["after"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise _bad("cursor", "bad_cursor", "not a cursor from a previous page") from exc
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 < after < 2**63:
+        raise _bad("cursor", "bad_cursor", "not a cursor from a previous page")
+    return after
+
+
+def _after(
+    keys: list[SortKey], values: list[Any], id_column: Any, last_id: int
+) -> ColumnElement[bool]:
+    """Rows after the cursor row in ORDER BY keys (NULLS LAST), id."""
+    if not keys:
+        return id_column > last_id  # type: ignore[no-any-return]
+    key, rest = keys[0], keys[1:]
+    value = values[0]
+    tail = _after(rest, values[1:], id_column, last_id)
+    if value is None:
+        return and_(key.expression.is_(None), tail)
+    beyond = key.expression < value if key.descending else key.expression > value
+    return or_(beyond, key.expression.is_(None), and_(key.expression == value, tail))
+
+
+async def list_records(
+    db: AsyncSession,
+    handle: FormHandle,
+    principal: Principal,
+    *,
+    filter_rule: Any = None,
+    sort: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    fields: str | None = None,
+    with_total: bool = False,
+    deleted: bool = False,
+) -> Page:
+    table = handle.table
+    keys = parse_sort(handle, sort)
+    keep = parse_fields(handle, fields)
+    condition = and_(
+        read_scope(handle, principal),
+        compile_filter(handle, filter_rule, principal),
+        table.c.deleted_at.is_not(None) if deleted else table.c.deleted_at.is_(None),
+    )
+    query = select(table).where(condition)
+    if cursor:
+        last_id = _decode_cursor(cursor)
+        anchor = (
+            (
+                await db.execute(select(*[k.expression for k in keys]).where(table.c.id == last_id))
+            ).one_or_none()
+            if keys
+            else ()
+        )
+        if anchor is None:
+            raise _bad("cursor", "bad_cursor", "the cursor's record no longer exists")
+        query = query.where(_after(keys, list(anchor), table.c.id, last_id))
+    order = [
+        (k.expression.desc() if k.descending else k.expression.asc()).nulls_last() for k in keys
+    ]
+    query = query.order_by(*order, table.c.id.asc()).limit(min(limit, MAX_PAGE) + 1)
+    rows = (await db.execute(query)).mappings().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    total = None
+    if with_total:
+        total = (
+            await db.execute(select(func.count()).select_from(table).where(condition))
+        ).scalar_one()
+    return Page(
+        items=[handle.to_api(row, keep) for row in rows],
+        next_cursor=_encode_cursor(rows[-1]["id"]) if more and rows else None,
+        total=total,
+    )
+
+
+async def get_record(
+    db: AsyncSession, handle: FormHandle, principal: Principal, record_id: int
+) -> dict[str, Any]:
+    table = handle.table
+    row = (
+        (
+            await db.execute(
+                select(table).where(table.c.id == record_id, read_scope(handle, principal))
+            )
+        )
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
+        raise ProblemError("not_found")
+    return handle.to_api(row)

@@ -1,0 +1,214 @@
+"""/api/v1/records/{app}/{form}: records of published forms."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, status
+
+from runtime.deps import CurrentUser, IdPath, SessionDep
+from runtime.errors import FieldError, ProblemError
+from runtime.records import reader, timeline
+from runtime.records.forms import FormHandle, resolve
+from runtime.records.schemas import (
+    BulkIn,
+    BulkOut,
+    CommentIn,
+    QueryIn,
+    RecordCreateIn,
+    RecordOut,
+    RecordPage,
+    RecordPatchIn,
+    TimelineEntry,
+)
+from runtime.records.writer import RecordWriter, commit_and_dispatch
+
+router = APIRouter(prefix="/api/v1/records", tags=["records"])
+
+Key = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+
+
+async def _handle(db: SessionDep, app: str, form: str) -> FormHandle:
+    return await resolve(db, app, form)
+
+
+async def _page(
+    db: SessionDep, handle: FormHandle, principal: CurrentUser, query: QueryIn
+) -> RecordPage:
+    page = await reader.list_records(
+        db,
+        handle,
+        principal,
+        filter_rule=query.filter,
+        sort=query.sort,
+        limit=query.limit,
+        cursor=query.cursor,
+        fields=query.fields,
+        with_total=query.total,
+        deleted=query.deleted,
+    )
+    return RecordPage(
+        items=[RecordOut(**r) for r in page.items], next_cursor=page.next_cursor, total=page.total
+    )
+
+
+@router.get("/{app}/{form}", response_model=RecordPage)
+async def list_records(
+    app: Key,
+    form: Key,
+    principal: CurrentUser,
+    db: SessionDep,
+    filter: Annotated[str | None, Query(max_length=8000, description="JsonLogic (JSON)")] = None,
+    sort: Annotated[str | None, Query(max_length=300, examples=["-created_at"])] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    fields: Annotated[str | None, Query(max_length=2000)] = None,
+    total: bool = False,
+    deleted: bool = False,
+) -> RecordPage:
+    """Records matching ``filter``, sorted, a page at a time (follow ``next_cursor``)."""
+    handle = await _handle(db, app, form)
+    query = QueryIn(
+        filter=reader.parse_filter(filter),
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        fields=fields,
+        total=total,
+        deleted=deleted,
+    )
+    return await _page(db, handle, principal, query)
+
+
+@router.post("/{app}/{form}/query", response_model=RecordPage)
+async def query_records(
+    app: Key, form: Key, body: QueryIn, principal: CurrentUser, db: SessionDep
+) -> RecordPage:
+    """The list with the filter in the body (for long filters)."""
+    return await _page(db, await _handle(db, app, form), principal, body)
+
+
+@router.post("/{app}/{form}", response_model=RecordOut, status_code=status.HTTP_201_CREATED)
+async def create_record(
+    app: Key, form: Key, body: RecordCreateIn, principal: CurrentUser, db: SessionDep
+) -> RecordOut:
+    handle = await _handle(db, app, form)
+    record = await RecordWriter(db, handle, principal).create(body.values)
+    await commit_and_dispatch(db)
+    return RecordOut(**record)
+
+
+@router.post("/{app}/{form}/bulk", response_model=BulkOut)
+async def bulk(
+    app: Key, form: Key, body: BulkIn, principal: CurrentUser, db: SessionDep
+) -> BulkOut:
+    """Create and update up to 1,000 records in one transaction: all or nothing."""
+    if not body.create and not body.update:
+        raise ProblemError(
+            "validation_failed",
+            errors=[FieldError("create", "empty", "Give records to create or update.")],
+        )
+    handle = await _handle(db, app, form)
+    writer = RecordWriter(db, handle, principal, source="bulk")
+    created = await writer.create_many(body.create) if body.create else []
+    updated = (
+        await writer.update_many([(i.id, i.row_version, i.values) for i in body.update])
+        if body.update
+        else []
+    )
+    await commit_and_dispatch(db)
+    return BulkOut(
+        created=[RecordOut(**r) for r in created], updated=[RecordOut(**r) for r in updated]
+    )
+
+
+@router.get("/{app}/{form}/{record_id}", response_model=RecordOut)
+async def get_record(
+    app: Key, form: Key, record_id: IdPath, principal: CurrentUser, db: SessionDep
+) -> RecordOut:
+    handle = await _handle(db, app, form)
+    return RecordOut(**await reader.get_record(db, handle, principal, record_id))
+
+
+@router.patch("/{app}/{form}/{record_id}", response_model=RecordOut)
+async def update_record(
+    app: Key,
+    form: Key,
+    record_id: IdPath,
+    body: RecordPatchIn,
+    principal: CurrentUser,
+    db: SessionDep,
+) -> RecordOut:
+    """Change some fields; send the ``row_version`` you read (409 with the current one)."""
+    handle = await _handle(db, app, form)
+    await reader.get_record(db, handle, principal, record_id)
+    record = await RecordWriter(db, handle, principal).update(
+        record_id, body.row_version, body.values
+    )
+    await commit_and_dispatch(db)
+    return RecordOut(**record)
+
+
+@router.delete("/{app}/{form}/{record_id}", response_model=RecordOut)
+async def delete_record(
+    app: Key,
+    form: Key,
+    record_id: IdPath,
+    principal: CurrentUser,
+    db: SessionDep,
+    row_version: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+) -> RecordOut:
+    """Soft delete: the record leaves lists and can be restored."""
+    handle = await _handle(db, app, form)
+    await reader.get_record(db, handle, principal, record_id)
+    record = await RecordWriter(db, handle, principal).delete(record_id, row_version)
+    await commit_and_dispatch(db)
+    return RecordOut(**record)
+
+
+@router.post("/{app}/{form}/{record_id}/restore", response_model=RecordOut)
+async def restore_record(
+    app: Key, form: Key, record_id: IdPath, principal: CurrentUser, db: SessionDep
+) -> RecordOut:
+    handle = await _handle(db, app, form)
+    await reader.get_record(db, handle, principal, record_id)
+    record = await RecordWriter(db, handle, principal).restore(record_id)
+    await commit_and_dispatch(db)
+    return RecordOut(**record)
+
+
+@router.get("/{app}/{form}/{record_id}/timeline", response_model=list[TimelineEntry])
+async def record_timeline(
+    app: Key, form: Key, record_id: IdPath, principal: CurrentUser, db: SessionDep
+) -> list[Any]:
+    """Field-level history (who, when, old → new) and comments, oldest first."""
+    handle = await _handle(db, app, form)
+    await reader.get_record(db, handle, principal, record_id)
+    return await timeline.timeline(db, handle, record_id)
+
+
+@router.post(
+    "/{app}/{form}/{record_id}/comments",
+    response_model=TimelineEntry,
+    status_code=status.HTTP_201_CREATED,
+)
+async def add_comment(
+    app: Key, form: Key, record_id: IdPath, body: CommentIn, principal: CurrentUser, db: SessionDep
+) -> TimelineEntry:
+    """A comment or internal note; ``@username`` mentions are resolved to users."""
+    handle = await _handle(db, app, form)
+    await reader.get_record(db, handle, principal, record_id)
+    comment = await timeline.add_comment(
+        db, handle, principal, record_id, body.body, body.internal, body.attachments
+    )
+    await db.commit()
+    return TimelineEntry(
+        kind="comment",
+        id=comment.id,
+        at=comment.created_at,
+        actor_id=comment.author_id,
+        body=comment.body,
+        internal=comment.internal,
+        mentions=comment.mentions,
+        attachments=comment.attachments,
+    )

@@ -1,0 +1,120 @@
+"""A record's activity timeline: field history and comments with @mentions and attachments."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from runtime.audit import service as audit
+from runtime.auth.models import User
+from runtime.auth.principal import Principal
+from runtime.errors import FieldError, ProblemError
+from runtime.files.models import StoredFile
+from runtime.records.forms import FormHandle
+from runtime.records.models import RecordComment, RecordHistory
+
+_MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9._@-]{0,63})", re.IGNORECASE)
+
+
+async def mentioned_users(db: AsyncSession, body: str) -> list[int]:
+    names = {m.lower().rstrip(".") for m in _MENTION.findall(body)}
+    if not names:
+        return []
+    rows = await db.execute(select(User.id).where(User.username.in_(names), User.is_active))
+    return sorted(rows.scalars())
+
+
+async def add_comment(
+    db: AsyncSession,
+    handle: FormHandle,
+    principal: Principal,
+    record_id: int,
+    body: str,
+    internal: bool,
+    attachments: list[int],
+) -> RecordComment:
+    if attachments:
+        owned = set(
+            (
+                await db.execute(
+                    select(StoredFile.id).where(
+                        StoredFile.id.in_(attachments), StoredFile.created_by == principal.user_id
+                    )
+                )
+            ).scalars()
+        )
+        missing = [f for f in attachments if f not in owned]
+        if missing:
+            raise ProblemError(
+                "validation_failed",
+                errors=[
+                    FieldError("attachments", "unknown_file", f"no file {missing[0]} of yours")
+                ],
+            )
+    comment = RecordComment(
+        form_id=handle.form_id,
+        record_id=record_id,
+        author_id=principal.user_id,
+        body=body,
+        internal=internal,
+        mentions=await mentioned_users(db, body),
+        attachments=attachments,
+    )
+    db.add(comment)
+    await db.flush()
+    audit.record(
+        db,
+        principal,
+        "record.comment",
+        "record",
+        f"{handle.form_id}:{record_id}",
+        {"comment_id": comment.id, "internal": internal},
+    )
+    return comment
+
+
+async def timeline(
+    db: AsyncSession, handle: FormHandle, record_id: int, *, include_internal: bool = True
+) -> list[dict[str, Any]]:
+    history = await db.execute(
+        select(RecordHistory)
+        .where(RecordHistory.form_id == handle.form_id, RecordHistory.record_id == record_id)
+        .order_by(RecordHistory.id)
+    )
+    comments_query = select(RecordComment).where(
+        RecordComment.form_id == handle.form_id,
+        RecordComment.record_id == record_id,
+        RecordComment.deleted_at.is_(None),
+    )
+    if not include_internal:
+        comments_query = comments_query.where(RecordComment.internal.is_(False))
+    comments = await db.execute(comments_query.order_by(RecordComment.id))
+    entries = [
+        {
+            "kind": "history",
+            "id": h.id,
+            "at": h.at,
+            "actor_id": h.actor_id,
+            "action": h.action,
+            "source": h.source,
+            "changes": h.changes,
+        }
+        for h in history.scalars()
+    ] + [
+        {
+            "kind": "comment",
+            "id": c.id,
+            "at": c.created_at,
+            "actor_id": c.author_id,
+            "body": c.body,
+            "internal": c.internal,
+            "mentions": c.mentions,
+            "attachments": c.attachments,
+        }
+        for c in comments.scalars()
+    ]
+    entries.sort(key=lambda e: (e["at"], e["kind"] == "comment", e["id"]))
+    return entries

@@ -1,0 +1,374 @@
+"""The one write path for records (DESIGN §10.11): validate → write → history → events.
+
+Every record write — the API, imports, and later flows, rules and channels — goes through
+:class:`RecordWriter`, so they all validate, convert, check references and uniqueness, record
+history and raise events the same way. Events are delivered after the transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engines.form.errors import FieldProblem
+from engines.form.registry import FIELD_TYPES
+from runtime.auth.models import User
+from runtime.auth.principal import Principal
+from runtime.db import utcnow
+from runtime.errors import ProblemError
+from runtime.org.models import Department
+from runtime.records.errors import invalid
+from runtime.records.forms import FormHandle
+from runtime.records.models import RecordHistory
+from runtime.requestctx import request_id_var
+
+MAX_BULK = 1000
+_REFERENCE_TABLES = {"users": User, "departments": Department}
+
+
+@dataclass(frozen=True)
+class RecordEvent:
+    """Something that happened to a record; delivered to listeners after commit."""
+
+    kind: str  # created, updated, deleted, restored
+    app_id: int
+    form_id: int
+    record_id: int
+    actor_id: int | None
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[RecordEvent], Awaitable[None]]
+_listeners: list[Listener] = []
+
+
+def on_record_event(listener: Listener) -> Listener:
+    """Register a listener (rules, flows, webhooks) for record events after commit."""
+    _listeners.append(listener)
+    return listener
+
+
+async def commit_and_dispatch(db: AsyncSession) -> None:
+    """Commit, then deliver the events the transaction collected."""
+    events: list[RecordEvent] = db.info.pop("record_events", [])
+    await db.commit()
+    for event in events:
+        for listener in list(_listeners):
+            await listener(event)
+
+
+def logic_context(principal: Principal | None) -> dict[str, Any]:
+    if principal is None:
+        return {}
+    user = principal.user
+    return {
+        "user": {
+            "id": user.id,
+            "username": user.username,
+            "name": user.display_name,
+            "email": user.email,
+            **(user.attributes or {}),
+        }
+    }
+
+
+class RecordWriter:
+    def __init__(
+        self, db: AsyncSession, handle: FormHandle, actor: Principal | None, *, source: str = "api"
+    ) -> None:
+        self.db = db
+        self.handle = handle
+        self.actor = actor
+        self.source = source
+        self.table = handle.table
+
+    # --- create --------------------------------------------------------------------------------
+
+    async def create(self, values: dict[str, Any]) -> dict[str, Any]:
+        [record] = await self.create_many([values])
+        return record
+
+    async def create_many(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Validate every item first; insert all or nothing."""
+        if len(items) > MAX_BULK:
+            raise ProblemError("validation_failed", detail=f"at most {MAX_BULK} records at once")
+        context = logic_context(self.actor)
+        prepared, problems = [], []
+        for index, values in enumerate(items):
+            result = self.handle.validator.check(values, context=context)
+            prefix = f"[{index}]." if len(items) > 1 else ""
+            problems.extend(_prefixed(result.problems, prefix))
+            prepared.append(result.values)
+        if not problems:
+            problems.extend(await self._reference_problems(prepared, multiple=len(items) > 1))
+            problems.extend(await self._unique_problems(prepared, [None] * len(prepared)))
+        if problems:
+            raise invalid(problems)
+        now = utcnow()
+        actor_id = self.actor.user_id if self.actor else None
+        rows = [
+            {
+                **self._columns(values),
+                "created_at": now,
+                "updated_at": now,
+                "created_by": actor_id,
+                "updated_by": actor_id,
+                "owner_id": actor_id,
+                "row_version": 1,
+            }
+            for values in prepared
+        ]
+        try:
+            result = await self.db.execute(insert(self.table).returning(*self.table.c), rows)
+        except IntegrityError as exc:
+            raise self._integrity_problem(exc) from exc
+        created = [dict(r._mapping) for r in result.all()]
+        created.sort(key=lambda r: r["id"])
+        for row, values in zip(created, prepared, strict=True):
+            changes = {k: [None, self._api(k, v)] for k, v in values.items() if v is not None}
+            self._history(row["id"], "create", changes)
+            self._event("created", row["id"], changes)
+        return [self.handle.to_api(row) for row in created]
+
+    # --- update --------------------------------------------------------------------------------
+
+    async def update(
+        self, record_id: int, row_version: int, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        [record] = await self.update_many([(record_id, row_version, values)])
+        return record
+
+    async def update_many(
+        self, items: list[tuple[int, int, dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        if len(items) > MAX_BULK:
+            raise ProblemError("validation_failed", detail=f"at most {MAX_BULK} records at once")
+        ids = [record_id for record_id, _, _ in items]
+        if len(set(ids)) != len(ids):
+            raise ProblemError("validation_failed", detail="a record appears twice")
+        current = await self._load_for_update(ids)
+        context = logic_context(self.actor)
+        problems: list[FieldProblem] = []
+        prepared: list[dict[str, Any]] = []
+        for index, (record_id, row_version, values) in enumerate(items):
+            row = current.get(record_id)
+            if row is None:
+                raise ProblemError("not_found", detail=f"record {record_id}")
+            if row["row_version"] != row_version:
+                raise ProblemError(
+                    "conflict",
+                    extra={"record_id": record_id, "current_row_version": row["row_version"]},
+                )
+            existing = self.handle.storage_values(row)
+            result = self.handle.validator.check(values, existing=existing, context=context)
+            problems.extend(_prefixed(result.problems, f"[{index}]." if len(items) > 1 else ""))
+            prepared.append({k: v for k, v in result.values.items() if existing.get(k) != v})
+        if not problems:
+            problems.extend(await self._reference_problems(prepared, multiple=len(items) > 1))
+            problems.extend(await self._unique_problems(prepared, ids))
+        if problems:
+            raise invalid(problems)
+        now = utcnow()
+        actor_id = self.actor.user_id if self.actor else None
+        updated = []
+        for (record_id, row_version, _), changed in zip(items, prepared, strict=True):
+            before = current[record_id]
+            statement = (
+                update(self.table)
+                .where(self.table.c.id == record_id, self.table.c.row_version == row_version)
+                .values(
+                    **self._columns(changed),
+                    updated_at=now,
+                    updated_by=actor_id,
+                    row_version=self.table.c.row_version + 1,
+                )
+                .returning(*self.table.c)
+            )
+            try:
+                row = (await self.db.execute(statement)).one_or_none()
+            except IntegrityError as exc:
+                raise self._integrity_problem(exc) from exc
+            if row is None:  # changed since we read it
+                raise ProblemError("conflict", extra={"record_id": record_id})
+            changes = {
+                key: [self._api(key, before[self._column_name(key)]), self._api(key, value)]
+                for key, value in changed.items()
+            }
+            if changes:
+                self._history(record_id, "update", changes)
+                self._event("updated", record_id, changes)
+            updated.append(self.handle.to_api(row._mapping))
+        return updated
+
+    # --- delete and restore --------------------------------------------------------------------
+
+    async def delete(self, record_id: int, row_version: int | None = None) -> dict[str, Any]:
+        return await self._set_deleted(record_id, row_version, deleted=True)
+
+    async def restore(self, record_id: int) -> dict[str, Any]:
+        return await self._set_deleted(record_id, None, deleted=False)
+
+    async def _set_deleted(
+        self, record_id: int, row_version: int | None, *, deleted: bool
+    ) -> dict[str, Any]:
+        table = self.table
+        row = (
+            (await self.db.execute(select(table).where(table.c.id == record_id)))
+            .mappings()
+            .one_or_none()
+        )
+        if row is None or (row["deleted_at"] is not None) == deleted:
+            raise ProblemError("not_found")
+        if row_version is not None and row["row_version"] != row_version:
+            raise ProblemError("conflict", extra={"current_row_version": row["row_version"]})
+        if not deleted:
+            problems = await self._unique_problems([self.handle.storage_values(row)], [record_id])
+            if problems:
+                raise invalid(problems)
+        actor_id = self.actor.user_id if self.actor else None
+        result = await self.db.execute(
+            update(table)
+            .where(table.c.id == record_id, table.c.row_version == row["row_version"])
+            .values(
+                deleted_at=utcnow() if deleted else None,
+                updated_by=actor_id,
+                updated_at=utcnow(),
+                row_version=table.c.row_version + 1,
+            )
+            .returning(*table.c)
+        )
+        updated = result.one_or_none()
+        if updated is None:
+            raise ProblemError("conflict")
+        action = "delete" if deleted else "restore"
+        self._history(record_id, action, {})
+        self._event("deleted" if deleted else "restored", record_id, {})
+        return self.handle.to_api(updated._mapping)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _column_name(self, key: str) -> str:
+        return f"f_{self.handle.spec(key).id}"
+
+    def _columns(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {self._column_name(k): v for k, v in values.items()}
+
+    def _api(self, key: str, stored: Any) -> Any:
+        if stored is None:
+            return None
+        spec = self.handle.spec(key)
+        return FIELD_TYPES.get(spec.type).from_storage(spec, stored)
+
+    async def _load_for_update(self, ids: list[int]) -> dict[int, Any]:
+        query = select(self.table).where(
+            self.table.c.id.in_(ids), self.table.c.deleted_at.is_(None)
+        )
+        if self.db.bind.dialect.name == "postgresql":
+            query = query.with_for_update()
+        rows = (await self.db.execute(query)).mappings().all()
+        return {row["id"]: row for row in rows}
+
+    async def _reference_problems(
+        self, prepared: list[dict[str, Any]], *, multiple: bool
+    ) -> list[FieldProblem]:
+        """User and department fields must name rows that exist (one query per target)."""
+        wanted: dict[str, set[int]] = {}
+        where: list[tuple[str, str, int]] = []
+        for index, values in enumerate(prepared):
+            for key, value in values.items():
+                target = getattr(self.handle.field_type(key), "target_table", None)
+                if target is not None and value is not None:
+                    wanted.setdefault(target, set()).add(value)
+                    where.append((f"[{index}]." if multiple else "", key, value))
+        missing: dict[str, set[int]] = {}
+        for target, ids in wanted.items():
+            model = _REFERENCE_TABLES[target]
+            found = set(
+                (await self.db.execute(select(model.id).where(model.id.in_(ids)))).scalars()
+            )
+            missing[target] = ids - found
+        return [
+            FieldProblem(f"{prefix}{key}", "unknown_reference", {"id": value})
+            for prefix, key, value in where
+            if value in missing.get(getattr(self.handle.field_type(key), "target_table", ""), set())
+        ]
+
+    async def _unique_problems(
+        self, prepared: list[dict[str, Any]], ids: list[int | None]
+    ) -> list[FieldProblem]:
+        problems: list[FieldProblem] = []
+        multiple = len(prepared) > 1
+        for spec in self.handle.form.fields:
+            if not spec.unique:
+                continue
+            column = self.table.c[f"f_{spec.id}"]
+            seen: dict[Any, int] = {}
+            for index, values in enumerate(prepared):
+                value = values.get(spec.key)
+                if value is None:
+                    continue
+                prefix = f"[{index}]." if multiple else ""
+                if value in seen:
+                    problems.append(FieldProblem(f"{prefix}{spec.key}", "not_unique"))
+                    continue
+                seen[value] = index
+                clash = select(func.count()).where(
+                    and_(column == value, self.table.c.deleted_at.is_(None))
+                )
+                if ids[index] is not None:
+                    clash = clash.where(self.table.c.id != ids[index])
+                if (await self.db.execute(clash)).scalar_one():
+                    problems.append(FieldProblem(f"{prefix}{spec.key}", "not_unique"))
+        return problems
+
+    def _integrity_problem(self, exc: IntegrityError) -> ProblemError:
+        text = str(exc.orig)
+        for spec in self.handle.form.fields:
+            if spec.unique and f"f_{spec.id}" in text:
+                return invalid([FieldProblem(spec.key, "not_unique")])
+        return ProblemError("conflict", detail="the write conflicts with another record")
+
+    def _history(self, record_id: int, action: str, changes: dict[str, Any]) -> None:
+        self.db.add(
+            RecordHistory(
+                form_id=self.handle.form_id,
+                record_id=record_id,
+                actor_id=self.actor.user_id if self.actor else None,
+                action=action,
+                source=self.source,
+                changes=_jsonable(changes),
+                request_id=request_id_var.get(),
+            )
+        )
+
+    def _event(self, kind: str, record_id: int, changes: dict[str, Any]) -> None:
+        events = self.db.info.setdefault("record_events", [])
+        events.append(
+            RecordEvent(
+                kind,
+                self.handle.app_id,
+                self.handle.form_id,
+                record_id,
+                self.actor.user_id if self.actor else None,
+                changes,
+            )
+        )
+
+
+def _prefixed(problems: list[FieldProblem], prefix: str) -> list[FieldProblem]:
+    return [FieldProblem(f"{prefix}{p.field}", p.code, p.params) for p in problems]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

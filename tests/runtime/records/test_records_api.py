@@ -1,0 +1,266 @@
+"""The records API over a published ticket form — on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+
+def ticket(**values):
+    return {"values": {"subject": "打印机坏了", "category": "repair", **values}}
+
+
+async def create(client, url, headers, **values):
+    response = await client.post(url, json=ticket(**values), headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_create_read_and_system_fields(client, admin, tickets):
+    record = await create(
+        client,
+        tickets,
+        admin.headers,
+        amount="12.5",
+        tags=["urgent", "vip"],
+        contact_phone="138 1234 5678",
+        due_at="2026-11-23T18:00:00+08:00",
+    )
+    assert record["row_version"] == 1 and record["created_by"] == admin.id
+    assert record["owner_id"] == admin.id and record["deleted_at"] is None
+    values = record["values"]
+    assert values["amount"] == "12.50" and values["tags"] == ["vip", "urgent"]
+    assert values["vip"] is True and values["quantity"] == 1
+    assert values["contact_phone"] == "+8613812345678"
+    assert values["due_at"] == "2026-11-23T10:00:00.000Z"
+    fetched = await client.get(f"{tickets}/{record['id']}", headers=admin.headers)
+    assert fetched.json() == record
+
+
+async def test_bad_input_is_per_field_localised_and_writes_nothing(client, admin, tickets):
+    response = await client.post(
+        tickets,
+        json={
+            "values": {
+                "subject": "",
+                "category": "nope",
+                "contact_email": "x",
+                "assignee": 999999,
+                "bogus": 1,
+            }
+        },
+        headers={**admin.headers, "Accept-Language": "zh-CN"},
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_failed" and body["title"] == "请求内容无效。"
+    errors = {e["field"]: e for e in body["errors"]}
+    assert set(errors) == {"subject", "category", "contact_email", "bogus"}
+    assert errors["category"]["message"] == "请从列表中选择。"
+    refs = await client.post(
+        tickets, json=ticket(assignee=999999, team=12345), headers=admin.headers
+    )
+    assert {e["field"]: e["code"] for e in refs.json()["errors"]} == {
+        "assignee": "unknown_reference",
+        "team": "unknown_reference",
+    }
+    listed = await client.get(tickets, headers=admin.headers, params={"total": "true"})
+    assert listed.json()["total"] == 0
+
+
+async def test_linkage_is_enforced_on_the_server(client, admin, tickets):
+    missing = await client.post(
+        tickets, json=ticket(category="return", amount=10), headers=admin.headers
+    )
+    assert [e["field"] for e in missing.json()["errors"]] == ["return_reason"]
+    hidden = await create(client, tickets, admin.headers, return_reason="not shown")
+    assert hidden["values"]["return_reason"] is None
+    rule = await client.post(
+        tickets,
+        json=ticket(category="return", return_reason="x", amount=6000),
+        headers={**admin.headers, "Accept-Language": "zh-CN"},
+    )
+    assert rule.json()["errors"] == [
+        {"field": "amount", "code": "rule_failed", "message": "超过 5000 的退货需要经理处理。"}
+    ]
+
+
+async def test_patch_with_row_version_and_history(client, admin, user, tickets):
+    record = await create(client, tickets, admin.headers)
+    url = f"{tickets}/{record['id']}"
+    patched = await client.patch(
+        url, json={"row_version": 1, "values": {"subject": "已修复"}}, headers=user.headers
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["row_version"] == 2 and patched.json()["updated_by"] == user.id
+    stale = await client.patch(
+        url, json={"row_version": 1, "values": {"subject": "lost"}}, headers=admin.headers
+    )
+    assert stale.status_code == 409 and stale.json()["current_row_version"] == 2
+    timeline = (await client.get(f"{url}/timeline", headers=admin.headers)).json()
+    assert [e["action"] for e in timeline] == ["create", "update"]
+    assert timeline[1]["changes"] == {"subject": ["打印机坏了", "已修复"]}
+    assert timeline[1]["actor_id"] == user.id
+
+
+async def test_concurrent_patches_one_wins(client, admin, tickets):
+    record = await create(client, tickets, admin.headers)
+    url = f"{tickets}/{record['id']}"
+    responses = await asyncio.gather(
+        *[
+            client.patch(
+                url, json={"row_version": 1, "values": {"subject": f"s{i}"}}, headers=admin.headers
+            )
+            for i in range(4)
+        ]
+    )
+    assert sorted(r.status_code for r in responses) == [200, 409, 409, 409]
+
+
+async def test_soft_delete_restore_and_unique(client, admin, tickets):
+    first = await create(client, tickets, admin.headers, contact_email="a@example.com")
+    dup = await client.post(
+        tickets, json=ticket(contact_email="a@example.com"), headers=admin.headers
+    )
+    assert dup.status_code == 422 and dup.json()["errors"][0]["code"] == "not_unique"
+    url = f"{tickets}/{first['id']}"
+    deleted = await client.delete(url, headers=admin.headers)
+    assert deleted.status_code == 200 and deleted.json()["deleted_at"]
+    assert (await client.get(tickets, headers=admin.headers)).json()["items"] == []
+    trash = await client.get(tickets, params={"deleted": "true"}, headers=admin.headers)
+    assert [r["id"] for r in trash.json()["items"]] == [first["id"]]
+    second = await create(client, tickets, admin.headers, contact_email="a@example.com")
+    blocked = await client.post(f"{url}/restore", headers=admin.headers)
+    assert blocked.status_code == 422 and blocked.json()["errors"][0]["code"] == "not_unique"
+    await client.delete(f"{tickets}/{second['id']}", headers=admin.headers)
+    restored = await client.post(f"{url}/restore", headers=admin.headers)
+    assert restored.status_code == 200 and restored.json()["deleted_at"] is None
+    actions = [
+        e["action"] for e in (await client.get(f"{url}/timeline", headers=admin.headers)).json()
+    ]
+    assert actions == ["create", "delete", "restore"]
+
+
+async def test_bulk_is_all_or_nothing(client, admin, tickets):
+    good = [ticket(subject=f"t{i}")["values"] for i in range(5)]
+    bad = [*good, {"subject": "x", "category": "nope"}, {"category": "repair"}]
+    refused = await client.post(f"{tickets}/bulk", json={"create": bad}, headers=admin.headers)
+    assert refused.status_code == 422
+    assert {e["field"] for e in refused.json()["errors"]} == {"[5].category", "[6].subject"}
+    assert (await client.get(tickets, params={"total": "true"}, headers=admin.headers)).json()[
+        "total"
+    ] == 0
+    dupes = [ticket(contact_email="same@example.com")["values"]] * 2
+    refused = await client.post(f"{tickets}/bulk", json={"create": dupes}, headers=admin.headers)
+    assert refused.json()["errors"][0]["field"] == "[1].contact_email"
+    done = await client.post(f"{tickets}/bulk", json={"create": good}, headers=admin.headers)
+    assert done.status_code == 200 and len(done.json()["created"]) == 5
+    items = [
+        {"id": r["id"], "row_version": 1, "values": {"quantity": 3}} for r in done.json()["created"]
+    ]
+    items[-1]["row_version"] = 7
+    conflict = await client.post(f"{tickets}/bulk", json={"update": items}, headers=admin.headers)
+    assert conflict.status_code == 409
+    page = (await client.get(tickets, headers=admin.headers)).json()
+    assert {r["values"]["quantity"] for r in page["items"]} == {1}
+    items[-1]["row_version"] = 1
+    updated = await client.post(f"{tickets}/bulk", json={"update": items}, headers=admin.headers)
+    assert updated.status_code == 200
+    assert {r["values"]["quantity"] for r in updated.json()["updated"]} == {3}
+
+
+async def test_list_filter_sort_fields_and_keyset_paging(client, admin, tickets):
+    for i in range(12):
+        await create(
+            client,
+            tickets,
+            admin.headers,
+            subject=f"ticket {i:02d}",
+            amount=str(i * 10),
+            category="repair" if i % 3 else "consult",
+            order_date=None if i % 4 == 0 else f"2026-11-{i + 1:02d}",
+        )
+    rule = {"and": [{"==": [{"var": "category"}, "repair"]}, {">=": [{"var": "amount"}, 30]}]}
+    seen, cursor = [], None
+    while True:
+        params = {
+            "filter": json.dumps(rule),
+            "sort": "-order_date,subject",
+            "limit": 3,
+            "fields": "subject,order_date",
+            "total": "true",
+        }
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get(tickets, params=params, headers=admin.headers)).json()
+        assert page["total"] == 6
+        seen.extend(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert set(seen[0]["values"]) == {"subject", "order_date"}
+    dates = [r["values"]["order_date"] for r in seen]
+    non_null = [d for d in dates if d is not None]
+    assert non_null == sorted(non_null, reverse=True)
+    assert dates == sorted(non_null, reverse=True) + [None] * (len(dates) - len(non_null))
+    assert len({r["id"] for r in seen}) == 6
+    body = await client.post(
+        f"{tickets}/query", json={"filter": rule, "limit": 100}, headers=admin.headers
+    )
+    assert len(body.json()["items"]) == 6
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"filter": "{not json"}, "filter"),
+        ({"filter": json.dumps({"==": [{"var": "nope"}, 1]})}, "filter"),
+        ({"sort": "description"}, "sort"),
+        ({"sort": "wat"}, "sort"),
+        ({"fields": "subject,ghost"}, "fields"),
+        ({"cursor": "garbage"}, "cursor"),
+    ],
+)
+async def test_bad_list_parameters(client, admin, tickets, params, field):
+    response = await client.get(tickets, params=params, headers=admin.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"].startswith(field)
+
+
+async def test_comments_mentions_and_timeline(client, admin, user, tickets):
+    record = await create(client, tickets, admin.headers)
+    url = f"{tickets}/{record['id']}"
+    upload = await client.post(
+        "/api/v1/files", files={"file": ("log.txt", b"log", "text/plain")}, headers=user.headers
+    )
+    comment = await client.post(
+        f"{url}/comments",
+        json={
+            "body": "@admin 请看一下 (cc @nobody)",
+            "internal": True,
+            "attachments": [upload.json()["id"]],
+        },
+        headers=user.headers,
+    )
+    assert comment.status_code == 201, comment.text
+    assert comment.json()["mentions"] == [admin.id]
+    foreign = await client.post(
+        f"{url}/comments",
+        json={"body": "x", "attachments": [upload.json()["id"]]},
+        headers=admin.headers,
+    )
+    assert foreign.status_code == 422
+    entries = (await client.get(f"{url}/timeline", headers=admin.headers)).json()
+    assert [e["kind"] for e in entries] == ["history", "comment"]
+
+
+async def test_unknown_app_or_form_is_404(client, admin, tickets):
+    assert (
+        await client.get("/api/v1/records/nope/ticket", headers=admin.headers)
+    ).status_code == 404
+    assert (
+        await client.get("/api/v1/records/helpdesk/nope", headers=admin.headers)
+    ).status_code == 404
+    assert (await client.get(f"{tickets}/99999", headers=admin.headers)).status_code == 404

@@ -1,0 +1,1 @@
+"""Helpers shared by tests: starting and stopping ``tangram`` processes, bounded polling."""
