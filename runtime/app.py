@@ -28,6 +28,7 @@ from runtime.jobs.worker import Worker
 from runtime.middleware import RequestContextMiddleware
 from runtime.observability.logs import configure_logging
 from runtime.observability.routes import router as ops_router
+from runtime.records.io_routes import router as records_io_router
 from runtime.records.routes import router as records_router
 from runtime.users.routes import router as users_router
 
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs_router,
         files_router,
         apps_router,
+        records_io_router,  # before records_router: …/export is not a record id
         records_router,
         ops_router,
     )

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     job_max_attempts: int = 5
     # Extra modules imported at start-up (they may register job handlers, field types ...)
     plugins: list[str] = Field(default_factory=list)
+    #: The organisation's time zone: date buckets, auto-number dates, "today" in rules.
+    time_zone: str = "UTC"
     db_pool_size: int = 10
     db_echo: bool = False
 

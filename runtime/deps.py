@@ -23,7 +23,8 @@ MAX_ID = 2**63 - 1
 CSRF_HEADER = "x-csrf-token"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    # async: FastAPI runs a plain ``def`` dependency in the thread pool, a thread hop per request.
     return request.app.state.settings  # type: ignore[no-any-return]
 
 

@@ -92,6 +92,28 @@ ERRORS: dict[str, ErrorSpec] = {
         "现有记录不符合新的结构，无法发布。",
     ),
     "plan_impossible": ErrorSpec(422, "This schema change cannot be made.", "无法进行此结构变更。"),
+    "unsupported_file_type": ErrorSpec(
+        422, "Only CSV and XLSX files can be imported.", "只能导入 CSV 或 XLSX 文件。"
+    ),
+    "unreadable_file": ErrorSpec(
+        422,
+        "The file cannot be read: it is damaged or not valid CSV/XLSX.",
+        "无法读取文件：文件已损坏或不是有效的 CSV/XLSX。",
+    ),
+    "empty_file": ErrorSpec(422, "The file has no header row.", "文件没有标题行。"),
+    "too_many_rows": ErrorSpec(
+        422, "The file has more than {limit} rows.", "文件超过 {limit} 行的上限。"
+    ),
+    "import_no_columns": ErrorSpec(
+        422,
+        "No column header matches a field key or label of this form.",
+        "没有任何列标题与此表单的字段标识或名称对应。",
+    ),
+    "import_invalid": ErrorSpec(
+        422,
+        "Some rows are not valid, so nothing was imported.",
+        "部分行无效，因此未导入任何数据。",
+    ),
     "internal_error": ErrorSpec(500, "Something went wrong on our side.", "服务器内部错误。"),
     "service_unavailable": ErrorSpec(
         503, "The service is not available right now.", "服务暂时不可用。"

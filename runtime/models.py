@@ -7,7 +7,7 @@ from runtime.db import Base
 from runtime.files.models import StoredFile
 from runtime.jobs.models import Job, WorkerProcess
 from runtime.org.models import Department, DepartmentMember, Role, RoleMember
-from runtime.records.models import RecordComment, RecordHistory
+from runtime.records.models import AutoNumberCounter, RecordComment, RecordHistory
 
 metadata = Base.metadata
 
@@ -17,6 +17,7 @@ __all__ = [
     "AppVersion",
     "AuditEntry",
     "AuthFailure",
+    "AutoNumberCounter",
     "Base",
     "Department",
     "DepartmentMember",

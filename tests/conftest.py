@@ -29,7 +29,7 @@ from runtime.models import metadata
 PG_ADMIN_URL = os.environ.get("TANGRAM_TEST_POSTGRES", "")
 REQUIRE_PG = os.environ.get("TANGRAM_REQUIRE_POSTGRES") == "1"
 BACKENDS = ["sqlite", "postgresql"]
-FORM_TABLE = re.compile(r"^t_\d+$")
+FORM_TABLE = re.compile(r"^t_\d+(_\d+)?$")
 
 _pg_counts = {"ran": 0, "skipped": 0}
 
@@ -100,7 +100,7 @@ async def _empty_tables(url: str) -> None:
     try:
         async with engine.begin() as conn:
             names = await conn.run_sync(lambda c: inspect(c).get_table_names())
-            for name in names:
+            for name in sorted(names, key=len, reverse=True):  # child tables first
                 if FORM_TABLE.match(name):
                     await conn.execute(text(f'DROP TABLE "{name}"'))
             tables = [t.name for t in metadata.sorted_tables]

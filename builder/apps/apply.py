@@ -22,7 +22,14 @@ from engines.form.diff import Operation
 from engines.form.errors import InvalidValue
 from engines.form.registry import FIELD_TYPES
 from engines.form.schema import FieldSpec, FormSchema
-from engines.form.tables import build_table, index_of, table_name
+from engines.form.tables import (
+    build_child_table,
+    build_table,
+    child_table_name,
+    child_tables,
+    index_of,
+    table_name,
+)
 from engines.form.validate import to_storage
 from runtime.models import metadata as platform_metadata
 
@@ -165,7 +172,23 @@ def apply(
         name = table_name(form_id)
         for op in form_ops:
             if op.kind == "create_table":
-                build_table(target, _metadata()).create(conn)
+                table = build_table(target, _metadata())
+                table.create(conn)
+                for child in child_tables(target, table).values():
+                    child.create(conn)
+            elif op.kind == "add_child_column":
+                spec = _spec(target, op.field_id or 0)
+                child = FIELD_TYPES.get(spec.type).child_form(spec, form_id)
+                child_spec = _spec(child, int(op.detail["child_id"]))
+                for column in FIELD_TYPES.get(child_spec.type).columns(child_spec):
+                    _add_column(conn, migration, child_table_name(form_id, spec.id), column)
+            elif (
+                op.kind == "add_column"
+                and FIELD_TYPES.get(_spec(target, op.field_id or 0).type).has_children
+            ):
+                parent = build_table(target, _metadata())
+                spec = _spec(target, op.field_id or 0)
+                build_child_table(target, spec, parent).create(conn)
             elif op.kind == "add_column":
                 for column in FIELD_TYPES.get(_spec(target, op.field_id or 0).type).columns(
                     _spec(target, op.field_id or 0)
@@ -181,7 +204,11 @@ def apply(
                     f"{prefix}_{name}_f_{op.field_id}", table_name=name, if_exists=True
                 )
             elif op.kind == "purge_column":
-                _drop_column(conn, migration, name, f"f_{op.field_id}")
+                purged = _spec(old[form_id], op.field_id or 0)
+                if FIELD_TYPES.get(purged.type).has_children:
+                    migration.drop_table(child_table_name(form_id, purged.id))
+                else:
+                    _drop_column(conn, migration, name, f"f_{op.field_id}")
             # rename_field, archive_field and restore_field change no physical structure.
 
 

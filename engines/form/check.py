@@ -25,6 +25,9 @@ class SchemaProblem:
         return {"path": self.path, "code": self.code, "message": self.message}
 
 
+_SCOPED = frozenset({"map", "filter", "reduce", "all", "some", "none"})
+
+
 def rule_vars(rule: Any) -> Iterator[str]:
     """Every ``var`` name a JsonLogic rule reads (first path segment)."""
     if isinstance(rule, list):
@@ -36,6 +39,12 @@ def rule_vars(rule: Any) -> Iterator[str]:
                 name = args[0] if isinstance(args, list) and args else args
                 if isinstance(name, str) and name:
                     yield name.split(".")[0]
+            elif op in _SCOPED and isinstance(args, list):
+                # The body of map/filter/reduce/all/some/none reads the current element, not
+                # the record: only the other arguments name fields.
+                for position, arg in enumerate(args):
+                    if position != 1:
+                        yield from rule_vars(arg)
             else:
                 yield from rule_vars(args)
 
@@ -69,10 +78,21 @@ def check_form(form: FormSchema, path: str = "") -> list[SchemaProblem]:
             problems.append(
                 SchemaProblem(f"{where}.{exc.path.split('.', 1)[-1]}", exc.code, exc.detail)
             )
+        if field_type.has_children:
+            problems.extend(_check_children(field_type, spec, f"{where}.options."))
         for kind, rule in spec.linkage.rules().items():
             problems.extend(_check_rule(rule, f"{where}.linkage.{kind}", keys))
-        if spec.linkage.value is not None:
-            computed[spec.key] = set(rule_vars(spec.linkage.value))
+        depends = set(rule_vars(spec.linkage.value)) if spec.linkage.value is not None else set()
+        if field_type.computed:
+            try:
+                expression = field_type.expression(spec)
+            except SchemaError:
+                expression = None  # bad options were reported above
+            if expression is not None:
+                problems.extend(_check_rule(expression, f"{where}.options.expression", keys))
+                depends |= set(rule_vars(expression))
+        if depends and (spec.linkage.value is not None or field_type.computed):
+            computed[spec.key] = depends
     for index, rule in enumerate(form.rules):
         problems.extend(_check_rule(rule.condition, f"{path}rules[{index}].condition", keys))
         if rule.field is not None and rule.field not in keys:
@@ -108,6 +128,25 @@ def check_form(form: FormSchema, path: str = "") -> list[SchemaProblem]:
                 "computed values depend on each other: " + " → ".join(cycle),
             )
         )
+    return problems
+
+
+def _check_children(field_type: Any, spec: Any, path: str) -> list[SchemaProblem]:
+    try:
+        child = field_type.child_form(spec)
+    except SchemaError:
+        return []  # bad options were reported already
+    problems = check_form(child, path)
+    for index, child_spec in enumerate(child.fields):
+        child_type = FIELD_TYPES.find(child_spec.type)
+        if child_type is not None and (child_type.has_children or not child_type.has_column):
+            problems.append(
+                SchemaProblem(
+                    f"{path}fields[{index}].type",
+                    "not_in_subtable",
+                    f"a {child_spec.type} field cannot be in a sub-table",
+                )
+            )
     return problems
 
 

@@ -27,6 +27,7 @@ OpKind = Literal[
     "drop_index",
     "add_unique",
     "drop_unique",
+    "add_child_column",
 ]
 
 
@@ -71,7 +72,7 @@ def _index_state(spec: FieldSpec) -> str:
     field_type = FIELD_TYPES.get(spec.type)
     if not field_type.has_column:
         return "none"
-    if spec.unique:
+    if spec.unique or field_type.always_unique:
         return "unique"
     return "index" if spec.indexed or field_type.indexed_by_default else "none"
 
@@ -117,6 +118,7 @@ def plan_form(
                 )
             )
         ops.extend(_index_ops(new.id, before if fid in old_live else None, spec))
+        ops.extend(_child_ops(new, before, spec))
 
     for fid, spec in old_live.items():
         if fid not in new_live:
@@ -138,6 +140,44 @@ def plan_form(
         raise PlanError(
             new.key, str(fid), "purge_not_archived", "only archived fields can be purged"
         )
+    return ops
+
+
+def _child_ops(form: FormSchema, before: FieldSpec, after: FieldSpec) -> list[Operation]:
+    """New columns of a sub-table; removed child fields stay archived with their data."""
+    field_type = FIELD_TYPES.get(after.type)
+    if not field_type.has_children or before.type != after.type:
+        return []
+    old_child = field_type.child_form(before)
+    new_child = field_type.child_form(after)
+    old_specs = {f.id: f for f in [*old_child.fields, *old_child.archived]}
+    ops = []
+    for child in [*new_child.fields, *new_child.archived]:
+        previous = old_specs.get(child.id)
+        if previous is None:
+            ops.append(
+                Operation(
+                    "add_child_column",
+                    form.id,
+                    after.id,
+                    {"key": after.key, "child_id": child.id, "child_key": child.key},
+                )
+            )
+        elif _column_sql(previous) != _column_sql(child):
+            raise PlanError(
+                form.key,
+                f"{after.key}.{child.key}",
+                "retype_impossible",
+                "a sub-table column cannot change its type; add a new column",
+            )
+    for child_id, previous in old_specs.items():
+        if child_id not in {f.id for f in [*new_child.fields, *new_child.archived]}:
+            raise PlanError(
+                form.key,
+                f"{after.key}.{previous.key}",
+                "field_vanished",
+                "a removed sub-table field must stay in `archived`",
+            )
     return ops
 
 
@@ -167,9 +207,25 @@ def archive_removed(old: FormSchema, new: FormSchema) -> FormSchema:
     """
     kept = {f.id for f in new.fields} | {f.id for f in new.archived}
     dropped = [f for f in [*old.fields, *old.archived] if f.id not in kept]
+    old_specs = {f.id: f for f in [*old.fields, *old.archived]}
+    fields = [_archive_children(old_specs.get(f.id), f) for f in new.fields]
+    return new.model_copy(update={"fields": fields, "archived": [*new.archived, *dropped]})
+
+
+def _archive_children(old: FieldSpec | None, new: FieldSpec) -> FieldSpec:
+    """The same for the child fields of a sub-table."""
+    if old is None or old.type != new.type or not FIELD_TYPES.get(new.type).has_children:
+        return new
+    before = FIELD_TYPES.get(old.type).child_form(old)
+    after = FIELD_TYPES.get(new.type).child_form(new)
+    kept = {f.id for f in [*after.fields, *after.archived]}
+    dropped = [
+        f.model_dump(mode="json") for f in [*before.fields, *before.archived] if f.id not in kept
+    ]
     if not dropped:
         return new
-    return new.model_copy(update={"archived": [*new.archived, *dropped]})
+    options = {**new.options, "archived": [*new.options.get("archived", []), *dropped]}
+    return new.model_copy(update={"options": options})
 
 
 __all__ = ["Operation", "PlanError", "archive_removed", "column_name", "plan_form"]

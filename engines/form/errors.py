@@ -18,6 +18,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_many_decimals": ("Use at most {places} decimal places.", "最多保留 {places} 位小数。"),
     "too_many_digits": ("The number has too many digits.", "数字位数过多。"),
     "not_an_option": ("Choose one of the listed options.", "请从列表中选择。"),
+    "too_few_rows": ("Add at least {min} rows.", "至少需要 {min} 行。"),
     "too_many_choices": ("Choose at most {max}.", "最多选择 {max} 项。"),
     "invalid_email": ("Enter a valid e-mail address.", "请输入有效的邮箱地址。"),
     "invalid_phone": (

@@ -56,7 +56,7 @@ def field_indexes(table: Table, spec: FieldSpec) -> list[Index]:
     if not field_type.has_column:
         return []
     column = table.c[column_name(spec)]
-    if spec.unique:
+    if spec.unique or field_type.always_unique:
         # Unique among live records: a deleted record does not block its value.
         live = text("deleted_at IS NULL")
         return [
@@ -75,6 +75,37 @@ def field_indexes(table: Table, spec: FieldSpec) -> list[Index]:
 
 def index_of(table: Table, name: str) -> Index | None:
     return next((index for index in table.indexes if index.name == name), None)
+
+
+def child_table_name(form_id: int, field_id: int) -> str:
+    return f"t_{form_id}_{field_id}"
+
+
+def build_child_table(form: FormSchema, spec: FieldSpec, parent: Table) -> Table:
+    """The rows of a sub-table field: ``parent_id``, ``position`` and the child columns."""
+    child = FIELD_TYPES.get(spec.type).child_form(spec, form.id)
+    name = child_table_name(form.id, spec.id)
+    if name in parent.metadata.tables:
+        parent.metadata.remove(parent.metadata.tables[name])
+    columns: list[Any] = [
+        Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        Column("parent_id", ID_TYPE, ForeignKey(parent.c.id, ondelete="CASCADE"), nullable=False),
+        Column("position", Integer, nullable=False),
+    ]
+    for child_spec in [*child.fields, *child.archived]:
+        columns.extend(field_columns(child_spec))
+    return Table(
+        name, parent.metadata, *columns, Index(f"ix_{name}_parent", "parent_id", "position")
+    )
+
+
+def child_tables(form: FormSchema, parent: Table) -> dict[str, Table]:
+    """Child tables of every sub-table field (live and archived), by field key."""
+    return {
+        spec.key: build_child_table(form, spec, parent)
+        for spec in [*form.fields, *form.archived]
+        if FIELD_TYPES.get(spec.type).has_children
+    }
 
 
 def build_table(form: FormSchema, metadata: MetaData) -> Table:

@@ -19,6 +19,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaViolation
 
+from engines.form.check import rule_vars
 from engines.form.errors import FieldProblem, InvalidValue
 from engines.form.registry import FIELD_TYPES
 from engines.form.schema import FieldSpec, FormSchema
@@ -33,6 +34,7 @@ _KEYWORD_CODES = {
     "minimum": ("too_small", "min"),
     "maximum": ("too_large", "max"),
     "maxItems": ("too_many_choices", "max"),
+    "minItems": ("too_few_rows", "min"),
     "uniqueItems": ("not_an_option", None),
 }
 _EXPECTED = {
@@ -92,6 +94,28 @@ def to_storage(spec: FieldSpec, value: Any, validator: Draft202012Validator | No
     return field_type.to_storage(spec, value)
 
 
+def _formula_order(form: FormSchema) -> list[str]:
+    """Computed fields in an order where each comes after the computed fields it reads."""
+    computed = {
+        spec.key: set(rule_vars(FIELD_TYPES.get(spec.type).expression(spec)))
+        for spec in form.fields
+        if FIELD_TYPES.get(spec.type).computed
+    }
+    order: list[str] = []
+
+    def visit(key: str, path: set[str]) -> None:
+        if key in order or key in path:
+            return  # cycles are refused by check_form; never loop here
+        for dep in sorted(computed[key]):
+            if dep in computed:
+                visit(dep, path | {key})
+        order.append(key)
+
+    for key in computed:
+        visit(key, set())
+    return order
+
+
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -106,28 +130,45 @@ class FormValidator:
         self.specs = {spec.key: spec for spec in form.fields}
         self.types = {spec.key: FIELD_TYPES.get(spec.type) for spec in form.fields}
         self.value_validators = {spec.key: value_validator(spec) for spec in form.fields}
+        #: Validators of sub-table rows, by field key.
+        self.children = {
+            spec.key: FormValidator(self.types[spec.key].child_form(spec, form.id))
+            for spec in form.fields
+            if self.types[spec.key].has_children
+        }
         self.linkage = {
             spec.key: {kind: compile_rule(rule) for kind, rule in spec.linkage.rules().items()}
             for spec in form.fields
             if spec.linkage.rules()
         }
         self.rules = [(rule, compile_rule(rule.condition)) for rule in form.rules]
+        self.formulas = [
+            (key, compile_rule(self.types[key].expression(self.specs[key])))
+            for key in _formula_order(form)
+        ]
 
     # --- helpers -----------------------------------------------------------------------------
 
     def logic_data(self, values: dict[str, Any]) -> dict[str, Any]:
         """JsonLogic's view of storage values (keys, JSON types)."""
-        return {
-            key: (None if value is None else self.types[key].to_logic(self.specs[key], value))
-            for key, value in values.items()
-            if key in self.types
-        }
+        data: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in self.types:
+                continue
+            if value is None:
+                data[key] = None
+            elif key in self.children:
+                data[key] = [self.children[key].logic_data(row) for row in value]
+            else:
+                data[key] = self.types[key].to_logic(self.specs[key], value)
+        return data
 
     def defaults(self) -> dict[str, Any]:
         return {
             spec.key: spec.default
             for spec in self.form.fields
-            if self.types[spec.key].default_value(spec) is not None
+            if self.types[spec.key].client_writable
+            and self.types[spec.key].default_value(spec) is not None
         }
 
     # --- the check ---------------------------------------------------------------------------
@@ -145,7 +186,11 @@ class FormValidator:
         for key in submitted:
             if key not in self.specs:
                 result.problems.append(FieldProblem(key, "unknown_field"))
-        incoming = {k: v for k, v in submitted.items() if k in self.specs}
+            elif not self.types[key].client_writable:
+                result.problems.append(FieldProblem(key, "read_only"))
+        incoming = {
+            k: v for k, v in submitted.items() if k in self.specs and self.types[k].client_writable
+        }
         if creating:
             incoming = {**self.defaults(), **incoming}
 
@@ -159,13 +204,20 @@ class FormValidator:
             if problem is not None:
                 result.problems.append(problem)
                 continue
+            if key in self.children:
+                converted[key] = self._check_rows(key, value, result, context)
+                continue
             try:
                 converted[key] = field_type.to_storage(spec, value)
             except InvalidValue as exc:
                 result.problems.append(FieldProblem(key, exc.code, exc.params))
 
         merged = {**(existing or {}), **converted}
-        required = {spec.key for spec in self.form.fields if spec.required}
+        required = {
+            spec.key
+            for spec in self.form.fields
+            if spec.required and self.types[spec.key].client_writable
+        }
         for key, rules in self.linkage.items():
             data = self.logic_data(merged)
             ctx = context or {}
@@ -192,6 +244,10 @@ class FormValidator:
                 computed = rules["value"](data, context=ctx)
                 self._set_computed(key, computed, converted, merged, result)
 
+        for key, compiled in self.formulas:
+            value = compiled(self.logic_data(merged), context=context or {})
+            converted[key] = merged[key] = self.types[key].to_storage(self.specs[key], value)
+
         failed = {p.field.split(".")[0].split("[")[0] for p in result.problems}
         for key in sorted(required):
             if key not in failed and merged.get(key) is None:
@@ -215,6 +271,20 @@ class FormValidator:
                     )
         result.values = converted
         return result
+
+    def _check_rows(
+        self, key: str, rows: list[Any], result: Submission, context: dict[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """Validate each child row; problems are reported as ``key[i].field``."""
+        converted = []
+        for index, row in enumerate(rows):
+            checked = self.children[key].check(row, context=context)
+            result.problems.extend(
+                FieldProblem(f"{key}[{index}].{p.field}", p.code, p.params)
+                for p in checked.problems
+            )
+            converted.append(checked.values)
+        return converted
 
     def _check_value(self, spec: FieldSpec, value: Any) -> FieldProblem | None:
         if _has_nul(value):  # no database stores NUL in text

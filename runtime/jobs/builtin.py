@@ -15,6 +15,7 @@ from runtime.jobs.context import JobContext
 from runtime.jobs.models import WorkerProcess
 from runtime.jobs.registry import handlers
 from runtime.jobs.worker import CLEANUP_JOB
+from runtime.records import import_job  # noqa: F401  (registers records.import)
 
 FINISHED_JOB_RETENTION = timedelta(days=30)
 STALE_WORKER = timedelta(days=1)

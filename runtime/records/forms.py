@@ -12,7 +12,7 @@ from builder.apps.definition import load
 from builder.apps.models import App, AppVersion
 from engines.form.registry import FIELD_TYPES
 from engines.form.schema import FieldSpec, FormSchema
-from engines.form.tables import build_table
+from engines.form.tables import build_table, child_tables
 from engines.form.types.base import FieldType
 from engines.form.validate import FormValidator
 from runtime.errors import ProblemError
@@ -29,6 +29,8 @@ class FormHandle:
     form: FormSchema
     table: Table
     validator: FormValidator
+    #: Child tables of the live sub-table fields, by field key.
+    children: dict[str, Table]
 
     @property
     def form_id(self) -> int:
@@ -43,11 +45,20 @@ class FormHandle:
     def column(self, key: str) -> Any:
         return self.table.c[f"f_{self.validator.specs[key].id}"]
 
-    def to_api(self, row: Any, keys: list[str] | None = None) -> dict[str, Any]:
-        """A table row as the API shows it."""
+    def to_api(
+        self,
+        row: Any,
+        keys: list[str] | None = None,
+        children: dict[str, dict[int, list[dict[str, Any]]]] | None = None,
+    ) -> dict[str, Any]:
+        """A table row (and its sub-table rows) as the API shows it."""
         values = {}
         for key in keys if keys is not None else self.form.keys:
             spec = self.validator.specs[key]
+            if key in self.children:
+                rows = (children or {}).get(key, {}).get(row["id"], [])
+                values[key] = self.rows_to_api(key, rows)
+                continue
             stored = row[f"f_{spec.id}"]
             values[key] = (
                 None if stored is None else FIELD_TYPES.get(spec.type).from_storage(spec, stored)
@@ -65,9 +76,28 @@ class FormHandle:
             "values": values,
         }
 
-    def storage_values(self, row: Any) -> dict[str, Any]:
+    def rows_to_api(self, key: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Sub-table rows (stored values) as the API shows them."""
+        specs = self.validator.children[key].specs
+        return [
+            {
+                k: None if v is None else FIELD_TYPES.get(specs[k].type).from_storage(specs[k], v)
+                for k, v in row.items()
+            }
+            for row in rows
+        ]
+
+    def storage_values(
+        self, row: Any, children: dict[str, dict[int, list[dict[str, Any]]]] | None = None
+    ) -> dict[str, Any]:
         """Stored values by key (what validators and history compare)."""
-        return {key: row[f"f_{spec.id}"] for key, spec in self.validator.specs.items()}
+        values = {}
+        for key, spec in self.validator.specs.items():
+            if key in self.children:
+                values[key] = (children or {}).get(key, {}).get(row["id"], [])
+            else:
+                values[key] = row[f"f_{spec.id}"]
+        return values
 
 
 #: Handles by (published version id, form key); a new version simply gets new entries.
@@ -103,9 +133,10 @@ async def resolve(db: AsyncSession, app_key: str, form_key: str) -> FormHandle:
     form = load(document).form(form_key)
     if form is None:
         raise ProblemError("not_found")
-    handle = FormHandle(
-        app_id, key, version_id, form, build_table(form, _metadata()), FormValidator(form)
-    )
+    table = build_table(form, _metadata())
+    live = set(form.keys)
+    children = {k: t for k, t in child_tables(form, table).items() if k in live}
+    handle = FormHandle(app_id, key, version_id, form, table, FormValidator(form), children)
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()
     _cache[(version_id, form_key)] = handle

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.db import Base, IdType, JsonType, utcnow
@@ -46,3 +46,21 @@ class RecordComment(Base):
     deleted_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_record_comments_record", "form_id", "record_id", "id"),)
+
+
+class AutoNumberCounter(Base):
+    """The last number given out per auto-number field and scope (the pattern's prefix).
+
+    Incremented in the inserting transaction, so a rolled-back insert gives its number back:
+    numbers are unique and gap-free.
+    """
+
+    __tablename__ = "auto_number_counters"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"))
+    field_id: Mapped[int]
+    scope: Mapped[str] = mapped_column(String(120))
+    last: Mapped[int] = mapped_column(IdType, default=0)
+
+    __table_args__ = (UniqueConstraint("form_id", "field_id", "scope"),)

@@ -8,13 +8,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from engines.logic.sql import SqlField, compile_condition
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engines.logic import LogicError
+from engines.logic.sql import SqlField, compile_condition
 from runtime.auth.principal import Principal
 from runtime.errors import FieldError, ProblemError
+from runtime.records import children
 from runtime.records.forms import FormHandle
 from runtime.records.writer import logic_context
 
@@ -53,7 +54,7 @@ def sql_fields(handle: FormHandle) -> dict[str, SqlField]:
     for spec in handle.form.fields:
         field_type = handle.field_type(spec.key)
         if field_type.filterable and field_type.has_column:
-            fields[spec.key] = SqlField(handle.column(spec.key), field_type.logic_kind)  # type: ignore[arg-type]
+            fields[spec.key] = SqlField(handle.column(spec.key), field_type.kind(spec))  # type: ignore[arg-type]
     return fields
 
 
@@ -147,6 +148,14 @@ def _after(
     return or_(beyond, key.expression.is_(None), and_(key.expression == value, tail))
 
 
+def _order_by(key: SortKey) -> Any:
+    """ASC/DESC, NULLS LAST. A NOT NULL column (id, created_at …) gets no NULLS clause: it
+    changes nothing there, and PostgreSQL can then read the column's index backwards for a
+    descending sort instead of sorting every matching row."""
+    clause = key.expression.desc() if key.descending else key.expression.asc()
+    return clause.nulls_last() if getattr(key.expression, "nullable", True) else clause
+
+
 async def list_records(
     db: AsyncSession,
     handle: FormHandle,
@@ -181,9 +190,7 @@ async def list_records(
         if anchor is None:
             raise _bad("cursor", "bad_cursor", "the cursor's record no longer exists")
         query = query.where(_after(keys, list(anchor), table.c.id, last_id))
-    order = [
-        (k.expression.desc() if k.descending else k.expression.asc()).nulls_last() for k in keys
-    ]
+    order = [_order_by(k) for k in keys]
     query = query.order_by(*order, table.c.id.asc()).limit(min(limit, MAX_PAGE) + 1)
     rows = (await db.execute(query)).mappings().all()
     more = len(rows) > limit
@@ -193,8 +200,9 @@ async def list_records(
         total = (
             await db.execute(select(func.count()).select_from(table).where(condition))
         ).scalar_one()
+    loaded = await children.load(db, handle, [row["id"] for row in rows], keep)
     return Page(
-        items=[handle.to_api(row, keep) for row in rows],
+        items=[handle.to_api(row, keep, loaded) for row in rows],
         next_cursor=_encode_cursor(rows[-1]["id"]) if more and rows else None,
         total=total,
     )
@@ -215,4 +223,4 @@ async def get_record(
     )
     if row is None:
         raise ProblemError("not_found")
-    return handle.to_api(row)
+    return handle.to_api(row, children=await children.load(db, handle, [record_id]))

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 
-from runtime.deps import CurrentUser, IdPath, SessionDep
+from runtime.deps import CurrentUser, IdPath, SessionDep, SettingsDep
 from runtime.errors import FieldError, ProblemError
 from runtime.records import reader, timeline
 from runtime.records.forms import FormHandle, resolve
@@ -90,17 +90,23 @@ async def query_records(
 
 @router.post("/{app}/{form}", response_model=RecordOut, status_code=status.HTTP_201_CREATED)
 async def create_record(
-    app: Key, form: Key, body: RecordCreateIn, principal: CurrentUser, db: SessionDep
+    app: Key,
+    form: Key,
+    body: RecordCreateIn,
+    principal: CurrentUser,
+    db: SessionDep,
+    settings: SettingsDep,
 ) -> RecordOut:
     handle = await _handle(db, app, form)
-    record = await RecordWriter(db, handle, principal).create(body.values)
+    writer = RecordWriter(db, handle, principal, time_zone=settings.time_zone)
+    record = await writer.create(body.values)
     await commit_and_dispatch(db)
     return RecordOut(**record)
 
 
 @router.post("/{app}/{form}/bulk", response_model=BulkOut)
 async def bulk(
-    app: Key, form: Key, body: BulkIn, principal: CurrentUser, db: SessionDep
+    app: Key, form: Key, body: BulkIn, principal: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> BulkOut:
     """Create and update up to 1,000 records in one transaction: all or nothing."""
     if not body.create and not body.update:
@@ -109,7 +115,7 @@ async def bulk(
             errors=[FieldError("create", "empty", "Give records to create or update.")],
         )
     handle = await _handle(db, app, form)
-    writer = RecordWriter(db, handle, principal, source="bulk")
+    writer = RecordWriter(db, handle, principal, source="bulk", time_zone=settings.time_zone)
     created = await writer.create_many(body.create) if body.create else []
     updated = (
         await writer.update_many([(i.id, i.row_version, i.values) for i in body.update])

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,12 +19,15 @@ from engines.form.errors import FieldProblem
 from engines.form.registry import FIELD_TYPES
 from runtime.auth.models import User
 from runtime.auth.principal import Principal
+from runtime.config import get_settings
 from runtime.db import utcnow
 from runtime.errors import ProblemError
 from runtime.org.models import Department
+from runtime.records import children
 from runtime.records.errors import invalid
 from runtime.records.forms import FormHandle
 from runtime.records.models import RecordHistory
+from runtime.records.numbering import local_now, take_numbers
 from runtime.requestctx import request_id_var
 
 MAX_BULK = 1000
@@ -79,13 +82,20 @@ def logic_context(principal: Principal | None) -> dict[str, Any]:
 
 class RecordWriter:
     def __init__(
-        self, db: AsyncSession, handle: FormHandle, actor: Principal | None, *, source: str = "api"
+        self,
+        db: AsyncSession,
+        handle: FormHandle,
+        actor: Principal | None,
+        *,
+        source: str = "api",
+        time_zone: str | None = None,
     ) -> None:
         self.db = db
         self.handle = handle
         self.actor = actor
         self.source = source
         self.table = handle.table
+        self.time_zone = time_zone or get_settings().time_zone
 
     # --- create --------------------------------------------------------------------------------
 
@@ -109,6 +119,7 @@ class RecordWriter:
             problems.extend(await self._unique_problems(prepared, [None] * len(prepared)))
         if problems:
             raise invalid(problems)
+        await self._generate(prepared)
         now = utcnow()
         actor_id = self.actor.user_id if self.actor else None
         rows = [
@@ -123,17 +134,32 @@ class RecordWriter:
             }
             for values in prepared
         ]
+        # One executemany needs the same columns in every row (empty ones are NULL).
+        names = {name for row in rows for name in row}
+        rows = [{**dict.fromkeys(names), **row} for row in rows]
         try:
-            result = await self.db.execute(insert(self.table).returning(*self.table.c), rows)
+            result = await self.db.execute(
+                insert(self.table).returning(*self.table.c, sort_by_parameter_order=True), rows
+            )
         except IntegrityError as exc:
             raise self._integrity_problem(exc) from exc
         created = [dict(r._mapping) for r in result.all()]
-        created.sort(key=lambda r: r["id"])
+        rows_of = {
+            key: {
+                row["id"]: values.get(key) or []
+                for row, values in zip(created, prepared, strict=True)
+            }
+            for key in self.handle.children
+        }
+        for key, by_parent in rows_of.items():
+            await children.write(self.db, self.handle, key, by_parent, replace=False)
         for row, values in zip(created, prepared, strict=True):
-            changes = {k: [None, self._api(k, v)] for k, v in values.items() if v is not None}
+            changes = {
+                k: [None, self._api(k, v)] for k, v in values.items() if v is not None and v != []
+            }
             self._history(row["id"], "create", changes)
             self._event("created", row["id"], changes)
-        return [self.handle.to_api(row) for row in created]
+        return [self.handle.to_api(row, children=rows_of) for row in created]
 
     # --- update --------------------------------------------------------------------------------
 
@@ -152,6 +178,7 @@ class RecordWriter:
         if len(set(ids)) != len(ids):
             raise ProblemError("validation_failed", detail="a record appears twice")
         current = await self._load_for_update(ids)
+        current_rows = await children.load(self.db, self.handle, ids)
         context = logic_context(self.actor)
         problems: list[FieldProblem] = []
         prepared: list[dict[str, Any]] = []
@@ -164,7 +191,7 @@ class RecordWriter:
                     "conflict",
                     extra={"record_id": record_id, "current_row_version": row["row_version"]},
                 )
-            existing = self.handle.storage_values(row)
+            existing = self.handle.storage_values(row, current_rows)
             result = self.handle.validator.check(values, existing=existing, context=context)
             problems.extend(_prefixed(result.problems, f"[{index}]." if len(items) > 1 else ""))
             prepared.append({k: v for k, v in result.values.items() if existing.get(k) != v})
@@ -177,7 +204,7 @@ class RecordWriter:
         actor_id = self.actor.user_id if self.actor else None
         updated = []
         for (record_id, row_version, _), changed in zip(items, prepared, strict=True):
-            before = current[record_id]
+            before = self.handle.storage_values(current[record_id], current_rows)
             statement = (
                 update(self.table)
                 .where(self.table.c.id == record_id, self.table.c.row_version == row_version)
@@ -195,14 +222,19 @@ class RecordWriter:
                 raise self._integrity_problem(exc) from exc
             if row is None:  # changed since we read it
                 raise ProblemError("conflict", extra={"record_id": record_id})
+            for key in self.handle.children:
+                if key in changed:
+                    rows = {record_id: changed[key] or []}
+                    await children.write(self.db, self.handle, key, rows, replace=True)
+                    current_rows[key][record_id] = changed[key] or []
             changes = {
-                key: [self._api(key, before[self._column_name(key)]), self._api(key, value)]
+                key: [self._api(key, before[key]), self._api(key, value)]
                 for key, value in changed.items()
             }
             if changes:
                 self._history(record_id, "update", changes)
                 self._event("updated", record_id, changes)
-            updated.append(self.handle.to_api(row._mapping))
+            updated.append(self.handle.to_api(row._mapping, children=current_rows))
         return updated
 
     # --- delete and restore --------------------------------------------------------------------
@@ -248,19 +280,41 @@ class RecordWriter:
         action = "delete" if deleted else "restore"
         self._history(record_id, action, {})
         self._event("deleted" if deleted else "restored", record_id, {})
-        return self.handle.to_api(updated._mapping)
+        rows = await children.load(self.db, self.handle, [record_id])
+        return self.handle.to_api(updated._mapping, children=rows)
 
     # --- helpers -------------------------------------------------------------------------------
+
+    async def _generate(self, prepared: list[dict[str, Any]]) -> None:
+        """Fill server-generated fields (auto-numbers) of new records."""
+        moment = local_now(self.time_zone)
+        for spec in self.handle.form.fields:
+            field_type = self.handle.field_type(spec.key)
+            if not field_type.generated:
+                continue
+            pattern = field_type.settings(spec).pattern
+            numbers = await take_numbers(
+                self.db, self.handle.form_id, spec.id, pattern, moment, len(prepared)
+            )
+            for values, number in zip(prepared, numbers, strict=True):
+                values[spec.key] = number
 
     def _column_name(self, key: str) -> str:
         return f"f_{self.handle.spec(key).id}"
 
     def _columns(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {self._column_name(k): v for k, v in values.items()}
+        """Values of the fields stored in the record's own row."""
+        return {
+            self._column_name(k): v
+            for k, v in values.items()
+            if self.handle.field_type(k).has_column
+        }
 
     def _api(self, key: str, stored: Any) -> Any:
         if stored is None:
             return None
+        if key in self.handle.children:
+            return self.handle.rows_to_api(key, stored)
         spec = self.handle.spec(key)
         return FIELD_TYPES.get(spec.type).from_storage(spec, stored)
 
@@ -301,28 +355,42 @@ class RecordWriter:
     async def _unique_problems(
         self, prepared: list[dict[str, Any]], ids: list[int | None]
     ) -> list[FieldProblem]:
+        """Unique values repeated in ``prepared`` or held by another live record.
+
+        One query per unique field for the whole batch (not one per value), so a
+        1,000-row import chunk costs one round trip per unique field.
+        """
         problems: list[FieldProblem] = []
         multiple = len(prepared) > 1
         for spec in self.handle.form.fields:
             if not spec.unique:
                 continue
             column = self.table.c[f"f_{spec.id}"]
-            seen: dict[Any, int] = {}
+            first: dict[Any, int] = {}
+            repeated: set[int] = set()
             for index, values in enumerate(prepared):
                 value = values.get(spec.key)
                 if value is None:
                     continue
-                prefix = f"[{index}]." if multiple else ""
-                if value in seen:
-                    problems.append(FieldProblem(f"{prefix}{spec.key}", "not_unique"))
-                    continue
-                seen[value] = index
-                clash = select(func.count()).where(
-                    and_(column == value, self.table.c.deleted_at.is_(None))
+                if value in first:
+                    repeated.add(index)
+                else:
+                    first[value] = index
+            holders: dict[Any, set[int]] = {}
+            if first:
+                found = await self.db.execute(
+                    select(column, self.table.c.id).where(
+                        column.in_(list(first)), self.table.c.deleted_at.is_(None)
+                    )
                 )
-                if ids[index] is not None:
-                    clash = clash.where(self.table.c.id != ids[index])
-                if (await self.db.execute(clash)).scalar_one():
+                for value, record_id in found:
+                    holders.setdefault(value, set()).add(record_id)
+            for index, values in enumerate(prepared):
+                value = values.get(spec.key)
+                if value is None:
+                    continue
+                if index in repeated or holders.get(value, set()) - {ids[index]}:
+                    prefix = f"[{index}]." if multiple else ""
                     problems.append(FieldProblem(f"{prefix}{spec.key}", "not_unique"))
         return problems
 

@@ -15,7 +15,7 @@ from sqlalchemy import Column
 from sqlalchemy.types import TypeEngine
 
 from engines.form.errors import InvalidValue, SchemaError
-from engines.form.schema import FieldSpec
+from engines.form.schema import FieldSpec, FormSchema
 
 
 class NoSettings(BaseModel):
@@ -37,6 +37,16 @@ class FieldType:
     unique_allowed: ClassVar[bool] = False
     indexed_by_default: ClassVar[bool] = False
     has_column: ClassVar[bool] = True
+    #: Clients may send a value (auto-numbers and formulas are filled by the server).
+    client_writable: ClassVar[bool] = True
+    #: Filled by the records service when a record is created (auto-number).
+    generated: ClassVar[bool] = False
+    #: Recomputed from the other fields on every write (formula); see ``expression``.
+    computed: ClassVar[bool] = False
+    #: Stores rows in a child table (sub-table); the type then implements ``child_form``.
+    has_children: ClassVar[bool] = False
+    #: Always has a unique index, whatever the spec says.
+    always_unique: ClassVar[bool] = False
     aggregations: ClassVar[frozenset[str]] = frozenset({"count", "count_distinct"})
     #: Problem code when a value does not match the JSON Schema ``pattern``.
     pattern_code: ClassVar[str] = "pattern"
@@ -70,6 +80,18 @@ class FieldType:
                 self.to_storage(spec, spec.default)
             except InvalidValue as exc:
                 raise SchemaError(f"{spec.key}.default", "bad_default", exc.code) from exc
+
+    def kind(self, spec: FieldSpec) -> str:
+        """The JsonLogic/SQL kind of this field's values (see ``logic_kind``)."""
+        return self.logic_kind
+
+    def child_form(self, spec: FieldSpec, parent_id: int = 1) -> FormSchema:
+        """The child rows' fields as a form (types with ``has_children``)."""
+        raise TypeError(f"field type {self.type!r} has no child rows")
+
+    def expression(self, spec: FieldSpec) -> Any:
+        """The JsonLogic expression of a computed field."""
+        return None
 
     # --- storage ---------------------------------------------------------------------------
 

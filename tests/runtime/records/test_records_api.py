@@ -264,3 +264,239 @@ async def test_unknown_app_or_form_is_404(client, admin, tickets):
         await client.get("/api/v1/records/helpdesk/nope", headers=admin.headers)
     ).status_code == 404
     assert (await client.get(f"{tickets}/99999", headers=admin.headers)).status_code == 404
+
+
+ORDER = {
+    "key": "order",
+    "label": {"en": "Order", "zh-CN": "订单"},
+    "fields": [
+        {
+            "id": 1,
+            "key": "number",
+            "type": "autonumber",
+            "label": {"en": "No."},
+            "options": {"pattern": "SO-{yyyyMMdd}-{seq:4}"},
+        },
+        {"id": 2, "key": "qty", "type": "integer", "label": {"en": "Qty"}, "required": True},
+        {"id": 3, "key": "price", "type": "decimal", "label": {"en": "Price"}},
+        {
+            "id": 4,
+            "key": "total",
+            "type": "formula",
+            "label": {"en": "Total"},
+            "options": {"expression": {"*": [{"var": "qty"}, {"var": "price"}]}},
+        },
+    ],
+}
+
+
+@pytest.fixture
+async def orders(client, admin):
+    from tests.runtime.records.conftest import publish_form
+
+    return await publish_form(client, admin, "shop", ORDER)
+
+
+async def test_auto_numbers_are_unique_and_gap_free_under_concurrency(client, admin, orders):
+    responses = await asyncio.gather(
+        *[
+            client.post(
+                orders, json={"values": {"qty": i + 1, "price": "2"}}, headers=admin.headers
+            )
+            for i in range(12)
+        ]
+    )
+    assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
+    numbers = sorted(r.json()["values"]["number"] for r in responses)
+    prefix = numbers[0][:-4]
+    assert numbers == [f"{prefix}{n:04d}" for n in range(1, 13)]
+    bad = await client.post(orders, json={"values": {"qty": "x"}}, headers=admin.headers)
+    assert bad.status_code == 422
+    bulk = await client.post(
+        f"{orders}/bulk", json={"create": [{"qty": 1}, {"qty": 2}]}, headers=admin.headers
+    )
+    assert [r["values"]["number"] for r in bulk.json()["created"]] == [
+        f"{prefix}0013",
+        f"{prefix}0014",
+    ]
+
+
+async def test_rolled_back_numbers_are_given_again(client, admin, orders, sessions):
+    from runtime.records.forms import resolve
+    from runtime.records.writer import RecordWriter
+
+    async with sessions() as db:
+        handle = await resolve(db, "shop", "order")
+        record = await RecordWriter(db, handle, None).create({"qty": 1})
+        await db.rollback()
+    again = await client.post(
+        orders, json={"values": {"qty": 2, "price": "1.5"}}, headers=admin.headers
+    )
+    assert again.json()["values"]["number"] == record["values"]["number"]
+    assert again.json()["values"]["total"] == "3.00"
+    patched = await client.patch(
+        f"{orders}/{again.json()['id']}",
+        json={"row_version": 1, "values": {"qty": 4}},
+        headers=admin.headers,
+    )
+    assert patched.json()["values"]["total"] == "6.00"
+    refused = await client.patch(
+        f"{orders}/{again.json()['id']}",
+        json={"row_version": 2, "values": {"number": "SO-X"}},
+        headers=admin.headers,
+    )
+    assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == "read_only"
+
+
+RETURN = {
+    "key": "return_request",
+    "label": {"en": "Return request", "zh-CN": "退货申请"},
+    "fields": [
+        {"id": 1, "key": "order_no", "type": "text", "label": {"en": "Order"}, "required": True},
+        {
+            "id": 2,
+            "key": "lines",
+            "type": "subtable",
+            "label": {"en": "Lines", "zh-CN": "明细"},
+            "options": {
+                "min_rows": 1,
+                "max_rows": 20,
+                "fields": [
+                    {
+                        "id": 3,
+                        "key": "sku",
+                        "type": "text",
+                        "label": {"en": "SKU"},
+                        "required": True,
+                    },
+                    {
+                        "id": 4,
+                        "key": "qty",
+                        "type": "integer",
+                        "label": {"en": "Qty"},
+                        "options": {"min": 1},
+                    },
+                    {"id": 5, "key": "price", "type": "decimal", "label": {"en": "Price"}},
+                ],
+            },
+        },
+        {
+            "id": 6,
+            "key": "amount",
+            "type": "formula",
+            "label": {"en": "Amount"},
+            "options": {
+                "expression": {
+                    "reduce": [
+                        {"var": "lines"},
+                        {
+                            "+": [
+                                {"var": "accumulator"},
+                                {"*": [{"var": "current.qty"}, {"var": "current.price"}]},
+                            ]
+                        },
+                        0,
+                    ]
+                }
+            },
+        },
+    ],
+}
+
+
+@pytest.fixture
+async def returns(client, admin):
+    from tests.runtime.records.conftest import publish_form
+
+    return await publish_form(client, admin, "aftersales", RETURN)
+
+
+async def test_sub_table_rows_are_validated_and_saved_with_the_parent(client, admin, returns):
+    lines = [{"sku": "A-1", "qty": 2, "price": "9.90"}, {"sku": "B-2", "qty": 1, "price": "100"}]
+    created = await client.post(
+        returns, json={"values": {"order_no": "SO-1", "lines": lines}}, headers=admin.headers
+    )
+    assert created.status_code == 201, created.text
+    record = created.json()
+    assert record["values"]["lines"] == [
+        {"sku": "A-1", "qty": 2, "price": "9.90"},
+        {"sku": "B-2", "qty": 1, "price": "100.00"},
+    ]
+    assert record["values"]["amount"] == "119.80"
+    url = f"{returns}/{record['id']}"
+    assert (await client.get(url, headers=admin.headers)).json() == record
+
+    bad = await client.post(
+        returns,
+        json={
+            "values": {"order_no": "SO-2", "lines": [{"sku": "", "qty": 0}, {"sku": "x", "z": 1}]}
+        },
+        headers=admin.headers,
+    )
+    assert bad.status_code == 422
+    assert {(e["field"], e["code"]) for e in bad.json()["errors"]} == {
+        ("lines[0].sku", "required"),
+        ("lines[0].qty", "too_small"),
+        ("lines[1].z", "unknown_field"),
+    }
+    empty = await client.post(
+        returns, json={"values": {"order_no": "SO-3", "lines": []}}, headers=admin.headers
+    )
+    assert empty.status_code == 422
+
+    patched = await client.patch(
+        url,
+        json={"row_version": 1, "values": {"lines": [{"sku": "C-3", "qty": 3, "price": "1"}]}},
+        headers=admin.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["values"]["lines"] == [{"sku": "C-3", "qty": 3, "price": "1.00"}]
+    assert patched.json()["values"]["amount"] == "3.00"
+    other = await client.patch(
+        url, json={"row_version": 2, "values": {"order_no": "SO-1b"}}, headers=admin.headers
+    )
+    assert other.json()["values"]["lines"] == patched.json()["values"]["lines"]
+    history = (await client.get(f"{url}/timeline", headers=admin.headers)).json()
+    assert history[1]["changes"]["lines"][1] == [{"sku": "C-3", "qty": 3, "price": "1.00"}]
+    page = (await client.get(returns, headers=admin.headers)).json()
+    assert page["items"][0]["values"]["lines"][0]["sku"] == "C-3"
+
+
+async def test_sub_table_columns_evolve_without_losing_rows(client, admin, returns, sessions):
+    created = await client.post(
+        returns,
+        json={"values": {"order_no": "SO-9", "lines": [{"sku": "A", "qty": 1}]}},
+        headers=admin.headers,
+    )
+    apps = (await client.get("/api/v1/apps", headers=admin.headers)).json()
+    app_id = next(a["id"] for a in apps if a["key"] == "aftersales")
+    draft = (await client.get(f"/api/v1/apps/{app_id}/draft", headers=admin.headers)).json()
+    form = draft["definition"]["forms"][0]
+    lines = form["fields"][1]
+    lines["options"]["fields"] = [
+        lines["options"]["fields"][0],  # sku kept; qty and price removed
+        {"id": 7, "key": "reason", "type": "text", "label": {"en": "Reason"}},
+    ]
+    form["fields"][2]["options"]["expression"] = 0
+    saved = await client.put(
+        f"/api/v1/apps/{app_id}/draft",
+        json={"row_version": draft["row_version"], "definition": draft["definition"]},
+        headers=admin.headers,
+    )
+    assert saved.status_code == 200, saved.text
+    archived = saved.json()["definition"]["forms"][0]["fields"][1]["options"]["archived"]
+    assert [f["key"] for f in archived] == ["qty", "price"]
+    published = await client.post(
+        f"/api/v1/apps/{app_id}/publish",
+        json={"row_version": saved.json()["row_version"]},
+        headers=admin.headers,
+    )
+    assert published.status_code == 200, published.text
+    assert [op["op"] for op in published.json()["operations"]] == ["add_child_column"]
+    record = (await client.get(f"{returns}/{created.json()['id']}", headers=admin.headers)).json()
+    assert record["values"]["lines"] == [{"sku": "A", "reason": None}]
+    async with sessions() as db:
+        conn = await db.connection()
+        form_id = form["id"]
+        rows = (await conn.exec_driver_sql(f"SELECT f_4 FROM t_{form_id}_2")).all()
+    assert rows == [(1,)]  # the archived qty column kept its data

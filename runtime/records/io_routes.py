@@ -1,0 +1,158 @@
+"""/api/v1/records/{app}/{form}/imports and …/export: spreadsheets in and out."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from runtime.audit import service as audit
+from runtime.deps import CurrentUser, SessionDep, SettingsDep
+from runtime.errors import ProblemError, Text
+from runtime.i18n import current_locale
+from runtime.jobs import queue
+from runtime.records import exporter, tabular
+from runtime.records.columns import plan_columns
+from runtime.records.forms import resolve
+from runtime.records.import_job import IMPORT_JOB, source_file
+from runtime.records.importer import MAX_ROWS, header_of, run_import
+from runtime.records.io_schemas import ImportIn, ImportJobOut, ImportReportOut
+from runtime.records.routes import Key
+from runtime.records.writer import commit_and_dispatch
+
+router = APIRouter(prefix="/api/v1/records", tags=["records"])
+
+#: Files with at most this many data rows are imported while the request waits.
+INLINE_ROWS = 2000
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.post(
+    "/{app}/{form}/imports",
+    response_model=ImportReportOut,
+    responses={202: {"model": ImportJobOut, "description": "Large file: imported by a job"}},
+)
+async def import_records(
+    app: Key,
+    form: Key,
+    body: ImportIn,
+    request: Request,
+    principal: CurrentUser,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> Any:
+    """Import an uploaded CSV/XLSX file: every row or none.
+
+    Up to 2,000 rows the report comes back at once (a commit with bad rows is a 422 listing
+    them); larger files answer 202 with a job whose result is the report.
+    """
+    handle = await resolve(db, app, form)
+    path, fmt = await source_file(db, principal, body.file_id, request.app.state.storage)
+    header = await asyncio.to_thread(header_of, path, fmt)
+    plan_columns(handle, header, body.mapping)  # column problems: 422 now, not in a job
+    rows = await asyncio.to_thread(tabular.count_rows, path, fmt, INLINE_ROWS + 1)
+    if rows > INLINE_ROWS:
+        return await _start_job(db, principal, app, form, body, path, fmt)
+    report = await run_import(
+        db,
+        handle,
+        principal,
+        tabular.read_table(path, fmt),
+        dry_run=body.dry_run,
+        mapping=body.mapping,
+        time_zone=settings.time_zone,
+    )
+    if not report.ok and not body.dry_run:
+        raise ProblemError("import_invalid", extra=report.as_dict())
+    if report.created:
+        audit.record(
+            db,
+            principal,
+            "records.import",
+            "form",
+            handle.form_id,
+            {"file_id": body.file_id, "created": report.created},
+        )
+    await commit_and_dispatch(db)
+    return report.as_dict()
+
+
+async def _start_job(
+    db: SessionDep,
+    principal: CurrentUser,
+    app: str,
+    form: str,
+    body: ImportIn,
+    path: Any,
+    fmt: tabular.Format,
+) -> JSONResponse:
+    # Line counts over-estimate (quoted line breaks): count exactly before refusing.
+    if (
+        await asyncio.to_thread(tabular.estimate_rows, path, fmt) > MAX_ROWS
+        and await asyncio.to_thread(tabular.count_rows, path, fmt, MAX_ROWS + 1) > MAX_ROWS
+    ):
+        raise ProblemError("too_many_rows", params={"limit": MAX_ROWS})
+    payload = {
+        "app": app,
+        "form": form,
+        "file_id": body.file_id,
+        "user_id": principal.user_id,
+        "dry_run": body.dry_run,
+        "mapping": body.mapping,
+        "locale": current_locale.get(),
+    }
+    job_id = await queue.enqueue(db, IMPORT_JOB, payload, created_by=principal.user_id)
+    await db.commit()
+    out = ImportJobOut(job_id=job_id, status="queued", url=f"/api/v1/jobs/{job_id}")
+    return JSONResponse(out.model_dump(), status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.get(
+    "/{app}/{form}/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {_MEDIA["csv"]: {}, _MEDIA["xlsx"]: {}}}},
+)
+async def export_records(
+    app: Key,
+    form: Key,
+    request: Request,
+    principal: CurrentUser,
+    db: SessionDep,
+    format: Literal["csv", "xlsx"] = "csv",
+    filter: Annotated[Text | None, Query(max_length=8000, description="JsonLogic (JSON)")] = None,
+    sort: Annotated[Text | None, Query(max_length=300)] = None,
+    fields: Annotated[Text | None, Query(max_length=2000)] = None,
+    header: Literal["label", "key"] = "label",
+) -> StreamingResponse:
+    """The records the list would show (same filter, sort and scope) as one file.
+
+    Headers are field labels in your language (``Accept-Language``), or keys with
+    ``header=key``; the file imports again as it is.
+    """
+    handle = await resolve(db, app, form)
+    locale = current_locale.get()
+    query = exporter.prepare(
+        handle,
+        principal,
+        filter_text=filter,
+        sort=sort,
+        fields=fields,
+        locale=locale,
+        by_key=header == "key",
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    headers = {"Content-Disposition": f'attachment; filename="{form}-{stamp}.{format}"'}
+    if format == "csv":
+        stream = exporter.csv_stream(request.app.state.read_sessions, handle, principal, query)
+        return StreamingResponse(stream, media_type=_MEDIA["csv"], headers=headers)
+    title = handle.form.label.get(locale) or form
+    path = await exporter.xlsx_file(db, handle, principal, query, title)
+    chunks, size = exporter.file_stream(path)
+    headers["Content-Length"] = str(size)
+    return StreamingResponse(chunks, media_type=_MEDIA["xlsx"], headers=headers)
