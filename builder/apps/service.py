@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from builder.apps import apply as applier
 from builder.apps.definition import AppDefinition, load
 from builder.apps.models import ARCHIVED, DRAFT, PUBLISHED, App, AppVersion, FormRecord
-from engines.form.check import SchemaProblem, check_form
+from engines.form.check import SchemaProblem, check_form, check_relations
 from engines.form.diff import Operation, PlanError, archive_removed, plan_form
 from engines.form.schema import FormSchema
 from runtime.audit import service as audit
@@ -191,6 +191,7 @@ def validate_definition(definition: AppDefinition) -> list[SchemaProblem]:
     problems: list[SchemaProblem] = []
     for index, form in enumerate(definition.forms):
         problems.extend(check_form(form, f"forms[{index}]."))
+    problems.extend(check_relations(definition.forms))
     return problems
 
 

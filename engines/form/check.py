@@ -177,3 +177,69 @@ def find_cycle(depends: dict[str, set[str]]) -> list[str] | None:
             if found:
                 return found
     return None
+
+
+def check_relations(forms: list[FormSchema]) -> list[SchemaProblem]:
+    """Across the forms of one app: relations point at forms of the app, lookups at a
+    relation of their form and at a stored field of the related form."""
+    by_id = {form.id: form for form in forms}
+    problems: list[SchemaProblem] = []
+    for form_index, form in enumerate(forms):
+        for index, spec in enumerate(form.fields):
+            field_type = FIELD_TYPES.find(spec.type)
+            if field_type is None:
+                continue
+            where = f"forms[{form_index}].fields[{index}].options"
+            try:
+                reference = field_type.reference(spec)
+                lookup = field_type.settings(spec) if field_type.looks_up else None
+            except SchemaError:
+                continue  # reported by check_form
+            if reference is not None and reference[0] == "form" and reference[1] not in by_id:
+                problems.append(
+                    SchemaProblem(
+                        f"{where}.form_id",
+                        "unknown_form",
+                        f"no form with id {reference[1]} in this app",
+                    )
+                )
+            if lookup is not None:
+                problems.extend(_check_lookup(form, by_id, lookup, where))
+    return problems
+
+
+def _check_lookup(
+    form: FormSchema, by_id: dict[int, FormSchema], lookup: Any, where: str
+) -> list[SchemaProblem]:
+    relation = form.find(lookup.relation)
+    relation_type = FIELD_TYPES.find(relation.type) if relation else None
+    target_id = None
+    if relation is not None and relation_type is not None:
+        try:
+            reference = relation_type.reference(relation)
+        except SchemaError:
+            reference = None
+        if reference is not None and reference[0] == "form":
+            target_id = int(reference[1])
+    if target_id is None:
+        return [
+            SchemaProblem(
+                f"{where}.relation",
+                "not_a_relation",
+                f"{lookup.relation!r} is not a relation field of this form",
+            )
+        ]
+    target = by_id.get(target_id)
+    if target is None:
+        return []  # the relation's own problem is reported
+    target_spec = target.find(lookup.field)
+    target_type = FIELD_TYPES.find(target_spec.type) if target_spec else None
+    if target_type is None or not target_type.has_column:
+        return [
+            SchemaProblem(
+                f"{where}.field",
+                "unknown_field",
+                f"the related form has no stored field {lookup.field!r}",
+            )
+        ]
+    return []

@@ -31,6 +31,8 @@ class FormHandle:
     validator: FormValidator
     #: Child tables of the live sub-table fields, by field key.
     children: dict[str, Table]
+    #: Identifies the published version (id and publish time) for caches.
+    stamp: str
 
     @property
     def form_id(self) -> int:
@@ -51,13 +53,18 @@ class FormHandle:
         keys: list[str] | None = None,
         children: dict[str, dict[int, list[dict[str, Any]]]] | None = None,
     ) -> dict[str, Any]:
-        """A table row (and its sub-table rows) as the API shows it."""
+        """A table row as the API shows it. ``children`` holds what lives in other tables, by
+        field key and record id: sub-table rows (stored values) and lookup values (API values).
+        """
         values = {}
         for key in keys if keys is not None else self.form.keys:
             spec = self.validator.specs[key]
             if key in self.children:
                 rows = (children or {}).get(key, {}).get(row["id"], [])
                 values[key] = self.rows_to_api(key, rows)
+                continue
+            if not self.field_type(key).has_column:
+                values[key] = (children or {}).get(key, {}).get(row["id"])
                 continue
             stored = row[f"f_{spec.id}"]
             values[key] = (
@@ -95,14 +102,18 @@ class FormHandle:
         for key, spec in self.validator.specs.items():
             if key in self.children:
                 values[key] = (children or {}).get(key, {}).get(row["id"], [])
-            else:
+            elif self.field_type(key).has_column:
                 values[key] = row[f"f_{spec.id}"]
         return values
 
 
 #: Handles by (published version id, form key); a new version simply gets new entries.
-_cache: dict[tuple[int, str], FormHandle] = {}
+_cache: dict[tuple[str, str], FormHandle] = {}
 _CACHE_LIMIT = 1000
+
+
+def clear_cache() -> None:
+    _cache.clear()
 
 
 def _metadata() -> MetaData:
@@ -116,28 +127,56 @@ async def resolve(db: AsyncSession, app_key: str, form_key: str) -> FormHandle:
     """The published form ``form_key`` of app ``app_key``; 404 if either is not published."""
     row = (
         await db.execute(
-            select(App.id, App.key, App.published_version_id).where(
-                App.key == app_key, App.deleted_at.is_(None)
-            )
+            select(App.id, App.key, AppVersion.id, AppVersion.published_at)
+            .join(AppVersion, AppVersion.id == App.published_version_id)
+            .where(App.key == app_key, App.deleted_at.is_(None))
         )
     ).one_or_none()
-    if row is None or row.published_version_id is None:
+    if row is None:
         raise ProblemError("not_found")
-    app_id, key, version_id = row
-    cached = _cache.get((version_id, form_key))
+    app_id, key, version_id, published_at = row
+    stamp = f"{version_id}@{published_at.isoformat()}"
+    return await _load(db, app_id, key, version_id, stamp, form_key=form_key)
+
+
+async def sibling(db: AsyncSession, handle: FormHandle, form_id: int) -> FormHandle:
+    """Another form of the same published app version (the target of a relation)."""
+    return await _load(
+        db, handle.app_id, handle.app_key, handle.version_id, handle.stamp, form_id=form_id
+    )
+
+
+async def _load(
+    db: AsyncSession,
+    app_id: int,
+    app_key: str,
+    version_id: int,
+    stamp: str,
+    *,
+    form_key: str | None = None,
+    form_id: int | None = None,
+) -> FormHandle:
+    # Keyed by the version and its publish time: ids can be reused after deletes (SQLite).
+    cache_key = (stamp, form_key if form_key is not None else f"#{form_id}")
+    cached = _cache.get(cache_key)
     if cached is not None:
         return cached
     document = (
         await db.execute(select(AppVersion.definition).where(AppVersion.id == version_id))
     ).scalar_one()
-    form = load(document).form(form_key)
+    definition = load(document)
+    form = (
+        definition.form(form_key) if form_key is not None else definition.form_by_id(form_id or 0)
+    )
     if form is None:
         raise ProblemError("not_found")
     table = build_table(form, _metadata())
     live = set(form.keys)
     children = {k: t for k, t in child_tables(form, table).items() if k in live}
-    handle = FormHandle(app_id, key, version_id, form, table, FormValidator(form), children)
+    handle = FormHandle(
+        app_id, app_key, version_id, form, table, FormValidator(form), children, stamp
+    )
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()
-    _cache[(version_id, form_key)] = handle
+    _cache[cache_key] = handle
     return handle

@@ -114,7 +114,7 @@ class Importer:
             else:
                 items.append(values)
                 numbers.append(number)
-        await self._write(items, numbers, retry=True)
+        await self._write(items, numbers)
 
     def _cell_problems(
         self, number: int, values: dict[str, Any], problems: list[CellProblem]
@@ -131,22 +131,24 @@ class Importer:
                 continue
             self.report.add(number, self._column(key), key or None, error.code, error.message)
 
-    async def _write(self, items: list[dict[str, Any]], numbers: list[int], *, retry: bool) -> None:
-        if not items:
+    async def _write(self, items: list[dict[str, Any]], numbers: list[int]) -> None:
+        """Create the chunk's rows; when some are refused, report them and create the rest.
+
+        The rest are still written (inside the savepoint) so that later chunks are checked
+        against them, e.g. for uniqueness. Every pass drops at least one row, so this ends.
+        """
+        while items:
+            try:
+                await self.writer.create_many(items)
+            except ProblemError as exc:
+                if exc.code != "validation_failed" or not exc.errors:
+                    raise
+                bad = self._report_errors(exc, numbers, single=len(items) == 1)
+                items = [item for i, item in enumerate(items) if i not in bad]
+                numbers = [number for i, number in enumerate(numbers) if i not in bad]
+                continue
+            self.report.valid_rows += len(items)
             return
-        try:
-            await self.writer.create_many(items)
-        except ProblemError as exc:
-            if exc.code != "validation_failed" or not exc.errors:
-                raise
-            bad = self._report_errors(exc, numbers, single=len(items) == 1)
-            good = [i for i in range(len(items)) if i not in bad]
-            if retry and good:
-                # Insert the rest (inside the savepoint) so later chunks are checked against
-                # them too, e.g. for uniqueness.
-                await self._write([items[i] for i in good], [numbers[i] for i in good], retry=False)
-            return
-        self.report.valid_rows += len(items)
 
     def _report_errors(self, exc: ProblemError, numbers: list[int], *, single: bool) -> set[int]:
         bad: set[int] = set()
@@ -228,6 +230,7 @@ async def run_import(
         await savepoint.rollback()
         del events[pending:]
         raise
+    report.errors.sort(key=lambda e: e["row"])
     if dry_run or not report.ok:
         await savepoint.rollback()
         del events[pending:]

@@ -8,15 +8,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engines.logic import LogicError
 from engines.logic.sql import SqlField, compile_condition
 from runtime.auth.principal import Principal
 from runtime.errors import FieldError, ProblemError
-from runtime.records import children
+from runtime.records import children, lookups
 from runtime.records.forms import FormHandle
+from runtime.records.scope import read_scope
 from runtime.records.writer import logic_context
 
 MAX_PAGE = 500
@@ -56,15 +57,6 @@ def sql_fields(handle: FormHandle) -> dict[str, SqlField]:
         if field_type.filterable and field_type.has_column:
             fields[spec.key] = SqlField(handle.column(spec.key), field_type.kind(spec))  # type: ignore[arg-type]
     return fields
-
-
-def read_scope(handle: FormHandle, principal: Principal) -> ColumnElement[bool]:
-    """Which records the caller may read. Every read path goes through here.
-
-    Until permission sets exist (permissions issue), every signed-in user reads every live
-    record of a published form; row scopes will narrow this one condition.
-    """
-    return true() if principal is not None else false()
 
 
 def _bad(field: str, code: str, message: str) -> ProblemError:
@@ -200,7 +192,8 @@ async def list_records(
         total = (
             await db.execute(select(func.count()).select_from(table).where(condition))
         ).scalar_one()
-    loaded = await children.load(db, handle, [row["id"] for row in rows], keep)
+    loaded: dict[str, Any] = await children.load(db, handle, [row["id"] for row in rows], keep)
+    loaded.update(await lookups.load(db, handle, rows, principal, keep))
     return Page(
         items=[handle.to_api(row, keep, loaded) for row in rows],
         next_cursor=_encode_cursor(rows[-1]["id"]) if more and rows else None,
@@ -223,4 +216,6 @@ async def get_record(
     )
     if row is None:
         raise ProblemError("not_found")
-    return handle.to_api(row, children=await children.load(db, handle, [record_id]))
+    related: dict[str, Any] = await children.load(db, handle, [record_id])
+    related.update(await lookups.load(db, handle, [row], principal))
+    return handle.to_api(row, children=related)

@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
@@ -133,11 +133,19 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_rows(path: Path) -> Iterator[list[str]]:
+def _open_workbook(path: Path) -> tuple[Any, IO[bytes]]:
+    # A file object, not the path: openpyxl refuses names without an .xlsx extension, and
+    # stored files have none.
+    source = path.open("rb")
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        return load_workbook(source, read_only=True, data_only=True), source
     except Exception as exc:  # zip, XML and openpyxl errors alike: the file is broken
+        source.close()
         raise unreadable(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
+
+
+def _xlsx_rows(path: Path) -> Iterator[list[str]]:
+    workbook, source = _open_workbook(path)
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None or not hasattr(sheet, "reset_dimensions"):
@@ -151,14 +159,12 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
         raise unreadable(f"the worksheet cannot be read ({type(exc).__name__})") from exc
     finally:
         workbook.close()
+        source.close()
 
 
 def xlsx_declared_rows(path: Path) -> int | None:
     """The row count the sheet declares (its ``dimension``), without reading the rows."""
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise unreadable(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
+    workbook, source = _open_workbook(path)
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         return getattr(sheet, "max_row", None)
@@ -166,6 +172,7 @@ def xlsx_declared_rows(path: Path) -> int | None:
         return None
     finally:
         workbook.close()
+        source.close()
 
 
 # --- reading -----------------------------------------------------------------------------------

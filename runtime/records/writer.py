@@ -23,11 +23,12 @@ from runtime.config import get_settings
 from runtime.db import utcnow
 from runtime.errors import ProblemError
 from runtime.org.models import Department
-from runtime.records import children
+from runtime.records import children, lookups
 from runtime.records.errors import invalid
-from runtime.records.forms import FormHandle
+from runtime.records.forms import FormHandle, sibling
 from runtime.records.models import RecordHistory
 from runtime.records.numbering import local_now, take_numbers
+from runtime.records.scope import read_scope
 from runtime.requestctx import request_id_var
 
 MAX_BULK = 1000
@@ -159,7 +160,9 @@ class RecordWriter:
             }
             self._history(row["id"], "create", changes)
             self._event("created", row["id"], changes)
-        return [self.handle.to_api(row, children=rows_of) for row in created]
+        related: dict[str, Any] = dict(rows_of)
+        related.update(await lookups.load(self.db, self.handle, created, self.actor))
+        return [self.handle.to_api(row, children=related) for row in created]
 
     # --- update --------------------------------------------------------------------------------
 
@@ -234,8 +237,10 @@ class RecordWriter:
             if changes:
                 self._history(record_id, "update", changes)
                 self._event("updated", record_id, changes)
-            updated.append(self.handle.to_api(row._mapping, children=current_rows))
-        return updated
+            updated.append(row._mapping)
+        related: dict[str, Any] = dict(current_rows)
+        related.update(await lookups.load(self.db, self.handle, updated, self.actor))
+        return [self.handle.to_api(row, children=related) for row in updated]
 
     # --- delete and restore --------------------------------------------------------------------
 
@@ -280,8 +285,9 @@ class RecordWriter:
         action = "delete" if deleted else "restore"
         self._history(record_id, action, {})
         self._event("deleted" if deleted else "restored", record_id, {})
-        rows = await children.load(self.db, self.handle, [record_id])
-        return self.handle.to_api(updated._mapping, children=rows)
+        related: dict[str, Any] = await children.load(self.db, self.handle, [record_id])
+        related.update(await lookups.load(self.db, self.handle, [updated._mapping], self.actor))
+        return self.handle.to_api(updated._mapping, children=related)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -330,27 +336,37 @@ class RecordWriter:
     async def _reference_problems(
         self, prepared: list[dict[str, Any]], *, multiple: bool
     ) -> list[FieldProblem]:
-        """User and department fields must name rows that exist (one query per target)."""
-        wanted: dict[str, set[int]] = {}
-        where: list[tuple[str, str, int]] = []
+        """Referenced users, departments and related records must exist and, for related
+        records, be live and visible to the writer (one query per target)."""
+        wanted: dict[tuple[str, str | int], set[int]] = {}
+        where: list[tuple[str, str, int, tuple[str, str | int]]] = []
         for index, values in enumerate(prepared):
             for key, value in values.items():
-                target = getattr(self.handle.field_type(key), "target_table", None)
+                target = self.handle.field_type(key).reference(self.handle.spec(key))
                 if target is not None and value is not None:
                     wanted.setdefault(target, set()).add(value)
-                    where.append((f"[{index}]." if multiple else "", key, value))
-        missing: dict[str, set[int]] = {}
+                    where.append((f"[{index}]." if multiple else "", key, value, target))
+        missing: dict[tuple[str, str | int], set[int]] = {}
         for target, ids in wanted.items():
-            model = _REFERENCE_TABLES[target]
-            found = set(
-                (await self.db.execute(select(model.id).where(model.id.in_(ids)))).scalars()
-            )
-            missing[target] = ids - found
+            missing[target] = ids - await self._existing(target, ids)
         return [
             FieldProblem(f"{prefix}{key}", "unknown_reference", {"id": value})
-            for prefix, key, value in where
-            if value in missing.get(getattr(self.handle.field_type(key), "target_table", ""), set())
+            for prefix, key, value, target in where
+            if value in missing[target]
         ]
+
+    async def _existing(self, target: tuple[str, str | int], ids: set[int]) -> set[int]:
+        kind, name = target
+        if kind == "table":
+            model = _REFERENCE_TABLES[str(name)]
+            query = select(model.id).where(model.id.in_(ids))
+        else:
+            related = await sibling(self.db, self.handle, int(name))
+            table = related.table
+            query = select(table.c.id).where(table.c.id.in_(ids), table.c.deleted_at.is_(None))
+            if self.actor is not None:
+                query = query.where(read_scope(related, self.actor))
+        return set((await self.db.execute(query)).scalars())
 
     async def _unique_problems(
         self, prepared: list[dict[str, Any]], ids: list[int | None]

@@ -45,6 +45,8 @@ class FieldType:
     computed: ClassVar[bool] = False
     #: Stores rows in a child table (sub-table); the type then implements ``child_form``.
     has_children: ClassVar[bool] = False
+    #: Shows a field of the related record (lookup): read through a relation, stored nowhere.
+    looks_up: ClassVar[bool] = False
     #: Always has a unique index, whatever the spec says.
     always_unique: ClassVar[bool] = False
     aggregations: ClassVar[frozenset[str]] = frozenset({"count", "count_distinct"})
@@ -88,6 +90,14 @@ class FieldType:
     def child_form(self, spec: FieldSpec, parent_id: int = 1) -> FormSchema:
         """The child rows' fields as a form (types with ``has_children``)."""
         raise TypeError(f"field type {self.type!r} has no child rows")
+
+    def reference(self, spec: FieldSpec) -> tuple[str, str | int] | None:
+        """What a value points at: ``("table", "users")``, ``("form", <form id>)`` or None.
+
+        The records service checks that referenced rows exist (and that related records are
+        visible to the writer) before anything is written.
+        """
+        return None
 
     def expression(self, spec: FieldSpec) -> Any:
         """The JsonLogic expression of a computed field."""

@@ -32,6 +32,9 @@ class _Reference(FieldType):
             )
         ]
 
+    def reference(self, spec: FieldSpec) -> tuple[str, str | int] | None:
+        return ("table", self.target_table)
+
     def value_schema(self, spec: FieldSpec) -> dict[str, Any]:
         return {"type": "integer", "minimum": 1}
 
