@@ -25,11 +25,12 @@ from runtime.app import create_app
 from runtime.config import Settings, normalise_database_url
 from runtime.db import create_engine
 from runtime.models import metadata
+from runtime.records.forms import clear_cache
 
 PG_ADMIN_URL = os.environ.get("TANGRAM_TEST_POSTGRES", "")
 REQUIRE_PG = os.environ.get("TANGRAM_REQUIRE_POSTGRES") == "1"
 BACKENDS = ["sqlite", "postgresql"]
-FORM_TABLE = re.compile(r"^t_\d+(_\d+)?$")
+FORM_TABLE = re.compile(r"^t_\d+(_\d+|_fts)?$")
 
 _pg_counts = {"ran": 0, "skipped": 0}
 
@@ -141,6 +142,7 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
             yield application
     finally:
         await _empty_tables(settings.database_url)
+        clear_cache()
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from engines.form.tables import (
     build_table,
     child_table_name,
     child_tables,
+    fts_create_sql,
     index_of,
     table_name,
 )
@@ -174,6 +175,8 @@ def apply(
             if op.kind == "create_table":
                 table = build_table(target, _metadata())
                 table.create(conn)
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql(fts_create_sql(form_id))
                 for child in child_tables(target, table).values():
                     child.create(conn)
             elif op.kind == "add_child_column":

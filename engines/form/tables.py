@@ -7,7 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, MetaData, Table, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    literal_column,
+    text,
+)
 
 from engines.form.registry import FIELD_TYPES
 from engines.form.schema import FieldSpec, FormSchema
@@ -43,6 +55,8 @@ def system_columns() -> list[Column[Any]]:
         Column("department_id", ID_TYPE, ForeignKey("departments.id", ondelete="SET NULL")),
         Column("row_version", Integer, nullable=False, default=1),
         Column("deleted_at", UTCTimestamp()),
+        # Search words of the searchable fields (see engines.form.search).
+        Column("search_text", Text()),
     ]
 
 
@@ -125,4 +139,30 @@ def build_table(form: FormSchema, metadata: MetaData) -> Table:
     table = Table(name, metadata, *columns, *indexes)
     for spec in form.fields:
         field_indexes(table, spec)
+    Index(
+        f"ix_{name}_search",
+        func.to_tsvector(literal_column("'simple'"), table.c.search_text),
+        postgresql_using="gin",
+    ).ddl_if(dialect="postgresql")
     return table
+
+
+def fts_table_name(form_id: int) -> str:
+    return f"t_{form_id}_fts"
+
+
+def fts_table(form_id: int) -> Table:
+    """SQLite's full-text index of a form: an FTS5 table whose rowid is the record id."""
+    return Table(
+        fts_table_name(form_id),
+        MetaData(),
+        Column("rowid", ID_TYPE, primary_key=True),
+        Column("search_text", Text()),
+    )
+
+
+def fts_create_sql(form_id: int) -> str:
+    """DDL of the FTS5 table (SQLAlchemy has no construct for virtual tables; the name is
+    derived from the integer form id only)."""
+    name = fts_table_name(int(form_id))
+    return f'CREATE VIRTUAL TABLE IF NOT EXISTS "{name}" USING fts5(search_text)'

@@ -97,12 +97,31 @@ async def pages(
 async def csv_stream(
     sessions: Any, handle: FormHandle, principal: Principal, query: ExportQuery
 ) -> AsyncIterator[bytes]:
-    """UTF-8 CSV with a BOM (so Excel shows Chinese text right), streamed page by page."""
-    yield csv_bytes([query.headers], bom=True)
-    async with sessions() as db:
-        async for rows in pages(db, handle, principal, query):
-            if rows:
-                yield csv_bytes(rows)
+    """UTF-8 CSV with a BOM (so Excel shows Chinese text right), streamed page by page.
+
+    The first page is read before this returns, so that a failing query is an error response
+    rather than a download that breaks off.
+    """
+    db: AsyncSession = sessions()
+    rows = pages(db, handle, principal, query)
+    try:
+        first = await anext(rows)
+    except BaseException:
+        await rows.aclose()
+        await db.close()
+        raise
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield csv_bytes([query.headers, *first], bom=True)
+            async for page in rows:
+                if page:
+                    yield csv_bytes(page)
+        finally:
+            await rows.aclose()
+            await db.close()
+
+    return stream()
 
 
 async def xlsx_file(

@@ -12,9 +12,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.audit import service as audit
 from runtime.auth.models import User
 from runtime.auth.principal import Principal
 from runtime.errors import ProblemError, problem_body
@@ -23,13 +23,12 @@ from runtime.files.storage import LocalStorage
 from runtime.i18n import DEFAULT_LOCALE, current_locale, pick
 from runtime.jobs.context import JobContext
 from runtime.jobs.registry import handlers
+from runtime.records.event_spool import EventSpool, deliver_after_commit
 from runtime.records.forms import resolve
-from runtime.records.importer import MAX_ROWS, run_import
+from runtime.records.importer import MAX_ROWS, ImportReport, run_import
 from runtime.records.tabular import Format, count_rows, detect_format, read_table
-from runtime.records.writer import RecordEvent, commit_and_dispatch
 
 IMPORT_JOB = "records.import"
-_background: set[asyncio.Task[None]] = set()
 
 
 async def source_file(
@@ -45,75 +44,68 @@ async def source_file(
     return path, detect_format(path, stored.filename, stored.content_type)
 
 
+def audit_import(
+    db: AsyncSession, principal: Principal, form_id: int, file_id: int, created: int
+) -> None:
+    changes = {"file_id": file_id, "created": created}
+    audit.record(db, principal, "records.import", "form", form_id, changes)
+
+
 def _progress_text(done: int, total: int) -> str:
     return pick(
         {"en": f"{done:,} of {total:,} rows checked", "zh-CN": f"已检查 {done:,} / {total:,} 行"}
     )
 
 
-class _Delivery:
-    """Lets :func:`commit_and_dispatch` deliver events after someone else committed."""
-
-    def __init__(self, events: list[RecordEvent]) -> None:
-        self.info: dict[str, Any] = {"record_events": events}
-
-    async def commit(self) -> None:
-        return None
-
-
-def dispatch_after_commit(db: AsyncSession) -> None:
-    """Deliver the session's record events once the worker commits the job's transaction."""
-    events: list[RecordEvent] = db.info.pop("record_events", [])
-    if not events:
-        return
-
-    def committed(_session: Any) -> None:
-        task = asyncio.get_running_loop().create_task(
-            commit_and_dispatch(_Delivery(events))  # type: ignore[arg-type]
-        )
-        _background.add(task)
-        task.add_done_callback(_background.discard)
-
-    event.listen(db.sync_session, "after_commit", committed, once=True)
-
-
 @handlers.register(IMPORT_JOB, max_attempts=3)
 async def import_records(ctx: JobContext) -> dict[str, Any]:
     """Payload: app, form, file_id, user_id, dry_run, mapping, locale."""
-    payload = ctx.payload
-    current_locale.set(payload.get("locale") or DEFAULT_LOCALE)
-    db = ctx.session
+    current_locale.set(ctx.payload.get("locale") or DEFAULT_LOCALE)
+    spool = EventSpool()
     try:
-        user = await db.get(User, payload["user_id"])
-        if user is None or not user.is_active:
-            raise ProblemError("not_found", detail="the user who started the import is gone")
-        principal = Principal(user, via="system")
-        handle = await resolve(db, payload["app"], payload["form"])
-        storage = LocalStorage(ctx.settings.storage_dir)
-        path, fmt = await source_file(db, principal, payload["file_id"], storage)
-        total = await asyncio.to_thread(count_rows, path, fmt, MAX_ROWS + 1)
-        if total > MAX_ROWS:
-            raise ProblemError("too_many_rows", params={"limit": MAX_ROWS})
-
-        async def progress(done: int) -> None:
-            await ctx.progress(min(99.0, 100.0 * done / max(total, 1)), _progress_text(done, total))
-
-        await ctx.progress(0.0, _progress_text(0, total))
-        report = await run_import(
-            db,
-            handle,
-            principal,
-            read_table(path, fmt),
-            dry_run=bool(payload.get("dry_run")),
-            mapping=payload.get("mapping"),
-            progress=progress,
-            time_zone=ctx.settings.time_zone,
-        )
+        report = await _import(ctx, spool)
     except ProblemError as exc:
+        spool.close()
         body = problem_body(
             exc.code, detail=exc.detail, errors=exc.errors, params=exc.params, extra=exc.extra
         )
         return {"ok": False, "problem": body}
-    dispatch_after_commit(db)
+    except BaseException:
+        spool.close()
+        raise
+    deliver_after_commit(ctx.session, spool)
     await ctx.progress(100.0, _progress_text(report.rows, report.rows))
     return report.as_dict()
+
+
+async def _import(ctx: JobContext, spool: EventSpool) -> ImportReport:
+    payload, db = ctx.payload, ctx.session
+    user = await db.get(User, payload["user_id"])
+    if user is None or not user.is_active:
+        raise ProblemError("not_found", detail="the user who started the import is gone")
+    principal = Principal(user, via="system")
+    handle = await resolve(db, payload["app"], payload["form"])
+    storage = LocalStorage(ctx.settings.storage_dir)
+    path, fmt = await source_file(db, principal, payload["file_id"], storage)
+    total = await asyncio.to_thread(count_rows, path, fmt, MAX_ROWS + 1)
+    if total > MAX_ROWS:
+        raise ProblemError("too_many_rows", params={"limit": MAX_ROWS})
+
+    async def progress(done: int) -> None:
+        await ctx.progress(min(99.0, 100.0 * done / max(total, 1)), _progress_text(done, total))
+
+    await ctx.progress(0.0, _progress_text(0, total))
+    report = await run_import(
+        db,
+        handle,
+        principal,
+        read_table(path, fmt),
+        dry_run=bool(payload.get("dry_run")),
+        mapping=payload.get("mapping"),
+        progress=progress,
+        time_zone=ctx.settings.time_zone,
+        spool=spool,
+    )
+    if report.created:
+        audit_import(db, principal, handle.form_id, payload["file_id"], report.created)
+    return report

@@ -29,6 +29,7 @@ from runtime.auth.principal import Principal
 from runtime.errors import ProblemError
 from runtime.records.columns import CellProblem, ColumnPlan, message, plan_columns
 from runtime.records.errors import field_errors
+from runtime.records.event_spool import EventSpool
 from runtime.records.forms import FormHandle
 from runtime.records.tabular import Format, Row, read_table
 from runtime.records.writer import MAX_BULK, RecordWriter, logic_context
@@ -208,8 +209,12 @@ async def run_import(
     mapping: dict[str, str | None] | None = None,
     progress: Progress | None = None,
     time_zone: str | None = None,
+    spool: EventSpool | None = None,
 ) -> ImportReport:
-    """Import ``rows`` (header first); the caller commits when the report is ``ok``."""
+    """Import ``rows`` (header first); the caller commits when the report is ``ok``.
+
+    With a ``spool``, each chunk's record events move there instead of staying in the session.
+    """
     _, header = read_header(rows)
     plan = plan_columns(handle, header, mapping)
     report = ImportReport(dry_run, plan.describe(), plan.unknown, plan.skipped)
@@ -223,18 +228,27 @@ async def run_import(
             if report.rows > MAX_ROWS:
                 raise ProblemError("too_many_rows", params={"limit": MAX_ROWS})
             await importer.chunk(chunk)
+            if spool is not None:
+                spool.take(events, pending)
             if progress is not None:
                 await progress(report.rows)
             await asyncio.sleep(0)  # let other requests in between chunks
     except BaseException:
         await savepoint.rollback()
-        del events[pending:]
+        _forget(events, pending, spool)
         raise
     report.errors.sort(key=lambda e: e["row"])
     if dry_run or not report.ok:
         await savepoint.rollback()
-        del events[pending:]
+        _forget(events, pending, spool)
     else:
         await savepoint.commit()
         report.created = report.valid_rows
     return report
+
+
+def _forget(events: list[Any], pending: int, spool: EventSpool | None) -> None:
+    """Drop the events of rolled-back writes."""
+    del events[pending:]
+    if spool is not None:
+        spool.discard()

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from runtime.audit import service as audit
 from runtime.deps import CurrentUser, SessionDep, SettingsDep
 from runtime.errors import ProblemError, Text
 from runtime.i18n import current_locale
@@ -17,7 +16,7 @@ from runtime.jobs import queue
 from runtime.records import exporter, tabular
 from runtime.records.columns import plan_columns
 from runtime.records.forms import resolve
-from runtime.records.import_job import IMPORT_JOB, source_file
+from runtime.records.import_job import IMPORT_JOB, audit_import, source_file
 from runtime.records.importer import MAX_ROWS, header_of, run_import
 from runtime.records.io_schemas import ImportIn, ImportJobOut, ImportReportOut
 from runtime.records.routes import Key
@@ -71,14 +70,7 @@ async def import_records(
     if not report.ok and not body.dry_run:
         raise ProblemError("import_invalid", extra=report.as_dict())
     if report.created:
-        audit.record(
-            db,
-            principal,
-            "records.import",
-            "form",
-            handle.form_id,
-            {"file_id": body.file_id, "created": report.created},
-        )
+        audit_import(db, principal, handle.form_id, body.file_id, report.created)
     await commit_and_dispatch(db)
     return report.as_dict()
 
@@ -149,7 +141,8 @@ async def export_records(
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     headers = {"Content-Disposition": f'attachment; filename="{form}-{stamp}.{format}"'}
     if format == "csv":
-        stream = exporter.csv_stream(request.app.state.read_sessions, handle, principal, query)
+        sessions = request.app.state.read_sessions
+        stream = await exporter.csv_stream(sessions, handle, principal, query)
         return StreamingResponse(stream, media_type=_MEDIA["csv"], headers=headers)
     title = handle.form.label.get(locale) or form
     path = await exporter.xlsx_file(db, handle, principal, query, title)

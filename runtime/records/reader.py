@@ -15,7 +15,7 @@ from engines.logic import LogicError
 from engines.logic.sql import SqlField, compile_condition
 from runtime.auth.principal import Principal
 from runtime.errors import FieldError, ProblemError
-from runtime.records import children, lookups
+from runtime.records import children, lookups, search_index
 from runtime.records.forms import FormHandle
 from runtime.records.scope import read_scope
 from runtime.records.writer import logic_context
@@ -160,6 +160,7 @@ async def list_records(
     fields: str | None = None,
     with_total: bool = False,
     deleted: bool = False,
+    search: str | None = None,
 ) -> Page:
     table = handle.table
     keys = parse_sort(handle, sort)
@@ -169,6 +170,10 @@ async def list_records(
         compile_filter(handle, filter_rule, principal),
         table.c.deleted_at.is_not(None) if deleted else table.c.deleted_at.is_(None),
     )
+    if search:
+        matches = search_index.condition(handle, search, db.bind.dialect.name)
+        if matches is not None:
+            condition = and_(condition, matches)
     query = select(table).where(condition)
     if cursor:
         last_id = _decode_cursor(cursor)

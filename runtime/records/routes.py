@@ -46,6 +46,7 @@ async def _page(
         fields=query.fields,
         with_total=query.total,
         deleted=query.deleted,
+        search=query.q,
     )
     return RecordPage(
         items=[RecordOut(**r) for r in page.items], next_cursor=page.next_cursor, total=page.total
@@ -65,6 +66,7 @@ async def list_records(
     fields: Annotated[str | None, Query(max_length=2000)] = None,
     total: bool = False,
     deleted: bool = False,
+    q: Annotated[str | None, Query(max_length=200, description="Full-text search")] = None,
 ) -> RecordPage:
     """Records matching ``filter``, sorted, a page at a time (follow ``next_cursor``)."""
     handle = await _handle(db, app, form)
@@ -76,6 +78,7 @@ async def list_records(
         fields=fields,
         total=total,
         deleted=deleted,
+        q=q,
     )
     return await _page(db, handle, principal, query)
 

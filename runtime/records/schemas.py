@@ -68,6 +68,9 @@ class QueryIn(StrictModel):
     fields: str | None = Field(default=None, max_length=2000)
     total: bool = False
     deleted: bool = False
+    q: str | None = Field(
+        default=None, max_length=200, description="Words to find in the searchable fields"
+    )
 
 
 class CommentIn(StrictModel):

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engines.form import search
 from engines.form.errors import FieldProblem
 from engines.form.registry import FIELD_TYPES
 from runtime.auth.models import User
@@ -23,7 +24,7 @@ from runtime.config import get_settings
 from runtime.db import utcnow
 from runtime.errors import ProblemError
 from runtime.org.models import Department
-from runtime.records import children, lookups
+from runtime.records import children, lookups, search_index
 from runtime.records.errors import invalid
 from runtime.records.forms import FormHandle, sibling
 from runtime.records.models import RecordHistory
@@ -132,6 +133,7 @@ class RecordWriter:
                 "updated_by": actor_id,
                 "owner_id": actor_id,
                 "row_version": 1,
+                "search_text": self._document(values),
             }
             for values in prepared
         ]
@@ -154,6 +156,7 @@ class RecordWriter:
         }
         for key, by_parent in rows_of.items():
             await children.write(self.db, self.handle, key, by_parent, replace=False)
+        await search_index.add(self.db, self.handle, [(r["id"], r["search_text"]) for r in created])
         for row, values in zip(created, prepared, strict=True):
             changes = {
                 k: [None, self._api(k, v)] for k, v in values.items() if v is not None and v != []
@@ -213,6 +216,7 @@ class RecordWriter:
                 .where(self.table.c.id == record_id, self.table.c.row_version == row_version)
                 .values(
                     **self._columns(changed),
+                    **self._document_change(before, changed),
                     updated_at=now,
                     updated_by=actor_id,
                     row_version=self.table.c.row_version + 1,
@@ -225,6 +229,8 @@ class RecordWriter:
                 raise self._integrity_problem(exc) from exc
             if row is None:  # changed since we read it
                 raise ProblemError("conflict", extra={"record_id": record_id})
+            if self._document_change(before, changed):
+                await search_index.replace(self.db, self.handle, record_id, row.search_text)
             for key in self.handle.children:
                 if key in changed:
                     rows = {record_id: changed[key] or []}
@@ -307,6 +313,21 @@ class RecordWriter:
 
     def _column_name(self, key: str) -> str:
         return f"f_{self.handle.spec(key).id}"
+
+    def _document(self, values: dict[str, Any]) -> str | None:
+        """The search words of a record's searchable fields (stored values)."""
+        texts = []
+        for key, stored in values.items():
+            field_type = self.handle.field_type(key)
+            if field_type.searchable and stored is not None:
+                spec = self.handle.spec(key)
+                texts.append(field_type.format_text(spec, field_type.from_storage(spec, stored)))
+        return search.document(texts)
+
+    def _document_change(self, before: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
+        if not any(self.handle.field_type(key).searchable for key in changed):
+            return {}
+        return {"search_text": self._document({**before, **changed})}
 
     def _columns(self, values: dict[str, Any]) -> dict[str, Any]:
         """Values of the fields stored in the record's own row."""

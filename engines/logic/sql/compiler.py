@@ -361,7 +361,7 @@ class _Compiler:
             # Decimals compare as JS doubles, exactly like the evaluator's float(Decimal).
             return Expr(dialect.as_double(sql), "number", nullable)
         if spec.kind == "array":
-            nullable = True  # SQL NULL or JSON null
+            return Expr(sql, "array", nullable=True, source=name)  # SQL NULL or JSON null
         return Expr(sql, spec.kind, nullable)
 
     def _missing_keys(self, args: list[Any], path: Path) -> list[Any]:
@@ -750,6 +750,10 @@ class _Compiler:
         if a.fold is not None or b.fold is not None:
             self.refuse(path, "comparing a lower/upper result with a field has no exact SQL form")
         kinds = {a.kind, b.kind}
+        if a.kind == b.kind == "array":
+            if op in ("==", "===") and a.source is not None and a.source == b.source:
+                return true()  # the same array object (or null == null)
+            self.refuse(path, "arrays compare by identity; only a field with itself has an answer")
         if op in ("==", "==="):
             if op == "==" and kinds == {"number", "boolean"}:
                 a, b = self.as_number(a, keep_null=True), self.as_number(b, keep_null=True)
@@ -763,8 +767,6 @@ class _Compiler:
                     f"comparing a {a.kind} field with a {b.kind} field needs JS "
                     "type coercion that has no SQL equivalent",
                 )
-            if a.kind == "array":
-                return self.both_null(a, b, fn)
             x, y = a.sql, b.sql
             if a.kind == "datetime":
                 x, y = dialect.TruncMilliseconds(x), dialect.TruncMilliseconds(y)

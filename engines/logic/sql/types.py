@@ -75,6 +75,8 @@ class Expr:
       result on every ASCII character and a different non-ASCII character in the
       same place; consumers accept it only where that cannot change the outcome
       (tests against ASCII-only constants).
+    * ``source``: the field name when the expression is exactly that field (JS compares
+      arrays by identity, and two reads of one field are the same array).
     """
 
     sql: ColumnElement[Any]
@@ -83,6 +85,7 @@ class Expr:
     nan: bool = False
     integral: bool = False
     fold: Fold | None = None
+    source: str | None = None
 
 
 Value = Const | Expr

@@ -500,3 +500,45 @@ async def test_sub_table_columns_evolve_without_losing_rows(client, admin, retur
         form_id = form["id"]
         rows = (await conn.exec_driver_sql(f"SELECT f_4 FROM t_{form_id}_2")).all()
     assert rows == [(1,)]  # the archived qty column kept its data
+
+
+async def test_full_text_search_in_chinese_and_english(client, admin, tickets):
+    first = await create(
+        client,
+        tickets,
+        admin.headers,
+        subject="申请退货流程",
+        description="<p>The <b>printer</b> jams</p>",
+    )
+    await create(client, tickets, admin.headers, subject="发票问题", contact_email="li@example.com")
+    await create(
+        client,
+        tickets,
+        admin.headers,
+        subject="Refund request",
+        category="return",
+        return_reason="尺码不对，想退货",
+    )
+
+    async def found(q, **params):
+        page = await client.get(tickets, params={"q": q, **params}, headers=admin.headers)
+        assert page.status_code == 200, page.text
+        return sorted(r["values"]["subject"] for r in page.json()["items"])
+
+    assert await found("退货") == ["Refund request", "申请退货流程"]
+    assert await found("PRINTER") == ["申请退货流程"]
+    assert await found("refund") == ["Refund request"]
+    assert await found("退货 printer") == ["申请退货流程"]
+    assert await found("li@example.com") == ["发票问题"]
+    assert await found("快递") == []
+    assert await found("退货", filter=json.dumps({"==": [{"var": "category"}, "return"]})) == [
+        "Refund request"
+    ]
+    assert await found("!!!") == ["Refund request", "发票问题", "申请退货流程"]  # no words
+    await client.patch(
+        f"{tickets}/{first['id']}",
+        json={"row_version": 1, "values": {"subject": "快递丢失"}},
+        headers=admin.headers,
+    )
+    assert await found("快递") == ["快递丢失"]
+    assert await found("退货") == ["Refund request"]
