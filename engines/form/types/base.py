@@ -8,6 +8,8 @@ classes asks ``if field.type == …``.
 from __future__ import annotations
 
 import builtins
+import json
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -58,9 +60,13 @@ class FieldType:
     # --- settings --------------------------------------------------------------------------
 
     def settings(self, spec: FieldSpec) -> Any:
-        """The field's ``options`` validated by this type's ``Settings`` model."""
+        """The field's ``options`` validated by this type's ``Settings`` model.
+
+        Validated settings are cached by their JSON (they are immutable models), because
+        conversions ask for them once per value.
+        """
         try:
-            return self.Settings.model_validate(spec.options)
+            return _validated(self.Settings, json.dumps(spec.options, sort_keys=True, default=str))
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -156,6 +162,11 @@ class FieldType:
     def format_text(self, spec: FieldSpec, value: Any) -> str:
         """A cell for exports, from the API value."""
         return "" if value is None else str(value)
+
+
+@lru_cache(maxsize=4096)
+def _validated(model: builtins.type[BaseModel], options_json: str) -> BaseModel:
+    return model.model_validate(json.loads(options_json))
 
 
 def column_name(spec: FieldSpec) -> str:
