@@ -17,7 +17,7 @@ from engines.form.errors import InvalidValue
 from runtime.errors import FieldError, ProblemError
 from runtime.i18n import pick
 from runtime.records.forms import FormHandle
-from runtime.records.tabular import column_letter, unneutralise
+from runtime.records.tabular import column_letter
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_column": ("The file has no column with this header.", "文件中没有此列标题。"),
@@ -95,7 +95,7 @@ class ColumnPlan:
         problems: list[CellProblem] = []
         for column in self.mapped:
             assert column.key is not None
-            raw = unneutralise(cells[column.index]) if column.index < len(cells) else ""
+            raw = cells[column.index] if column.index < len(cells) else ""
             if not raw:
                 continue
             spec = self.handle.spec(column.key)
@@ -105,7 +105,9 @@ class ColumnPlan:
                 problems.append(CellProblem(column.name, column.key, exc.code, exc.params))
         width = len(self.columns)
         for index, cell in enumerate(cells):
-            unnamed = index >= width or not self.columns[index].header
+            unnamed = index >= width or (
+                not self.columns[index].header and self.columns[index].key is None
+            )
             if unnamed and cell:
                 problems.append(CellProblem(column_letter(index), None, "cell_without_header", {}))
         return values, problems

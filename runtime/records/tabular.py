@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -31,8 +32,12 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
 _CSV_TYPES = {"text/csv", "text/plain", "application/csv", "text/comma-separated-values"}
 _XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: Cells that a spreadsheet would run as a formula; exports prefix them with an apostrophe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Cells a spreadsheet would run as a formula get an apostrophe in CSV exports (and text that
+#: already starts with apostrophes before such a character one more), which imports remove.
+_FORMULA_LIKE = re.compile(r"^'*[=+\-@\t\r]")
+_NEUTRALISED = re.compile(r"^'+[=+\-@\t\r]")
+#: Signed numbers and phone numbers (+86…) are safe as they are.
+_NUMBER = re.compile(r"^[+-]?\d[\d,]*(\.\d+)?%?$")
 
 # Long text (rich text, notes) is legitimately larger than csv's 128 KiB default.
 csv.field_size_limit(max(csv.field_size_limit(), 16 * 1024 * 1024))
@@ -51,10 +56,12 @@ def detect_format(path: Path, filename: str, content_type: str) -> Format:
         head = handle.read(8)
     name = filename.lower()
     kind = content_type.split(";")[0].strip().lower()
-    if head.startswith(_ZIP_MAGIC) and (name.endswith((".xlsx", ".xlsm")) or kind == _XLSX_TYPE):
-        return "xlsx"
     if head.startswith(_OLE_MAGIC) or name.endswith(".xls"):
         raise ProblemError("unsupported_file_type", detail="save the sheet as .xlsx or .csv")
+    if name.endswith((".xlsx", ".xlsm")) or kind == _XLSX_TYPE:
+        if not head.startswith(_ZIP_MAGIC):
+            raise unreadable("an XLSX workbook is a zip archive; this file is not")
+        return "xlsx"
     if name.endswith((".csv", ".txt")) or kind in _CSV_TYPES:
         if head.startswith(_ZIP_MAGIC):
             raise unreadable("the file is a zip archive, not CSV text")
@@ -104,7 +111,8 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
         with path.open(encoding=encoding, newline="") as text:
             first = text.readline(65536)
             text.seek(0)
-            yield from csv.reader(text, delimiter=_delimiter(first))
+            for row in csv.reader(text, delimiter=_delimiter(first)):
+                yield [unneutralise(cell) for cell in row]
     except UnicodeError as exc:
         raise unreadable(f"the text is neither UTF-8 nor GB18030 ({exc.reason})") from exc
     except csv.Error as exc:
@@ -210,10 +218,8 @@ def estimate_rows(path: Path, fmt: Format) -> int:
 
 
 def unneutralise(cell: str) -> str:
-    """Undo the apostrophe that exports put before formula-like text."""
-    if cell.startswith("'") and cell[1:2] and cell[1] in "=+-@":
-        return cell[1:]
-    return cell
+    """Undo the apostrophe that CSV exports put before formula-like text."""
+    return cell[1:] if _NEUTRALISED.match(cell) else cell
 
 
 def column_letter(index: int) -> str:
@@ -224,17 +230,9 @@ def column_letter(index: int) -> str:
 
 
 def _neutralise(text: str) -> str:
-    if text.startswith(_FORMULA_START) and not _is_number(text):
+    if _FORMULA_LIKE.match(text) and not _NUMBER.match(text):
         return "'" + text
     return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text.replace(",", "").rstrip("%"))
-    except ValueError:
-        return False
-    return True
 
 
 def csv_bytes(rows: Iterable[list[str]], *, bom: bool = False) -> bytes:
