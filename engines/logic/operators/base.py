@@ -11,6 +11,7 @@ themselves; plain functions of their evaluated arguments use ``eager``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeAlias
 
@@ -22,7 +23,7 @@ Issue: TypeAlias = tuple[int | None, str, str]
 BAD_ARGUMENT = "logic.bad_argument"
 
 
-class Operator:
+class Operator(ABC):
     """Base class of JsonLogic operators; one instance per class is registered."""
 
     type: ClassVar[str]
@@ -33,9 +34,9 @@ class Operator:
         """Static checks of the raw (uncompiled) arguments; arity is already checked."""
         return iter(())
 
+    @abstractmethod
     def compile(self, args: Sequence[Evaluator], raw: Sequence[Any]) -> Evaluator:
         """Return the evaluator of this node from the argument evaluators."""
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type!r}>"
@@ -92,8 +93,9 @@ def eager(fn: Callable[..., Any], args: Sequence[Evaluator]) -> Evaluator:
 class FunctionOperator(Operator):
     """An operator that is a plain function of its evaluated arguments."""
 
+    @abstractmethod
     def function(self) -> Callable[..., Any]:
-        raise NotImplementedError
+        """The Python function computing the result from the evaluated arguments."""
 
     def compile(self, args: Sequence[Evaluator], raw: Sequence[Any]) -> Evaluator:
         return eager(self.function(), args)
