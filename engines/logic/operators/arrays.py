@@ -9,7 +9,7 @@ once per element with the element as data; reduce's data is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from ..coerce import strict_equals, to_string, truthy
 from .base import Context, Evaluator, FunctionOperator, Issue, Operator, literal_type_issue
@@ -94,33 +94,27 @@ class All(_Scoped):
 
 
 class Some(_Scoped):
+    """True if any element passes (``none`` is its negation; a non-array has none)."""
+
     type = "some"
+    negate: ClassVar[bool] = False
 
     def compile(self, args: Sequence[Evaluator], raw: Sequence[Any]) -> Evaluator:
         source, body = args
+        negate = self.negate
 
         def run(data: Any, context: Context) -> bool:
             items = source(data, context)
             if type(items) is not list and type(items) is not tuple:
-                return False
-            return any(truthy(body(item, context)) for item in items)
+                return negate
+            return negate ^ any(truthy(body(item, context)) for item in items)
 
         return run
 
 
-class NoneOf(_Scoped):
+class NoneOf(Some):
     type = "none"
-
-    def compile(self, args: Sequence[Evaluator], raw: Sequence[Any]) -> Evaluator:
-        source, body = args
-
-        def run(data: Any, context: Context) -> bool:
-            items = source(data, context)
-            if type(items) is not list and type(items) is not tuple:
-                return True
-            return not any(truthy(body(item, context)) for item in items)
-
-        return run
+    negate = True
 
 
 def merge(*values: Any) -> list[Any]:
