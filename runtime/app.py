@@ -90,14 +90,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.instance = f"{socket.gethostname()}:{os.getpid()}"
     install_error_handlers(app)
     routers = (
+        # Records first: they take most requests, and routes are matched in this order.
+        records_io_router,  # before records_router: …/export is not a record id
+        records_router,
         auth_router,
         users_router,
         audit_router,
         jobs_router,
         files_router,
         apps_router,
-        records_io_router,  # before records_router: …/export is not a record id
-        records_router,
         ops_router,
     )
     for router in routers:

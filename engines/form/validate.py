@@ -289,9 +289,10 @@ class FormValidator:
     def _check_value(self, spec: FieldSpec, value: Any) -> FieldProblem | None:
         if _has_nul(value):  # no database stores NUL in text
             return FieldProblem(spec.key, "pattern")
-        errors = sorted(self.value_validators[spec.key].iter_errors(value), key=lambda e: e.path)
-        if not errors:
+        validator = self.value_validators[spec.key]
+        if next(validator.iter_errors(value), None) is None:  # the common case: stop early
             return None
+        errors = sorted(validator.iter_errors(value), key=lambda e: e.path)
         return _problem_from_schema(spec.key, errors[0], self.types[spec.key].pattern_code)
 
     def _set_computed(

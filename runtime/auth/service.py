@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit import service as audit
@@ -97,22 +97,35 @@ async def session_principal(db: AsyncSession, token: str) -> Principal | None:
     return principal
 
 
+#: The token lookup, built once (it runs on every token request): the user's columns and the
+#: token columns it checks, as plain Core columns (no ORM loading).
+_TOKEN_QUERY = (
+    select(
+        *User.__table__.c,
+        ApiToken.id.label("token_id"),
+        ApiToken.revoked_at.label("token_revoked_at"),
+        ApiToken.expires_at.label("token_expires_at"),
+        ApiToken.last_used_at.label("token_last_used_at"),
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+_USER_COLUMNS = tuple(column.key for column in User.__table__.c)
+
+
 async def token_principal(db: AsyncSession, token: str) -> Principal | None:
-    row = (
-        await db.execute(
-            select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == digest(token))
-        )
-    ).one_or_none()
+    """The principal of a valid API token, or None."""
+    row = (await db.execute(_TOKEN_QUERY, {"token_hash": digest(token)})).mappings().one_or_none()
     if row is None:
         return None
-    record, user = row
     now = utcnow()
-    if record.revoked_at or (record.expires_at and record.expires_at <= now) or not user.is_active:
+    expires_at = row["token_expires_at"]
+    if row["token_revoked_at"] or (expires_at and expires_at <= now) or not row["is_active"]:
         return None
-    principal = Principal(user, "token", token_id=record.id)
-    principal.stale_seen = record.last_used_at is None or now - record.last_used_at > SEEN_REFRESH
+    user = User(**{name: row[name] for name in _USER_COLUMNS})
+    principal = Principal(user, "token", token_id=row["token_id"])
+    last_used = row["token_last_used_at"]
+    principal.stale_seen = last_used is None or now - last_used > SEEN_REFRESH
     return principal
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import MetaData, Table, select
+from sqlalchemy import MetaData, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps.definition import load
@@ -37,6 +38,15 @@ class FormHandle:
     @property
     def form_id(self) -> int:
         return self.form.id
+
+    @cached_property
+    def unique_keys(self) -> tuple[str, ...]:
+        """Fields with a unique index (unique fields and always-unique types)."""
+        return tuple(
+            spec.key
+            for spec in self.form.fields
+            if spec.unique or FIELD_TYPES.get(spec.type).always_unique
+        )
 
     def spec(self, key: str) -> FieldSpec:
         return self.validator.specs[key]
@@ -123,15 +133,17 @@ def _metadata() -> MetaData:
     return metadata
 
 
+#: Which version of an app is published (asked on every records request; built once).
+_PUBLISHED_QUERY = (
+    select(App.id, App.key, AppVersion.id, AppVersion.published_at)
+    .join(AppVersion, AppVersion.id == App.published_version_id)
+    .where(App.key == bindparam("app_key"), App.deleted_at.is_(None))
+)
+
+
 async def resolve(db: AsyncSession, app_key: str, form_key: str) -> FormHandle:
     """The published form ``form_key`` of app ``app_key``; 404 if either is not published."""
-    row = (
-        await db.execute(
-            select(App.id, App.key, AppVersion.id, AppVersion.published_at)
-            .join(AppVersion, AppVersion.id == App.published_version_id)
-            .where(App.key == app_key, App.deleted_at.is_(None))
-        )
-    ).one_or_none()
+    row = (await db.execute(_PUBLISHED_QUERY, {"app_key": app_key})).one_or_none()
     if row is None:
         raise ProblemError("not_found")
     app_id, key, version_id, published_at = row

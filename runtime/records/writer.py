@@ -7,11 +7,13 @@ history and raise events the same way. Events are delivered after the transactio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,6 +100,7 @@ class RecordWriter:
         self.source = source
         self.table = handle.table
         self.time_zone = time_zone or get_settings().time_zone
+        self._history_rows: list[dict[str, Any]] = []
 
     # --- create --------------------------------------------------------------------------------
 
@@ -118,7 +121,8 @@ class RecordWriter:
             prepared.append(result.values)
         if not problems:
             problems.extend(await self._reference_problems(prepared, multiple=len(items) > 1))
-            problems.extend(await self._unique_problems(prepared, [None] * len(prepared)))
+            if len(prepared) > 1:
+                problems.extend(await self._unique_problems(prepared, [None] * len(prepared)))
         if problems:
             raise invalid(problems)
         await self._generate(prepared)
@@ -140,13 +144,11 @@ class RecordWriter:
         # One executemany needs the same columns in every row (empty ones are NULL).
         names = {name for row in rows for name in row}
         rows = [{**dict.fromkeys(names), **row} for row in rows]
-        try:
-            result = await self.db.execute(
-                insert(self.table).returning(*self.table.c, sort_by_parameter_order=True), rows
-            )
-        except IntegrityError as exc:
-            raise self._integrity_problem(exc) from exc
-        created = [dict(r._mapping) for r in result.all()]
+        changes_of = [
+            {k: [None, self._api(k, v)] for k, v in values.items() if v is not None and v != []}
+            for values in prepared
+        ]
+        created = await self._insert(rows, prepared, changes_of)
         rows_of = {
             key: {
                 row["id"]: values.get(key) or []
@@ -157,15 +159,66 @@ class RecordWriter:
         for key, by_parent in rows_of.items():
             await children.write(self.db, self.handle, key, by_parent, replace=False)
         await search_index.add(self.db, self.handle, [(r["id"], r["search_text"]) for r in created])
-        for row, values in zip(created, prepared, strict=True):
-            changes = {
-                k: [None, self._api(k, v)] for k, v in values.items() if v is not None and v != []
-            }
-            self._history(row["id"], "create", changes)
+        for row, changes in zip(created, changes_of, strict=True):
             self._event("created", row["id"], changes)
         related: dict[str, Any] = dict(rows_of)
         related.update(await lookups.load(self.db, self.handle, created, self.actor))
         return [self.handle.to_api(row, children=related) for row in created]
+
+    async def _insert(
+        self,
+        rows: list[dict[str, Any]],
+        prepared: list[dict[str, Any]],
+        changes_of: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Insert the rows and their "create" history; return the rows as stored.
+
+        A batch was checked for unique values beforehand (one query per unique field). A single
+        row is not: the partial unique indexes decide, through ``ON CONFLICT DO NOTHING``, which
+        keeps the transaction usable (an import goes on after a refused row) and saves a round
+        trip on every create. Only when the row was refused are the values looked up, to name
+        the field. On PostgreSQL a single row's history is written by the same statement (a
+        data-modifying CTE), one round trip for both.
+        """
+        dialect = self.db.bind.dialect.name
+        single = len(rows) == 1
+        statement: Any = insert(self.table)
+        if single and self.handle.unique_keys:
+            upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = upsert(self.table).on_conflict_do_nothing()
+        folded = single and dialect == "postgresql"
+        if folded:
+            statement = statement.values(rows[0]).returning(*self.table.c).cte("created")
+            statement = select(statement).add_cte(
+                self._history_from(statement, changes_of[0]).cte("history")
+            )
+        else:
+            statement = statement.returning(*self.table.c, sort_by_parameter_order=True)
+        # One row goes as a plain execute: executemany ("insertmanyvalues") costs more.
+        parameters: Any = None if folded else rows[0] if single else rows
+        try:
+            result = await self.db.execute(statement, parameters)
+        except IntegrityError as exc:
+            raise self._integrity_problem(exc) from exc
+        created = [dict(r._mapping) for r in result.all()]
+        if single and not created:
+            problems = await self._unique_problems(prepared, [None])
+            if problems:
+                raise invalid(problems)
+            raise ProblemError("conflict", detail="the write conflicts with another record")
+        if not folded:
+            for row, changes in zip(created, changes_of, strict=True):
+                self._history(row["id"], "create", changes)
+            await self._flush_history()
+        return created
+
+    def _history_from(self, created: Any, changes: dict[str, Any]) -> Any:
+        """``INSERT INTO record_history … SELECT … FROM created`` (the CTE of a new row)."""
+        values = self._history_row(0, "create", changes)
+        values.pop("record_id")
+        history = RecordHistory.__table__
+        literals = [literal(value, history.c[name].type) for name, value in values.items()]
+        return insert(history).from_select(["record_id", *values], select(created.c.id, *literals))
 
     # --- update --------------------------------------------------------------------------------
 
@@ -244,6 +297,7 @@ class RecordWriter:
                 self._history(record_id, "update", changes)
                 self._event("updated", record_id, changes)
             updated.append(row._mapping)
+        await self._flush_history()
         related: dict[str, Any] = dict(current_rows)
         related.update(await lookups.load(self.db, self.handle, updated, self.actor))
         return [self.handle.to_api(row, children=related) for row in updated]
@@ -291,6 +345,7 @@ class RecordWriter:
         action = "delete" if deleted else "restore"
         self._history(record_id, action, {})
         self._event("deleted" if deleted else "restored", record_id, {})
+        await self._flush_history()
         related: dict[str, Any] = await children.load(self.db, self.handle, [record_id])
         related.update(await lookups.load(self.db, self.handle, [updated._mapping], self.actor))
         return self.handle.to_api(updated._mapping, children=related)
@@ -432,24 +487,36 @@ class RecordWriter:
         return problems
 
     def _integrity_problem(self, exc: IntegrityError) -> ProblemError:
+        """Name the unique field in a constraint error (PostgreSQL names the index
+        ``ux_t_1_f_9``, SQLite the column ``t_1.f_9``: match the whole name, not ``f_90``)."""
         text = str(exc.orig)
         for spec in self.handle.form.fields:
-            if spec.unique and f"f_{spec.id}" in text:
+            if spec.unique and re.search(rf"\bf_{spec.id}\b", text):
                 return invalid([FieldProblem(spec.key, "not_unique")])
         return ProblemError("conflict", detail="the write conflicts with another record")
 
     def _history(self, record_id: int, action: str, changes: dict[str, Any]) -> None:
-        self.db.add(
-            RecordHistory(
-                form_id=self.handle.form_id,
-                record_id=record_id,
-                actor_id=self.actor.user_id if self.actor else None,
-                action=action,
-                source=self.source,
-                changes=_jsonable(changes),
-                request_id=request_id_var.get(),
+        """Queue a history row; :meth:`_flush_history` writes the queue in one statement."""
+        self._history_rows.append(self._history_row(record_id, action, changes))
+
+    def _history_row(self, record_id: int, action: str, changes: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "form_id": self.handle.form_id,
+            "record_id": record_id,
+            "at": utcnow(),
+            "actor_id": self.actor.user_id if self.actor else None,
+            "action": action,
+            "source": self.source,
+            "changes": _jsonable(changes),
+            "request_id": request_id_var.get(),
+        }
+
+    async def _flush_history(self) -> None:
+        rows, self._history_rows = self._history_rows, []
+        if rows:
+            await self.db.execute(
+                insert(RecordHistory.__table__), rows[0] if len(rows) == 1 else rows
             )
-        )
 
     def _event(self, kind: str, record_id: int, changes: dict[str, Any]) -> None:
         events = self.db.info.setdefault("record_events", [])

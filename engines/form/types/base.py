@@ -62,17 +62,27 @@ class FieldType:
     def settings(self, spec: FieldSpec) -> Any:
         """The field's ``options`` validated by this type's ``Settings`` model.
 
-        Validated settings are cached by their JSON (they are immutable models), because
-        conversions ask for them once per value.
+        Conversions ask for them once per value, so they are cached: by the spec object
+        (specs are frozen and never edited in place), then by the options' JSON.
         """
+        cached = _by_spec.get(id(spec))
+        if cached is not None and cached[0] is spec and cached[1] is self.Settings:
+            return cached[2]
         try:
-            return _validated(self.Settings, json.dumps(spec.options, sort_keys=True, default=str))
+            settings = _validated(
+                self.Settings, json.dumps(spec.options, sort_keys=True, default=str)
+            )
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise SchemaError(
                 f"{spec.key}.options{('.' + where) if where else ''}", "bad_options", first["msg"]
             ) from exc
+        if len(_by_spec) >= 4096:
+            _by_spec.clear()
+        # Keyed by the spec object (kept alive in the entry, so its id is not reused).
+        _by_spec[id(spec)] = (spec, self.Settings, settings)
+        return settings
 
     def check_spec(self, spec: FieldSpec) -> None:
         """Raise :class:`SchemaError` when the spec makes no sense for this type."""
@@ -162,6 +172,9 @@ class FieldType:
     def format_text(self, spec: FieldSpec, value: Any) -> str:
         """A cell for exports, from the API value."""
         return "" if value is None else str(value)
+
+
+_by_spec: dict[int, tuple[FieldSpec, builtins.type[BaseModel], BaseModel]] = {}
 
 
 @lru_cache(maxsize=4096)
