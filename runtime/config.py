@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime.ratelimit.rates import DEFAULT_IP_MULTIPLIER, DEFAULT_RATE_LIMITS, parse_rate_table
+
 VAR_DIR = Path("var")
 
 
@@ -52,6 +54,17 @@ class Settings(BaseSettings):
     login_window_seconds: int = 900
     login_max_failures_per_account: int = 5
     login_max_failures_per_ip: int = 30
+    # Request rate limiting (runtime/ratelimit): {route class: "N/second|minute|hour"}
+    rate_limit_enabled: bool = True
+    rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    #: Per client address; a class missing here gets its ``rate_limits`` rate × the multiplier.
+    rate_limits_per_ip: dict[str, str] = Field(default_factory=dict)
+    rate_limit_ip_multiplier: float = Field(default=DEFAULT_IP_MULTIPLIER, gt=0)
+    #: Buckets kept by the in-process backend (least recently used dropped beyond).
+    rate_limit_max_keys: int = Field(default=100_000, ge=1)
+    #: Shares rate-limit counts between processes (``redis://host:6379/0``).
+    redis_url: str | None = None
+    rate_limit_key_prefix: str = "tangram:rl:"
     # Jobs
     run_worker: bool = True  # `tangram run` starts one in-process worker (SQLite default)
     worker_concurrency: int = 4
@@ -70,6 +83,16 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        return parse_rate_table(value, setting="TANGRAM_RATE_LIMITS", defaults=DEFAULT_RATE_LIMITS)
+
+    @field_validator("rate_limits_per_ip")
+    @classmethod
+    def _rate_limits_per_ip(cls, value: dict[str, str]) -> dict[str, str]:
+        return parse_rate_table(value, setting="TANGRAM_RATE_LIMITS_PER_IP")
 
     @property
     def is_sqlite(self) -> bool:
