@@ -6,8 +6,8 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from runtime.ratelimit.rates import DEFAULT_IP_MULTIPLIER, DEFAULT_RATE_LIMITS, parse_rate_table
 
@@ -87,12 +87,12 @@ class Settings(BaseSettings):
     @field_validator("rate_limits")
     @classmethod
     def _rate_limits(cls, value: dict[str, str]) -> dict[str, str]:
-        return parse_rate_table(value, setting="TANGRAM_RATE_LIMITS", defaults=DEFAULT_RATE_LIMITS)
+        return parse_rate_table(value, DEFAULT_RATE_LIMITS)
 
     @field_validator("rate_limits_per_ip")
     @classmethod
     def _rate_limits_per_ip(cls, value: dict[str, str]) -> dict[str, str]:
-        return parse_rate_table(value, setting="TANGRAM_RATE_LIMITS_PER_IP")
+        return parse_rate_table(value)
 
     @property
     def is_sqlite(self) -> bool:
@@ -114,6 +114,17 @@ class Settings(BaseSettings):
         path.write_text(secret)
         path.chmod(0o600)
         return secret
+
+
+def describe_settings_error(exc: ValidationError | SettingsError) -> str:
+    """One line per bad setting, named by its environment variable."""
+    if isinstance(exc, SettingsError):  # e.g. a dict or list setting that is not JSON
+        return f"{exc}: {exc.__cause__}" if exc.__cause__ else str(exc)
+    lines = []
+    for error in exc.errors():
+        name = "TANGRAM_" + "_".join(str(part) for part in error["loc"]).upper()
+        lines.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
 
 
 @lru_cache

@@ -70,22 +70,20 @@ def parse_rate(text: str) -> Rate:
 
 
 def parse_rate_table(
-    values: dict[str, str], *, setting: str, defaults: dict[str, str] | None = None
+    values: dict[str, str], defaults: dict[str, str] | None = None
 ) -> dict[str, str]:
     """Check a ``{route class: rate}`` table (missing classes keep ``defaults``).
 
-    Errors name the environment variable and the class, so a bad value fails at start-up
-    with a message that says what to fix.
+    Errors name the class and say what to write, so a bad value fails at start-up with a
+    message that says what to fix.
     """
     merged = dict(defaults or {})
     for name, value in values.items():
         if name not in ROUTE_CLASSES:
-            raise ValueError(
-                f"{setting}: unknown route class {name!r} (use {', '.join(ROUTE_CLASSES)})"
-            )
+            raise ValueError(f"unknown route class {name!r} (use {', '.join(ROUTE_CLASSES)})")
         try:
             parse_rate(value)
         except ValueError as exc:
-            raise ValueError(f"{setting}[{name!r}]: {exc}") from None
+            raise ValueError(f"{name}: {exc}") from None
         merged[name] = value
     return merged

@@ -24,6 +24,8 @@ import time
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from runtime.observability.metrics import RATE_LIMIT_BACKEND_ERRORS
@@ -94,8 +96,17 @@ class RedisBackend:
         clock: Clock | None = None,
         timeout: float = 0.5,
     ) -> RedisBackend:
-        """A backend on ``redis://host:port/db`` (connects on first use, not here)."""
-        client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        """A backend on ``redis://host:port/db`` (connects on first use, not here).
+
+        A failed command is retried once at once (a pooled connection may have gone stale when
+        Redis restarted), not with redis-py's default backoff: a request must not wait long.
+        """
+        client = Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 1),
+        )
         return cls(client, prefix=prefix, fallback=fallback, clock=clock)
 
     async def hit(self, checks: Sequence[Check]) -> Decision:
