@@ -113,16 +113,19 @@ class MemoryBackend:
     async def hit(self, checks: Sequence[Check]) -> Decision:
         now = int(self.clock() * MICROS)
         self._sweep(now)
-        tats = [max(self._tats.get(c.key, now), now) for c in checks]
-        allowed = all(
-            tat + c.rate.interval_us - c.rate.window_us <= now
-            for c, tat in zip(checks, tats, strict=True)
-        )
+        ahead = []
+        allowed = True
+        for check in checks:
+            tat = self._tats.get(check.key, now)
+            booked = tat - now if tat > now else 0
+            ahead.append(booked)
+            if booked + check.rate.interval_us > check.rate.window_us:
+                allowed = False
         if allowed:
-            tats = [tat + c.rate.interval_us for c, tat in zip(checks, tats, strict=True)]
-            for check, tat in zip(checks, tats, strict=True):
-                self._store(check.key, tat)
-        return decide(checks, allowed, [tat - now for tat in tats])
+            for i, check in enumerate(checks):
+                ahead[i] += check.rate.interval_us
+                self._store(check.key, now + ahead[i])
+        return decide(checks, allowed, ahead)
 
     async def aclose(self) -> None:
         self._tats.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 RouteClass = Literal["login", "exports", "writes", "reads"]
@@ -33,20 +33,21 @@ class Rate:
 
     limit: int
     period: int
+    #: Time one request "costs": the bucket refills one request per interval.
+    interval_us: int = field(init=False, compare=False)
+    #: How far ahead of now a bucket may be booked: exactly ``limit`` intervals.
+    window_us: int = field(init=False, compare=False)
 
-    @property
-    def interval_us(self) -> int:
-        """Time one request "costs": the bucket refills one request per interval."""
-        return max(1, round(self.period * MICROS / self.limit))
-
-    @property
-    def window_us(self) -> int:
-        """How far ahead of now a bucket may be booked: exactly ``limit`` intervals."""
-        return self.interval_us * self.limit
+    def __post_init__(self) -> None:
+        interval = max(1, round(self.period * MICROS / self.limit))
+        object.__setattr__(self, "interval_us", interval)
+        object.__setattr__(self, "window_us", interval * self.limit)
 
     def scaled(self, factor: float) -> Rate:
-        """The same period with ``limit × factor`` requests (rounded up, at least one)."""
-        return Rate(max(1, math.ceil(self.limit * factor)), self.period)
+        """The same period with ``limit × factor`` requests (rounded up, at least one, at most
+        one per microsecond)."""
+        limit = max(1, math.ceil(self.limit * factor))
+        return Rate(min(limit, self.period * MICROS), self.period)
 
     def __str__(self) -> str:
         unit = next(name for name, seconds in PERIODS.items() if seconds == self.period)
