@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     def _rate_limits_per_ip(cls, value: dict[str, str]) -> dict[str, str]:
         return parse_rate_table(value)
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("write redis://host:6379/0 (or rediss://…, unix://…)")
+        return value or None
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

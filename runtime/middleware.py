@@ -130,12 +130,19 @@ class RequestContextMiddleware:
         return wrapped
 
     def _client_ip(self, scope: Scope, headers: Headers) -> str | None:
+        """The peer, or — when the peer is a trusted proxy — the nearest address in
+        ``X-Forwarded-For`` that is not a trusted proxy (read from the right: proxies append,
+        so entries left of the last untrusted one are whatever the client chose to send)."""
         client = scope.get("client")
         peer = client[0] if client else None
         forwarded = headers.get("x-forwarded-for")
-        if forwarded and peer in self.trusted_proxies:
-            return forwarded.split(",")[0].strip() or peer
-        return peer
+        if not forwarded or peer not in self.trusted_proxies:
+            return peer
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if hop not in self.trusted_proxies:
+                return hop
+        return hops[0] if hops else peer
 
 
 class RateLimitMiddleware:

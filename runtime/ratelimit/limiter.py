@@ -104,6 +104,10 @@ class RateLimiter:
 
     def checks(self, route_class: RouteClass, principal: str | None, ip: str | None) -> list[Check]:
         address = ip or UNKNOWN_IP
+        if route_class == "login":
+            # Sign-ins carry their credentials in the body: a made-up cookie or token must not
+            # buy a fresh bucket, so they are counted per address only.
+            principal = None
         return [
             Check(
                 f"{route_class}:{principal or 'anon:' + address}",

@@ -246,11 +246,10 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("rate_limits", {"writes": "fast"}, "writes: 'fast' is not a rate"),
         ("rate_limits", {"uploads": "1/second"}, "unknown route class 'uploads'"),
         ("rate_limits_per_ip", {"login": "0/hour"}, "login: '0/hour'"),
+        ("redis_url", "localhost:6379", "redis://host:6379/0"),
     ],
 )
-def test_settings_reject_bad_rates(
-    tmp_path: Path, field: str, value: dict[str, str], message: str
-) -> None:
+def test_settings_reject_bad_rates(tmp_path: Path, field: str, value: Any, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         make_settings("sqlite://", tmp_path, **{field: value})
 
@@ -461,6 +460,12 @@ async def test_anonymous_callers_are_limited_per_address(db_url: str, tmp_path: 
         body = assert_rate_limited(await login_attempt(one), 30)
         assert body["route_class"] == "login"
         assert (await login_attempt(other)).status_code == 422
+        # Made-up credentials do not buy sign-ins a fresh bucket: they count per address.
+        for n in range(3):
+            one.cookies.set("tangram_session", f"guess{n}")
+            guess = await login_attempt(one, headers={"Authorization": f"Bearer tgm_guess{n}"})
+            assert_rate_limited(guess, 30)
+        one.cookies.clear()
         # A made-up token is a principal of its own but still counts against the address.
         fake = {"Authorization": "Bearer tgm_made-up"}
         assert (await one.get(READ, headers=fake)).status_code == 401
@@ -473,9 +478,16 @@ async def test_forwarded_address_only_from_trusted_proxies(db_url: str, tmp_path
         # The proxy at 127.0.0.1 is trusted (the default): each original client is counted.
         async with client_for(app, "127.0.0.1") as proxy:
             for address in ("203.0.113.1", "203.0.113.2"):
-                forwarded = {"X-Forwarded-For": f"{address}, 10.1.1.1"}
+                forwarded = {"X-Forwarded-For": address}
                 assert (await login_attempt(proxy, headers=forwarded)).status_code == 422
                 assert_rate_limited(await login_attempt(proxy, headers=forwarded), 60)
+            # Proxies append: what a client puts in front is not believed, trusted hops
+            # (here a second proxy, ::1) are skipped.
+            for chain in ("10.9.9.9, 203.0.113.1", "10.8.8.8, 203.0.113.1, ::1"):
+                refused = await login_attempt(proxy, headers={"X-Forwarded-For": chain})
+                assert_rate_limited(refused, 60)
+            fresh = await login_attempt(proxy, headers={"X-Forwarded-For": "203.0.113.3, ::1"})
+            assert fresh.status_code == 422
         # Anyone else's X-Forwarded-For is ignored: the peer address is counted.
         async with client_for(app, "198.51.100.5") as stranger:
             assert (
