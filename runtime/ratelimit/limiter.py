@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping
 
 from starlette.datastructures import Headers
@@ -85,10 +86,9 @@ class RateLimiter:
             else per_principal[c].scaled(settings.rate_limit_ip_multiplier)
             for c in ROUTE_CLASSES
         }
-        memory = (
-            MemoryBackend(max_keys=settings.rate_limit_max_keys)
-            if clock is None
-            else MemoryBackend(max_keys=settings.rate_limit_max_keys, clock=clock)
+        memory = MemoryBackend(
+            max_keys=settings.rate_limit_max_keys,
+            clock=time.monotonic if clock is None else clock,
         )
         backend: Backend = memory
         if settings.redis_url:
