@@ -25,9 +25,10 @@ from runtime.files.storage import LocalStorage
 from runtime.jobs import builtin  # noqa: F401  (registers the platform's job handlers)
 from runtime.jobs.routes import router as jobs_router
 from runtime.jobs.worker import Worker
-from runtime.middleware import RequestContextMiddleware
+from runtime.middleware import RateLimitMiddleware, RequestContextMiddleware
 from runtime.observability.logs import configure_logging
 from runtime.observability.routes import router as ops_router
+from runtime.ratelimit.limiter import RateLimiter
 from runtime.records.io_routes import router as records_io_router
 from runtime.records.routes import router as records_router
 from runtime.users.routes import router as users_router
@@ -70,9 +71,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(Exception):
                 await worker_task
         await engine.dispose()
+        if app.state.rate_limiter is not None:
+            await app.state.rate_limiter.aclose()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, rate_limiter: RateLimiter | None = None
+) -> FastAPI:
+    """The application; ``rate_limiter`` replaces the one built from the settings (tests give
+    one with a clock they drive). No limiter runs when ``TANGRAM_RATE_LIMIT_ENABLED`` is off."""
     settings = settings or get_settings()
     configure_logging(json_lines=settings.log_json, level=settings.log_level)
     load_plugins(settings)
@@ -103,6 +110,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    app.state.rate_limiter = None
+    if settings.rate_limit_enabled:
+        app.state.rate_limiter = rate_limiter or RateLimiter.from_settings(settings)
+        # Added first, so it runs inside RequestContextMiddleware (client address, locale).
+        app.add_middleware(
+            RateLimitMiddleware,
+            limiter=app.state.rate_limiter,
+            session_cookie=settings.session_cookie,
+        )
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

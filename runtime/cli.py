@@ -10,9 +10,11 @@ import sys
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy import func, select
 
-from runtime.config import Settings, get_settings
+from runtime.config import Settings, describe_settings_error, get_settings
 
 app = typer.Typer(help="Tangram — self-hosted no-code application builder.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -20,7 +22,12 @@ app.add_typer(user_app, name="user")
 
 
 def _settings() -> Settings:
-    return get_settings()
+    """The settings; a bad value ends the command with a message naming it, not a traceback."""
+    try:
+        return get_settings()
+    except (ValidationError, SettingsError) as exc:
+        typer.echo(f"Invalid configuration:\n{describe_settings_error(exc)}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -6,8 +6,10 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from runtime.ratelimit.rates import DEFAULT_IP_MULTIPLIER, DEFAULT_RATE_LIMITS, parse_rate_table
 
 VAR_DIR = Path("var")
 
@@ -52,6 +54,17 @@ class Settings(BaseSettings):
     login_window_seconds: int = 900
     login_max_failures_per_account: int = 5
     login_max_failures_per_ip: int = 30
+    # Request rate limiting (runtime/ratelimit): {route class: "N/second|minute|hour"}
+    rate_limit_enabled: bool = True
+    rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    #: Per client address; a class missing here gets its ``rate_limits`` rate × the multiplier.
+    rate_limits_per_ip: dict[str, str] = Field(default_factory=dict)
+    rate_limit_ip_multiplier: float = Field(default=DEFAULT_IP_MULTIPLIER, gt=0)
+    #: Buckets kept by the in-process backend (least recently used dropped beyond).
+    rate_limit_max_keys: int = Field(default=100_000, ge=1)
+    #: Shares rate-limit counts between processes (``redis://host:6379/0``).
+    redis_url: str | None = None
+    rate_limit_key_prefix: str = "tangram:rl:"
     # Jobs
     run_worker: bool = True  # `tangram run` starts one in-process worker (SQLite default)
     worker_concurrency: int = 4
@@ -70,6 +83,23 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        return parse_rate_table(value, DEFAULT_RATE_LIMITS)
+
+    @field_validator("rate_limits_per_ip")
+    @classmethod
+    def _rate_limits_per_ip(cls, value: dict[str, str]) -> dict[str, str]:
+        return parse_rate_table(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("write redis://host:6379/0 (or rediss://…, unix://…)")
+        return value or None
 
     @property
     def is_sqlite(self) -> bool:
@@ -91,6 +121,17 @@ class Settings(BaseSettings):
         path.write_text(secret)
         path.chmod(0o600)
         return secret
+
+
+def describe_settings_error(exc: ValidationError | SettingsError) -> str:
+    """One line per bad setting, named by its environment variable."""
+    if isinstance(exc, SettingsError):  # e.g. a dict or list setting that is not JSON
+        return f"{exc}: {exc.__cause__}" if exc.__cause__ else str(exc)
+    lines = []
+    for error in exc.errors():
+        name = "TANGRAM_" + "_".join(str(part) for part in error["loc"]).upper()
+        lines.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
 
 
 @lru_cache

@@ -66,6 +66,11 @@ ERRORS: dict[str, ErrorSpec] = {
         "Too many failed sign-ins. Try again in {retry_after} seconds.",
         "登录失败次数过多，请在 {retry_after} 秒后重试。",
     ),
+    "rate_limited": ErrorSpec(
+        429,
+        "Too many requests. Try again in {retry_after} seconds.",
+        "请求过于频繁，请在 {retry_after} 秒后重试。",
+    ),
     "csrf_failed": ErrorSpec(403, "Missing or wrong CSRF token.", "缺少 CSRF 令牌或令牌不正确。"),
     "forbidden": ErrorSpec(403, "You are not allowed to do this.", "您没有执行此操作的权限。"),
     "admin_required": ErrorSpec(

@@ -1,4 +1,4 @@
-"""ASGI middleware: request id, locale, body-size limit, access log and metrics."""
+"""ASGI middleware: request id, locale, body-size limit, access log, metrics, rate limits."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.errors import problem_response
 from runtime.i18n import current_locale, negotiate
-from runtime.observability.metrics import IN_FLIGHT, REQUEST_SECONDS, REQUESTS
+from runtime.observability.metrics import IN_FLIGHT, RATE_LIMITED, REQUEST_SECONDS, REQUESTS
+from runtime.ratelimit.classify import classify
+from runtime.ratelimit.limiter import RateLimiter, principal_key
 from runtime.requestctx import client_ip_var, request_id_var
 
 access_log = logging.getLogger("tangram.access")
@@ -128,12 +130,74 @@ class RequestContextMiddleware:
         return wrapped
 
     def _client_ip(self, scope: Scope, headers: Headers) -> str | None:
+        """The peer, or — when the peer is a trusted proxy — the nearest address in
+        ``X-Forwarded-For`` that is not a trusted proxy (read from the right: proxies append,
+        so entries left of the last untrusted one are whatever the client chose to send)."""
         client = scope.get("client")
         peer = client[0] if client else None
         forwarded = headers.get("x-forwarded-for")
-        if forwarded and peer in self.trusted_proxies:
-            return forwarded.split(",")[0].strip() or peer
-        return peer
+        if not forwarded or peer not in self.trusted_proxies:
+            return peer
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if hop not in self.trusted_proxies:
+                return hop
+        return hops[0] if hops else peer
+
+
+class RateLimitMiddleware:
+    """Counts each request against its route class's limits; over a limit it answers 429.
+
+    Installed inside :class:`RequestContextMiddleware`, whose client address (with
+    ``TANGRAM_TRUSTED_PROXIES`` applied), request id and locale it uses, and before routing
+    and authentication, so a refused request costs no database work. Allowed responses carry
+    ``RateLimit-Limit``/``-Remaining``/``-Reset``; a 429 also carries ``Retry-After`` and a
+    problem+json body (code ``rate_limited``) in the caller's language.
+    """
+
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, session_cookie: str) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.session_cookie = session_cookie
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        route_class = classify(scope["method"], path)
+        if route_class is None:
+            await self.app(scope, receive, send)
+            return
+        principal = principal_key(Headers(scope=scope), self.session_cookie)
+        decision = await self.limiter.check(route_class, principal, client_ip_var.get())
+        headers = decision.headers()
+        if not decision.allowed:
+            RATE_LIMITED.labels(route_class, decision.scope).inc()
+            response = problem_response(
+                "rate_limited",
+                request=Request(scope),
+                params={"retry_after": decision.retry_after},
+                headers=headers,
+                extra={
+                    "retry_after": decision.retry_after,
+                    "route_class": route_class,
+                    "scope": decision.scope,
+                },
+            )
+            await response(scope, receive, send)
+            return
+        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *raw]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _route_template(scope: dict[str, Any]) -> str:

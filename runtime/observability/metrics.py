@@ -11,6 +11,15 @@ REQUEST_SECONDS = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+RATE_LIMITED = Counter(
+    "tangram_http_rate_limited_total",
+    "Requests refused with 429 by the rate limiter",
+    ["route_class", "scope"],
+)
+RATE_LIMIT_BACKEND_ERRORS = Counter(
+    "tangram_rate_limit_backend_errors_total",
+    "Rate-limit checks Redis did not answer (counted in-process instead)",
+)
 IN_FLIGHT = Gauge("tangram_http_requests_in_flight", "HTTP requests being served")
 JOBS_QUEUED = Gauge("tangram_jobs_queue_depth", "Jobs by status", ["status"])
 JOBS_RUN = Counter("tangram_jobs_run_total", "Jobs finished by this process", ["name", "outcome"])
