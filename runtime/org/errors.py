@@ -80,18 +80,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def message(message_id: str, **params: Any) -> str:
+def message(message_id: str, /, **params: Any) -> str:
     """The message in the request's language, with ``params`` filled in."""
     en, zh = MESSAGES[message_id]
     text = pick({"en": en, "zh-CN": zh})
     return text.format(**params) if params else text
 
 
-def field_error(field: str, code: str, message_id: str | None = None, **params: Any) -> FieldError:
+def field_error(
+    field: str, code: str, message_id: str | None = None, /, **params: Any
+) -> FieldError:
     return FieldError(field, code, message(message_id or code, **params))
 
 
-def invalid(field: str, code: str, message_id: str | None = None, **params: Any) -> ProblemError:
+def invalid(field: str, code: str, message_id: str | None = None, /, **params: Any) -> ProblemError:
     """A 422 ``validation_failed`` naming one field."""
     return ProblemError(
         "validation_failed", errors=[field_error(field, code, message_id, **params)]

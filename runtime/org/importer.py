@@ -61,7 +61,9 @@ class Report:
     def ok(self) -> bool:
         return not self.errors
 
-    def add(self, row: int, column: str | None, code: str, message_id: str, **params: Any) -> None:
+    def add(
+        self, row: int, column: str | None, code: str, message_id: str, /, **params: Any
+    ) -> None:
         if len(self.errors) >= MAX_REPORTED:
             self.errors_truncated = True
             return
@@ -143,7 +145,8 @@ class OrgImport:
 
     def _row(self, number: int, cells: list[str]) -> None:
         values: dict[str, Any] = {}
-        for name, text in self.plan.cells(cells).items():
+        given = self.plan.cells(cells)
+        for name, text in given.items():
             try:
                 values[name] = parse(name, text)
             except CellError as exc:
@@ -152,11 +155,12 @@ class OrgImport:
         if len(cells) > len(self.plan.header) and any(cells[len(self.plan.header) :]):
             self.report.add(number, None, "cell_without_header", "cell_without_header")
         code, username = values.get("department_code"), values.get("username")
+        # An invalid code or username is reported once, not again on the cells that need it.
         for name in ("department_name", "parent_code", "position", "primary"):
-            if name in values and code is None:
+            if name in given and "department_code" not in given:
                 self._needs(number, name, "department_required")
         for name in ("display_name", "email", "position", "primary"):
-            if name in values and username is None:
+            if name in given and "username" not in given:
                 self._needs(number, name, "username_required")
         if code is not None:
             self._department(number, code, values)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 
 from runtime.deps import AdminUser, SessionDep
 from runtime.errors import ProblemError
-from runtime.org.importer import MAX_ROWS, run_import
+from runtime.org import importer
 from runtime.org.schemas import OrgImportIn, OrgImportReportOut
 from runtime.org.service import committing
 from runtime.records.import_job import source_file
@@ -24,7 +24,7 @@ def _rows(path: Path, fmt: Format) -> list[Row]:
     """The header and up to one row more than allowed (blocking: run it in a thread)."""
     rows = read_table(path, fmt)
     try:
-        return list(islice(rows, MAX_ROWS + 2))
+        return list(islice(rows, importer.MAX_ROWS + 2))
     finally:
         rows.close()
 
@@ -41,7 +41,7 @@ async def import_organisation(
     path, fmt = await source_file(db, admin, body.file_id, request.app.state.storage)
     rows = await asyncio.to_thread(_rows, path, fmt)
     async with committing(db):
-        report = await run_import(db, admin, rows, dry_run=body.dry_run)
+        report = await importer.run_import(db, admin, rows, dry_run=body.dry_run)
         if not report.ok and not body.dry_run:
             raise ProblemError("import_invalid", extra=report.as_dict())
     return report.as_dict()
