@@ -28,6 +28,10 @@ from runtime.jobs.worker import Worker
 from runtime.middleware import RateLimitMiddleware, RequestContextMiddleware
 from runtime.observability.logs import configure_logging
 from runtime.observability.routes import router as ops_router
+from runtime.org.io_routes import router as org_io_router
+from runtime.org.role_routes import groups_router, roles_router
+from runtime.org.routes import router as departments_router
+from runtime.org.routes import users_router as user_org_router
 from runtime.ratelimit.limiter import RateLimiter
 from runtime.records.io_routes import router as records_io_router
 from runtime.records.routes import router as records_router
@@ -102,6 +106,11 @@ def create_app(
         records_router,
         auth_router,
         users_router,
+        user_org_router,
+        departments_router,
+        roles_router,
+        groups_router,
+        org_io_router,
         audit_router,
         jobs_router,
         files_router,

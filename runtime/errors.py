@@ -119,6 +119,22 @@ ERRORS: dict[str, ErrorSpec] = {
         "Some rows are not valid, so nothing was imported.",
         "部分行无效，因此未导入任何数据。",
     ),
+    # organisation
+    "department_cycle": ErrorSpec(
+        422,
+        "A department cannot be placed under itself or one of its sub-departments.",
+        "不能将部门放在其自身或其下级部门之下。",
+    ),
+    "department_not_empty": ErrorSpec(
+        409,
+        "The department still has sub-departments or members.",
+        "该部门仍有下级部门或成员。",
+    ),
+    "org_import_no_columns": ErrorSpec(
+        422,
+        "The file needs a department code column or a username column.",
+        "文件需要包含部门编码列或用户名列。",
+    ),
     "internal_error": ErrorSpec(500, "Something went wrong on our side.", "服务器内部错误。"),
     "service_unavailable": ErrorSpec(
         503, "The service is not available right now.", "服务暂时不可用。"

@@ -6,7 +6,14 @@ from runtime.auth.models import ApiToken, AuthFailure, User, UserSession
 from runtime.db import Base
 from runtime.files.models import StoredFile
 from runtime.jobs.models import Job, WorkerProcess
-from runtime.org.models import Department, DepartmentMember, Role, RoleMember
+from runtime.org.models import (
+    Department,
+    DepartmentMember,
+    Group,
+    GroupMember,
+    Role,
+    RoleMember,
+)
 from runtime.records.models import AutoNumberCounter, RecordComment, RecordHistory
 
 metadata = Base.metadata
@@ -22,6 +29,8 @@ __all__ = [
     "Department",
     "DepartmentMember",
     "FormRecord",
+    "Group",
+    "GroupMember",
     "Job",
     "RecordComment",
     "RecordHistory",

@@ -109,6 +109,9 @@ async def _empty_tables(url: str) -> None:
                 quoted = ", ".join(f'"{t}"' for t in tables)
                 await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
             else:
+                # Rows of one table may reference each other (departments.parent_id): check
+                # foreign keys at commit, when every table is empty.
+                await conn.execute(text("PRAGMA defer_foreign_keys = ON"))
                 for table in reversed(metadata.sorted_tables):
                     await conn.execute(table.delete())
     finally:

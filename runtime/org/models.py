@@ -1,13 +1,16 @@
-"""Department tree, roles and who belongs where."""
+"""Department tree, roles, user groups and who belongs where."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.db import Base, IdType, utcnow
+
+#: Positions of a user in a department.
+POSITIONS = ("member", "head", "deputy")
 
 
 class Department(Base):
@@ -30,7 +33,10 @@ class Department(Base):
 
 
 class DepartmentMember(Base):
-    """A user in a department; ``position`` is member, head or deputy."""
+    """A user in a department; ``position`` is member, head or deputy.
+
+    A user has at most one primary department (a partial unique index guarantees it).
+    """
 
     __tablename__ = "department_members"
 
@@ -42,11 +48,20 @@ class DepartmentMember(Base):
     is_primary: Mapped[bool] = mapped_column(default=False)
     position: Mapped[str] = mapped_column(String(16), default="member")
 
-    __table_args__ = (UniqueConstraint("department_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("department_id", "user_id"),
+        Index(
+            "uq_department_members_primary_user_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("is_primary"),
+            postgresql_where=text("is_primary"),
+        ),
+    )
 
 
 class Role(Base):
-    """A role, global (``app_id`` NULL) or belonging to one app."""
+    """A role, global (``app_id`` NULL) or belonging to one app; keys are unique per scope."""
 
     __tablename__ = "roles"
 
@@ -58,8 +73,21 @@ class Role(Base):
     )
     description: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    row_version: Mapped[int] = mapped_column(default=1)
 
-    __table_args__ = (UniqueConstraint("app_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("app_id", "key"),
+        # (app_id, key) does not cover global roles: NULLs are distinct in unique constraints.
+        Index(
+            "uq_roles_global_key",
+            "key",
+            unique=True,
+            sqlite_where=text("app_id IS NULL"),
+            postgresql_where=text("app_id IS NULL"),
+        ),
+    )
+    __mapper_args__ = {"version_id_col": row_version}
 
 
 class RoleMember(Base):
@@ -70,3 +98,30 @@ class RoleMember(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
     __table_args__ = (UniqueConstraint("role_id", "user_id"),)
+
+
+class Group(Base):
+    """A user group (e.g. an agent team), usable as an assignee."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    row_version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)

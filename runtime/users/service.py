@@ -73,22 +73,32 @@ async def create_user(
     time_zone: str | None = None,
     attributes: dict[str, Any] | None = None,
     must_change_password: bool = False,
+    without_password: bool = False,
 ) -> tuple[User, str | None]:
-    """Create a user; returns the generated password when none was given."""
+    """Create a user; returns the generated password when none was given.
+
+    ``without_password`` creates an account that cannot sign in until an administrator sets
+    a password (``POST /api/v1/users/{id}/password``); nothing is generated then.
+    """
     username = auth.normalise_username(username)
     generated = None
-    if password is None:
-        password = generated = passwords.generate_password()
+    if without_password:
+        password_hash = None
         must_change_password = True
     else:
-        passwords.check_policy(password, username=username)
+        if password is None:
+            password = generated = passwords.generate_password()
+            must_change_password = True
+        else:
+            passwords.check_policy(password, username=username)
+        password_hash = passwords.hash_password(password)
     _check_time_zone(time_zone)
     await _ensure_unique(db, username, email)
     user = User(
         username=username,
         display_name=display_name or username,
         email=email,
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash,
         is_admin=is_admin,
         locale=locale,
         time_zone=time_zone,
@@ -107,7 +117,12 @@ async def create_user(
         "user.create",
         "user",
         user.id,
-        {"username": username, "is_admin": is_admin, "email": email},
+        {
+            "username": username,
+            "is_admin": is_admin,
+            "email": email,
+            **({"without_password": True} if without_password else {}),
+        },
     )
     return user, generated
 
