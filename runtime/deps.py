@@ -14,6 +14,7 @@ from runtime.auth import service as auth
 from runtime.auth.principal import Principal
 from runtime.config import Settings
 from runtime.errors import ProblemError
+from runtime.permissions import load_membership
 
 log = logging.getLogger("tangram.auth")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -87,10 +88,11 @@ async def _touch(request: Request, db: AsyncSession, principal: Principal) -> No
 
 
 async def require_principal(
-    principal: Annotated[Principal | None, Depends(optional_principal)],
+    principal: Annotated[Principal | None, Depends(optional_principal)], db: SessionDep
 ) -> Principal:
     if principal is None:
         raise ProblemError("not_authenticated", headers={"WWW-Authenticate": "Bearer"})
+    await load_membership(db, principal)
     return principal
 
 

@@ -1,5 +1,6 @@
-"""The app definition: everything a version of an app contains (forms now; flows, rules,
-dashboards and roles join as their engines arrive). Stored as JSON in ``app_versions``."""
+"""The app definition: everything a version of an app contains (forms, roles and permission
+sets now; flows, rules and dashboards join as their engines arrive). Stored as JSON in
+``app_versions``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from builder.apps.permissions import AppRole, Grant
 from engines.form.schema import FormSchema
 
 CURRENT_SCHEMA_VERSION = 1
@@ -17,6 +19,10 @@ class AppDefinition(BaseModel):
 
     schema_version: Literal[1] = CURRENT_SCHEMA_VERSION
     forms: list[FormSchema] = Field(default_factory=list)
+    #: Roles of this app (their members are managed at run time).
+    roles: list[AppRole] = Field(default_factory=list)
+    #: Permission sets: without a grant, only administrators reach the app's records.
+    permissions: list[Grant] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_forms(self) -> AppDefinition:

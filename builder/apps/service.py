@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps import apply as applier
 from builder.apps.definition import AppDefinition, load
+from builder.apps.grantees import grantee_problems, sync_roles
 from builder.apps.models import ARCHIVED, DRAFT, PUBLISHED, App, AppVersion, FormRecord
+from builder.apps.permissions import check_permissions
 from engines.form.check import SchemaProblem, check_form, check_relations
 from engines.form.diff import Operation, PlanError, archive_removed, plan_form
 from engines.form.schema import FormSchema
@@ -192,6 +194,7 @@ def validate_definition(definition: AppDefinition) -> list[SchemaProblem]:
     for index, form in enumerate(definition.forms):
         problems.extend(check_form(form, f"forms[{index}]."))
     problems.extend(check_relations(definition.forms))
+    problems.extend(check_permissions(definition.roles, definition.permissions, definition.forms))
     return problems
 
 
@@ -281,6 +284,8 @@ async def publish(
     _check_version(draft, row_version)
     definition = load(draft.definition)
     problems = validate_definition(definition)
+    if not problems:
+        problems = await grantee_problems(db, app_id, definition)
     if problems:
         raise _definition_problem(problems)
     applied = await _applied(db, app_id)
@@ -291,6 +296,7 @@ async def publish(
     if blockers:
         raise ProblemError("publish_blocked", extra={"blockers": [b.as_dict() for b in blockers]})
     await conn.run_sync(lambda c: applier.apply(c, ops, applied, targets))
+    await sync_roles(db, app_id, definition)
     now = utcnow()
     for form_id, target in targets.items():
         await db.execute(

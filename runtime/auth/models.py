@@ -65,6 +65,9 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    #: Narrowing: the app keys and the actions the token may use (NULL: all of its user's).
+    apps: Mapped[list[str] | None] = mapped_column(JsonType)
+    actions: Mapped[list[str] | None] = mapped_column(JsonType)
 
 
 class AuthFailure(Base):

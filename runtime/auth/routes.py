@@ -100,7 +100,9 @@ async def create_token(
 ) -> TokenCreatedOut:
     """Create an API token. The secret is in this response only; store it now."""
     expires_at = service.resolve_expiry(body.expires_at, body.expires_in_days)
-    record, secret = await service.create_token(db, principal, body.name, expires_at)
+    record, secret = await service.create_token(
+        db, principal, body.name, expires_at, apps=body.apps, actions=body.actions
+    )
     return TokenCreatedOut(**TokenOut.model_validate(record).model_dump(), token=secret)
 
 

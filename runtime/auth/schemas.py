@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -54,10 +54,18 @@ class PasswordChangeIn(StrictModel):
     new_password: str = Field(min_length=1, max_length=MAX_LENGTH)
 
 
+TokenAction = Literal["create", "read", "update", "delete", "export", "import", "design"]
+
+
 class TokenCreateIn(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     expires_at: datetime | None = None
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    #: Narrow the token to these apps (keys) and actions; omitted: everything its user may do.
+    apps: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]] | None = Field(
+        default=None, max_length=100
+    )
+    actions: list[TokenAction] | None = Field(default=None, max_length=7)
 
 
 class TokenOut(BaseModel):
@@ -70,6 +78,8 @@ class TokenOut(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    apps: list[str] | None = None
+    actions: list[str] | None = None
 
 
 class TokenCreatedOut(TokenOut):

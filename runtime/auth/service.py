@@ -106,6 +106,8 @@ _TOKEN_QUERY = (
         ApiToken.revoked_at.label("token_revoked_at"),
         ApiToken.expires_at.label("token_expires_at"),
         ApiToken.last_used_at.label("token_last_used_at"),
+        ApiToken.apps.label("token_apps"),
+        ApiToken.actions.label("token_actions"),
     )
     .join(User, User.id == ApiToken.user_id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
@@ -124,6 +126,10 @@ async def token_principal(db: AsyncSession, token: str) -> Principal | None:
         return None
     user = User(**{name: row[name] for name in _USER_COLUMNS})
     principal = Principal(user, "token", token_id=row["token_id"])
+    if row["token_apps"] is not None:
+        principal.token_apps = frozenset(row["token_apps"])
+    if row["token_actions"] is not None:
+        principal.token_actions = frozenset(row["token_actions"])
     last_used = row["token_last_used_at"]
     principal.stale_seen = last_used is None or now - last_used > SEEN_REFRESH
     return principal
@@ -202,8 +208,19 @@ def resolve_expiry(expires_at: datetime | None, expires_in_days: int | None) -> 
 
 
 async def create_token(
-    db: AsyncSession, principal: Principal, name: str, expires_at: datetime | None
+    db: AsyncSession,
+    principal: Principal,
+    name: str,
+    expires_at: datetime | None,
+    *,
+    apps: list[str] | None = None,
+    actions: list[str] | None = None,
 ) -> tuple[ApiToken, str]:
+    """A new token of the caller's. A token made with a narrowed token is at most as narrow."""
+    if principal.token_apps is not None:
+        apps = sorted(set(apps or principal.token_apps) & principal.token_apps)
+    if principal.token_actions is not None:
+        actions = sorted(set(actions or principal.token_actions) & principal.token_actions)
     secret = new_api_token()
     record = ApiToken(
         user_id=principal.user.id,
@@ -211,6 +228,8 @@ async def create_token(
         prefix=secret[:12],
         token_hash=digest(secret),
         expires_at=expires_at,
+        apps=sorted(set(apps)) if apps is not None else None,
+        actions=sorted(set(actions)) if actions is not None else None,
     )
     db.add(record)
     await db.flush()

@@ -12,7 +12,14 @@ from sqlalchemy import cast, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.db import IdType
-from runtime.org.models import Department, DepartmentMember, GroupMember, Role, RoleMember
+from runtime.org.models import (
+    Department,
+    DepartmentMember,
+    Group,
+    GroupMember,
+    Role,
+    RoleMember,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,12 @@ class Membership:
     #: App id → ids of the user's roles that belong to that app.
     app_role_ids: dict[int, frozenset[int]] = field(default_factory=dict)
     group_ids: frozenset[int] = frozenset()
+    #: Keys that permission grants name: roles as (app id or None, key), group keys, and the
+    #: codes of the user's departments and of every department above them.
+    role_keys: frozenset[tuple[int | None, str]] = frozenset()
+    group_keys: frozenset[str] = frozenset()
+    department_codes: frozenset[str] = frozenset()
+    ancestor_codes: frozenset[str] = frozenset()
 
     @property
     def department_ids(self) -> frozenset[int]:
@@ -52,23 +65,27 @@ class Membership:
 
 
 async def memberships(db: AsyncSession, user_id: int) -> Membership:
-    """Everything the permission engine needs to know about ``user_id``, in two queries."""
+    """Everything the permission engine needs to know about ``user_id``, in two queries
+    (three when the user's departments have departments above them)."""
     departments = await db.execute(
         select(
             DepartmentMember.department_id,
             Department.path,
             DepartmentMember.position,
             DepartmentMember.is_primary,
+            Department.code,
         )
         .join(Department, Department.id == DepartmentMember.department_id)
         .where(DepartmentMember.user_id == user_id)
     )
     paths: dict[int, str] = {}
+    codes: set[str] = set()
     primary = None
     heads: set[int] = set()
     deputies: set[int] = set()
-    for department_id, path, position, is_primary in departments:
+    for department_id, path, position, is_primary, code in departments:
         paths[department_id] = path
+        codes.add(code)
         if is_primary:
             primary = department_id
         if position == "head":
@@ -77,25 +94,41 @@ async def memberships(db: AsyncSession, user_id: int) -> Membership:
             deputies.add(department_id)
 
     roles = (
-        select(literal_column("'role'").label("kind"), Role.id, Role.app_id)
+        select(literal_column("'role'").label("kind"), Role.id, Role.app_id, Role.key)
         .join(RoleMember, RoleMember.role_id == Role.id)
         .where(RoleMember.user_id == user_id)
     )
-    groups = select(
-        literal_column("'group'").label("kind"),
-        GroupMember.group_id,
-        cast(null(), IdType).label("app_id"),
-    ).where(GroupMember.user_id == user_id)
+    groups = (
+        select(
+            literal_column("'group'").label("kind"),
+            GroupMember.group_id,
+            cast(null(), IdType).label("app_id"),
+            Group.key,
+        )
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(GroupMember.user_id == user_id)
+    )
     global_roles: set[int] = set()
     app_roles: dict[int, set[int]] = {}
     group_ids: set[int] = set()
-    for kind, item_id, app_id in await db.execute(union_all(roles, groups)):
+    role_keys: set[tuple[int | None, str]] = set()
+    group_keys: set[str] = set()
+    for kind, item_id, app_id, key in await db.execute(union_all(roles, groups)):
         if kind == "group":
             group_ids.add(item_id)
-        elif app_id is None:
+            group_keys.add(key)
+            continue
+        role_keys.add((app_id, key))
+        if app_id is None:
             global_roles.add(item_id)
         else:
             app_roles.setdefault(app_id, set()).add(item_id)
+
+    above = {int(i) for p in paths.values() for i in p.strip("/").split("/") if i} - set(paths)
+    ancestors = set(codes)
+    if above:
+        found = await db.execute(select(Department.code).where(Department.id.in_(above)))
+        ancestors.update(found.scalars())
 
     return Membership(
         user_id=user_id,
@@ -106,4 +139,8 @@ async def memberships(db: AsyncSession, user_id: int) -> Membership:
         global_role_ids=frozenset(global_roles),
         app_role_ids={app: frozenset(ids) for app, ids in app_roles.items()},
         group_ids=frozenset(group_ids),
+        role_keys=frozenset(role_keys),
+        group_keys=frozenset(group_keys),
+        department_codes=frozenset(codes),
+        ancestor_codes=frozenset(ancestors),
     )

@@ -23,6 +23,7 @@ from runtime.errors import FieldError, ProblemError
 from runtime.records import reader
 from runtime.records.columns import export_headers, exportable
 from runtime.records.forms import FormHandle
+from runtime.records.scope import require
 from runtime.records.tabular import XlsxWriter, csv_bytes
 
 PAGE = reader.MAX_PAGE
@@ -48,10 +49,11 @@ def prepare(
     by_key: bool,
 ) -> ExportQuery:
     """Check the query up front, so that mistakes are a 422 and not a broken download."""
+    rights = require(handle, principal, "export")
     rule = reader.parse_filter(filter_text)
     reader.compile_filter(handle, rule, principal)
-    reader.parse_sort(handle, sort)
-    keys = reader.parse_fields(handle, fields)
+    reader.parse_sort(handle, sort, rights)
+    keys = reader.parse_fields(handle, fields, rights.hidden_keys())
     if keys is None:
         keys = [key for key in handle.form.keys if exportable(handle, key)]
     blocked = [key for key in keys if not exportable(handle, key)]
@@ -87,6 +89,7 @@ async def pages(
             limit=PAGE,
             cursor=cursor,
             fields=",".join(query.keys),
+            action="export",
         )
         yield [format_row(handle, query.keys, item["values"]) for item in page.items]
         if page.next_cursor is None:

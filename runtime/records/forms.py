@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps.definition import load
 from builder.apps.models import App, AppVersion
+from builder.apps.permissions import Grant
 from engines.form.registry import FIELD_TYPES
 from engines.form.schema import FieldSpec, FormSchema
 from engines.form.tables import build_table, child_tables
@@ -34,6 +35,8 @@ class FormHandle:
     children: dict[str, Table]
     #: Identifies the published version (id and publish time) for caches.
     stamp: str
+    #: The app's permission grants (all forms; :mod:`runtime.permissions` picks).
+    grants: tuple[Grant, ...] = ()
 
     @property
     def form_id(self) -> int:
@@ -186,7 +189,15 @@ async def _load(
     live = set(form.keys)
     children = {k: t for k, t in child_tables(form, table).items() if k in live}
     handle = FormHandle(
-        app_id, app_key, version_id, form, table, FormValidator(form), children, stamp
+        app_id,
+        app_key,
+        version_id,
+        form,
+        table,
+        FormValidator(form),
+        children,
+        stamp,
+        tuple(definition.permissions),
     )
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()

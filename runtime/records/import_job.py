@@ -23,6 +23,7 @@ from runtime.files.storage import LocalStorage
 from runtime.i18n import DEFAULT_LOCALE, current_locale, pick
 from runtime.jobs.context import JobContext
 from runtime.jobs.registry import handlers
+from runtime.permissions import load_membership
 from runtime.records.event_spool import EventSpool, deliver_after_commit
 from runtime.records.forms import resolve
 from runtime.records.importer import MAX_ROWS, ImportReport, run_import
@@ -84,6 +85,11 @@ async def _import(ctx: JobContext, spool: EventSpool) -> ImportReport:
     if user is None or not user.is_active:
         raise ProblemError("not_found", detail="the user who started the import is gone")
     principal = Principal(user, via="system")
+    if payload.get("token_apps") is not None:
+        principal.token_apps = frozenset(payload["token_apps"])
+    if payload.get("token_actions") is not None:
+        principal.token_actions = frozenset(payload["token_actions"])
+    await load_membership(db, principal)
     handle = await resolve(db, payload["app"], payload["form"])
     storage = LocalStorage(ctx.settings.storage_dir)
     path, fmt = await source_file(db, principal, payload["file_id"], storage)

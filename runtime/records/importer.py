@@ -27,12 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engines.form.errors import FieldProblem
 from runtime.auth.principal import Principal
 from runtime.errors import ProblemError
+from runtime.permissions.access import logic_context
 from runtime.records.columns import CellProblem, ColumnPlan, message, plan_columns
 from runtime.records.errors import field_errors
 from runtime.records.event_spool import EventSpool
 from runtime.records.forms import FormHandle
 from runtime.records.tabular import Format, Row, read_table
-from runtime.records.writer import MAX_BULK, RecordWriter, logic_context
+from runtime.records.writer import MAX_BULK, RecordWriter
 
 MAX_ROWS = 1_000_000
 MAX_REPORTED = 10_000

@@ -20,6 +20,7 @@ from runtime.records.import_job import IMPORT_JOB, audit_import, source_file
 from runtime.records.importer import MAX_ROWS, header_of, run_import
 from runtime.records.io_schemas import ImportIn, ImportJobOut, ImportReportOut
 from runtime.records.routes import Key
+from runtime.records.scope import require
 from runtime.records.writer import commit_and_dispatch
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
@@ -52,6 +53,8 @@ async def import_records(
     them); larger files answer 202 with a job whose result is the report.
     """
     handle = await resolve(db, app, form)
+    require(handle, principal, "import")
+    require(handle, principal, "create")
     path, fmt = await source_file(db, principal, body.file_id, request.app.state.storage)
     header = await asyncio.to_thread(header_of, path, fmt)
     plan_columns(handle, header, body.mapping)  # column problems: 422 now, not in a job
@@ -98,6 +101,11 @@ async def _start_job(
         "dry_run": body.dry_run,
         "mapping": body.mapping,
         "locale": current_locale.get(),
+        # The job acts with the caller's rights: a narrowed token stays narrowed.
+        "token_apps": sorted(principal.token_apps) if principal.token_apps is not None else None,
+        "token_actions": (
+            sorted(principal.token_actions) if principal.token_actions is not None else None
+        ),
     }
     job_id = await queue.enqueue(db, IMPORT_JOB, payload, created_by=principal.user_id)
     await db.commit()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engines.form.registry import FIELD_TYPES
 from runtime.auth.principal import Principal
+from runtime.permissions.access import access
 from runtime.records.forms import FormHandle, sibling
 from runtime.records.scope import read_scope
 
@@ -37,8 +38,12 @@ async def load(
         links = {row["id"]: row[f"f_{relation.id}"] for row in rows}
         ids = {v for v in links.values() if v is not None}
         values: dict[int, Any] = {}
-        if ids:
-            column = target.column(settings.field)
+        # Read through the related form's scope and field rights: a lookup shows nothing
+        # that the caller could not read on the related record itself.
+        column = target.column(settings.field)
+        if principal is not None:
+            column = access(target, principal).readable(settings.field)
+        if ids and column is not None:
             query = select(target.table.c.id, column).where(
                 target.table.c.id.in_(ids), target.table.c.deleted_at.is_(None)
             )

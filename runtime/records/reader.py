@@ -12,25 +12,15 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engines.logic import LogicError
-from engines.logic.sql import SqlField, compile_condition
+from engines.logic.sql import compile_condition
 from runtime.auth.principal import Principal
 from runtime.errors import FieldError, ProblemError
+from runtime.permissions.access import SYSTEM_FIELDS, Access, access, logic_context
 from runtime.records import children, lookups, search_index
 from runtime.records.forms import FormHandle
-from runtime.records.scope import read_scope
-from runtime.records.writer import logic_context
+from runtime.records.scope import read_scope, row_scope
 
 MAX_PAGE = 500
-#: System columns that lists can filter and sort on, with their JsonLogic kind.
-SYSTEM_FIELDS = {
-    "id": "number",
-    "created_at": "datetime",
-    "updated_at": "datetime",
-    "created_by": "number",
-    "updated_by": "number",
-    "owner_id": "number",
-    "department_id": "number",
-}
 
 
 @dataclass(frozen=True)
@@ -47,18 +37,6 @@ class Page:
     total: int | None
 
 
-def sql_fields(handle: FormHandle) -> dict[str, SqlField]:
-    fields = {
-        name: SqlField(handle.table.c[name], kind)  # type: ignore[arg-type]
-        for name, kind in SYSTEM_FIELDS.items()
-    }
-    for spec in handle.form.fields:
-        field_type = handle.field_type(spec.key)
-        if field_type.filterable and field_type.has_column:
-            fields[spec.key] = SqlField(handle.column(spec.key), field_type.kind(spec))  # type: ignore[arg-type]
-    return fields
-
-
 def _bad(field: str, code: str, message: str) -> ProblemError:
     return ProblemError("validation_failed", errors=[FieldError(field, code, message)])
 
@@ -73,15 +51,17 @@ def parse_filter(raw: str | None) -> Any:
 
 
 def compile_filter(handle: FormHandle, rule: Any, principal: Principal) -> ColumnElement[bool]:
+    """A list filter over what the caller can read (a hidden field is an unknown field)."""
     if rule is None:
         return true()
+    fields = access(handle, principal).filter_fields()
     try:
-        return compile_condition(rule, sql_fields(handle), context=logic_context(principal))
+        return compile_condition(rule, fields, context=logic_context(principal))
     except LogicError as exc:
         raise _bad(f"filter{exc.path[1:]}", exc.code, exc.message) from exc
 
 
-def parse_sort(handle: FormHandle, raw: str | None) -> list[SortKey]:
+def parse_sort(handle: FormHandle, raw: str | None, rights: Access | None = None) -> list[SortKey]:
     keys: list[SortKey] = []
     for part in (raw or "").split(","):
         part = part.strip()
@@ -93,19 +73,26 @@ def parse_sort(handle: FormHandle, raw: str | None) -> list[SortKey]:
             keys.append(SortKey(name, handle.table.c[name], descending))
             continue
         spec = handle.validator.specs.get(name)
-        if spec is None or not handle.field_type(name).sortable:
+        readable = None
+        if spec is not None and handle.field_type(name).sortable:
+            readable = rights.readable(name) if rights is not None else handle.column(name)
+        if readable is None:
             raise _bad("sort", "not_sortable", f"cannot sort by {name!r}")
-        keys.append(SortKey(name, handle.column(name), descending))
+        keys.append(SortKey(name, readable, descending))
     if len(keys) > 4:
         raise _bad("sort", "too_many_keys", "sort by at most 4 keys")
     return keys
 
 
-def parse_fields(handle: FormHandle, raw: str | None) -> list[str] | None:
+def parse_fields(
+    handle: FormHandle, raw: str | None, hidden: set[str] | None = None
+) -> list[str] | None:
+    """The ``fields`` a list asked for (None: all), never one hidden from the caller."""
+    hidden = hidden or set()
     if not raw:
-        return None
+        return [k for k in handle.form.keys if k not in hidden] if hidden else None
     names = [n.strip() for n in raw.split(",") if n.strip()]
-    unknown = [n for n in names if n not in handle.validator.specs]
+    unknown = [n for n in names if n not in handle.validator.specs or n in hidden]
     if unknown:
         raise _bad("fields", "unknown_field", f"no field {unknown[0]!r}")
     return names
@@ -161,12 +148,17 @@ async def list_records(
     with_total: bool = False,
     deleted: bool = False,
     search: str | None = None,
+    action: str = "read",
 ) -> Page:
+    """A page of the records the caller can read (and, for ``action`` other than read, may
+    also ``action``: an export lists the rows both scopes cover)."""
     table = handle.table
-    keys = parse_sort(handle, sort)
-    keep = parse_fields(handle, fields)
+    rights = access(handle, principal)
+    keys = parse_sort(handle, sort, rights)
+    keep = parse_fields(handle, fields, rights.hidden_keys())
     condition = and_(
         read_scope(handle, principal),
+        row_scope(handle, principal, action) if action != "read" else true(),
         compile_filter(handle, filter_rule, principal),
         table.c.deleted_at.is_not(None) if deleted else table.c.deleted_at.is_(None),
     )
@@ -174,7 +166,7 @@ async def list_records(
         matches = search_index.condition(handle, search, db.bind.dialect.name)
         if matches is not None:
             condition = and_(condition, matches)
-    query = select(table).where(condition)
+    query = select(*rights.read_columns()).where(condition)
     if cursor:
         last_id = _decode_cursor(cursor)
         anchor = (
@@ -210,10 +202,13 @@ async def get_record(
     db: AsyncSession, handle: FormHandle, principal: Principal, record_id: int
 ) -> dict[str, Any]:
     table = handle.table
+    rights = access(handle, principal)
     row = (
         (
             await db.execute(
-                select(table).where(table.c.id == record_id, read_scope(handle, principal))
+                select(*rights.read_columns()).where(
+                    table.c.id == record_id, read_scope(handle, principal)
+                )
             )
         )
         .mappings()
@@ -221,6 +216,7 @@ async def get_record(
     )
     if row is None:
         raise ProblemError("not_found")
-    related: dict[str, Any] = await children.load(db, handle, [record_id])
-    related.update(await lookups.load(db, handle, [row], principal))
-    return handle.to_api(row, children=related)
+    keep = parse_fields(handle, None, rights.hidden_keys())
+    related: dict[str, Any] = await children.load(db, handle, [record_id], keep)
+    related.update(await lookups.load(db, handle, [row], principal, keep))
+    return handle.to_api(row, keep, children=related)

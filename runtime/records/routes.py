@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from runtime.deps import CurrentUser, IdPath, SessionDep, SettingsDep
 from runtime.errors import FieldError, ProblemError
+from runtime.permissions.access import access
 from runtime.records import reader, timeline
 from runtime.records.forms import FormHandle, resolve
 from runtime.records.schemas import (
@@ -193,7 +194,8 @@ async def record_timeline(
     """Field-level history (who, when, old → new) and comments, oldest first."""
     handle = await _handle(db, app, form)
     await reader.get_record(db, handle, principal, record_id)
-    return await timeline.timeline(db, handle, record_id)
+    hidden = await access(handle, principal).hidden_on(db, record_id)
+    return await timeline.timeline(db, handle, record_id, hidden=hidden)
 
 
 @router.post(

@@ -1,18 +1,35 @@
-"""The one read scope of records: every read path (lists, records, relations, exports,
-reports, drill-down) asks here which rows the caller may see."""
+"""The one scope of records: every path that reads or writes records (lists, records, search,
+counts, exports, relations, lookups, history, comments, attachments, and later reports,
+drill-down, flow tasks and channel views) asks here which rows the caller may touch.
+
+The rights themselves are computed by :mod:`runtime.permissions.access` from the app's grants.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false
 
 from runtime.auth.principal import Principal
+from runtime.errors import ProblemError
+from runtime.permissions.access import Access, access
 from runtime.records.forms import FormHandle
 
 
-def read_scope(handle: FormHandle, principal: Principal) -> ColumnElement[bool]:
-    """Which records the caller may read. Every read path goes through here.
+def read_scope(handle: FormHandle, principal: Principal | None) -> ColumnElement[bool]:
+    """Which records the caller may read, as one SQL condition."""
+    return row_scope(handle, principal, "read")
 
-    Until permission sets exist (permissions issue), every signed-in user reads every live
-    record of a published form; row scopes will narrow this one condition.
-    """
-    return true() if principal is not None else false()
+
+def row_scope(handle: FormHandle, principal: Principal | None, action: str) -> ColumnElement[bool]:
+    """Which records the caller may ``action`` (read, update, delete, export …)."""
+    if principal is None:
+        return false()
+    return access(handle, principal).rows(action)
+
+
+def require(handle: FormHandle, principal: Principal, action: str) -> Access:
+    """The caller's rights on the form; 403 unless they include ``action`` somewhere."""
+    rights = access(handle, principal)
+    if not rights.can(action):
+        raise ProblemError("forbidden", extra={"action": action})
+    return rights

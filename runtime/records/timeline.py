@@ -77,8 +77,15 @@ async def add_comment(
 
 
 async def timeline(
-    db: AsyncSession, handle: FormHandle, record_id: int, *, include_internal: bool = True
+    db: AsyncSession,
+    handle: FormHandle,
+    record_id: int,
+    *,
+    include_internal: bool = True,
+    hidden: set[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """History and comments, oldest first; changes of ``hidden`` fields are left out."""
+    hidden = hidden or set()
     history = await db.execute(
         select(RecordHistory)
         .where(RecordHistory.form_id == handle.form_id, RecordHistory.record_id == record_id)
@@ -100,7 +107,7 @@ async def timeline(
             "actor_id": h.actor_id,
             "action": h.action,
             "source": h.source,
-            "changes": h.changes,
+            "changes": {k: v for k, v in h.changes.items() if k not in hidden},
         }
         for h in history.scalars()
     ] + [

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from builder.apps.permissions import Grant
 from engines.form import search
 from engines.form.errors import FieldProblem
 from engines.form.registry import FIELD_TYPES
@@ -25,13 +26,14 @@ from runtime.auth.principal import Principal
 from runtime.config import get_settings
 from runtime.db import utcnow
 from runtime.errors import ProblemError
-from runtime.org.models import Department
+from runtime.org.models import Department, DepartmentMember
+from runtime.permissions.access import Access, logic_context
 from runtime.records import children, lookups, search_index
 from runtime.records.errors import invalid
 from runtime.records.forms import FormHandle, sibling
 from runtime.records.models import RecordHistory
 from runtime.records.numbering import local_now, take_numbers
-from runtime.records.scope import read_scope
+from runtime.records.scope import read_scope, require
 from runtime.requestctx import request_id_var
 
 MAX_BULK = 1000
@@ -69,21 +71,6 @@ async def commit_and_dispatch(db: AsyncSession) -> None:
             await listener(event)
 
 
-def logic_context(principal: Principal | None) -> dict[str, Any]:
-    if principal is None:
-        return {}
-    user = principal.user
-    return {
-        "user": {
-            "id": user.id,
-            "username": user.username,
-            "name": user.display_name,
-            "email": user.email,
-            **(user.attributes or {}),
-        }
-    }
-
-
 class RecordWriter:
     def __init__(
         self,
@@ -113,11 +100,15 @@ class RecordWriter:
         if len(items) > MAX_BULK:
             raise ProblemError("validation_failed", detail=f"at most {MAX_BULK} records at once")
         context = logic_context(self.actor)
+        restricted: set[str] = set()
+        if self.actor is not None:
+            restricted = require(self.handle, self.actor, "create").restricted_for_write("create")
         prepared, problems = [], []
         for index, values in enumerate(items):
             result = self.handle.validator.check(values, context=context)
             prefix = f"[{index}]." if len(items) > 1 else ""
             problems.extend(_prefixed(result.problems, prefix))
+            problems.extend(_refused(values, restricted, prefix))
             prepared.append(result.values)
         if not problems:
             problems.extend(await self._reference_problems(prepared, multiple=len(items) > 1))
@@ -128,6 +119,7 @@ class RecordWriter:
         await self._generate(prepared)
         now = utcnow()
         actor_id = self.actor.user_id if self.actor else None
+        department = await self._department(inline=len(prepared) == 1)
         rows = [
             {
                 **self._columns(values),
@@ -136,6 +128,7 @@ class RecordWriter:
                 "created_by": actor_id,
                 "updated_by": actor_id,
                 "owner_id": actor_id,
+                "department_id": department,
                 "row_version": 1,
                 "search_text": self._document(values),
             }
@@ -236,7 +229,8 @@ class RecordWriter:
         ids = [record_id for record_id, _, _ in items]
         if len(set(ids)) != len(ids):
             raise ProblemError("validation_failed", detail="a record appears twice")
-        current = await self._load_for_update(ids)
+        rights = require(self.handle, self.actor, "update") if self.actor else None
+        current, granted = await self._load_for_update(ids, rights)
         current_rows = await children.load(self.db, self.handle, ids)
         context = logic_context(self.actor)
         problems: list[FieldProblem] = []
@@ -245,6 +239,8 @@ class RecordWriter:
             row = current.get(record_id)
             if row is None:
                 raise ProblemError("not_found", detail=f"record {record_id}")
+            if rights is not None and not rights.admin and not granted[record_id]:
+                raise ProblemError("forbidden", extra={"action": "update", "record_id": record_id})
             if row["row_version"] != row_version:
                 raise ProblemError(
                     "conflict",
@@ -252,7 +248,11 @@ class RecordWriter:
                 )
             existing = self.handle.storage_values(row, current_rows)
             result = self.handle.validator.check(values, existing=existing, context=context)
-            problems.extend(_prefixed(result.problems, f"[{index}]." if len(items) > 1 else ""))
+            prefix = f"[{index}]." if len(items) > 1 else ""
+            problems.extend(_prefixed(result.problems, prefix))
+            if rights is not None:
+                restricted = rights.restricted_for_write("update", granted[record_id])
+                problems.extend(_refused(values, restricted, prefix))
             prepared.append({k: v for k, v in result.values.items() if existing.get(k) != v})
         if not problems:
             problems.extend(await self._reference_problems(prepared, multiple=len(items) > 1))
@@ -314,13 +314,16 @@ class RecordWriter:
         self, record_id: int, row_version: int | None, *, deleted: bool
     ) -> dict[str, Any]:
         table = self.table
-        row = (
-            (await self.db.execute(select(table).where(table.c.id == record_id)))
-            .mappings()
-            .one_or_none()
-        )
+        query = select(table).where(table.c.id == record_id)
+        if self.actor is not None:
+            rights = require(self.handle, self.actor, "delete")
+            query = query.where(read_scope(self.handle, self.actor))
+            query = query.add_columns(rights.rows("delete").label("_may_delete"))
+        row = (await self.db.execute(query)).mappings().one_or_none()
         if row is None or (row["deleted_at"] is not None) == deleted:
             raise ProblemError("not_found")
+        if self.actor is not None and not row["_may_delete"]:
+            raise ProblemError("forbidden", extra={"action": "delete", "record_id": record_id})
         if row_version is not None and row["row_version"] != row_version:
             raise ProblemError("conflict", extra={"current_row_version": row["row_version"]})
         if not deleted:
@@ -400,14 +403,45 @@ class RecordWriter:
         spec = self.handle.spec(key)
         return FIELD_TYPES.get(spec.type).from_storage(spec, stored)
 
-    async def _load_for_update(self, ids: list[int]) -> dict[int, Any]:
-        query = select(self.table).where(
+    async def _load_for_update(
+        self, ids: list[int], rights: Access | None
+    ) -> tuple[dict[int, Any], dict[int, list[Grant]]]:
+        """The live rows the writer can read, locked (PostgreSQL), and per row the update
+        grants whose scope covers it (one flag column per grant, in the same query)."""
+        grants = rights.granting("update") if rights is not None and not rights.admin else []
+        flags = [rights.grant_scope(g).label(f"_grant_{i}") for i, g in enumerate(grants)]  # type: ignore[union-attr]
+        query = select(self.table, *flags).where(
             self.table.c.id.in_(ids), self.table.c.deleted_at.is_(None)
         )
+        if self.actor is not None:
+            query = query.where(read_scope(self.handle, self.actor))
         if self.db.bind.dialect.name == "postgresql":
-            query = query.with_for_update()
+            query = query.with_for_update(of=self.table)
         rows = (await self.db.execute(query)).mappings().all()
-        return {row["id"]: row for row in rows}
+        granted = {
+            row["id"]: [g for i, g in enumerate(grants) if row[f"_grant_{i}"]] for row in rows
+        }
+        return {row["id"]: row for row in rows}, granted
+
+    async def _department(self, *, inline: bool) -> Any:
+        """The department of new records: the creator's primary department. When the
+        membership was not loaded (administrators), a single row on PostgreSQL reads it inside
+        its insert (no round trip); otherwise it is read here."""
+        if self.actor is None:
+            return None
+        if self.actor.membership is not None:
+            return self.actor.membership.primary_department_id
+        query = (
+            select(DepartmentMember.department_id)
+            .where(
+                DepartmentMember.user_id == self.actor.user_id,
+                DepartmentMember.is_primary.is_(True),
+            )
+            .limit(1)
+        )
+        if inline and self.db.bind.dialect.name == "postgresql":
+            return query.scalar_subquery()
+        return await self.db.scalar(query)
 
     async def _reference_problems(
         self, prepared: list[dict[str, Any]], *, multiple: bool
@@ -530,6 +564,11 @@ class RecordWriter:
                 changes,
             )
         )
+
+
+def _refused(values: dict[str, Any], restricted: set[str], prefix: str) -> list[FieldProblem]:
+    """Values sent for fields the writer may not set (hidden or read-only for them)."""
+    return [FieldProblem(f"{prefix}{key}", "read_only") for key in values if key in restricted]
 
 
 def _prefixed(problems: list[FieldProblem], prefix: str) -> list[FieldProblem]:

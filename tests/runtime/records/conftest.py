@@ -12,7 +12,20 @@ TICKET = json.loads(
 )
 
 
-async def publish_form(client, admin, app_key: str, form: dict) -> str:
+#: What the records tests run under unless they say otherwise: every signed-in user may do
+#: everything with every record (permission tests grant less).
+EVERYONE = [
+    {
+        "id": "everyone",
+        "grantee": {"kind": "everyone"},
+        "actions": ["create", "read", "update", "delete", "export", "import"],
+    }
+]
+
+
+async def publish_form(
+    client, admin, app_key: str, form: dict, permissions: list | None = None, roles=()
+) -> str:
     created = await client.post(
         "/api/v1/apps", json={"key": app_key, "name": {"en": app_key}}, headers=admin.headers
     )
@@ -30,6 +43,8 @@ async def publish_form(client, admin, app_key: str, form: dict) -> str:
     definition = {
         **draft["definition"],
         "forms": [{**form, "id": stored["id"]}],
+        "permissions": EVERYONE if permissions is None else permissions,
+        "roles": list(roles),
     }
     saved = await client.put(
         f"/api/v1/apps/{app_id}/draft",
