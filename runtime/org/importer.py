@@ -232,10 +232,10 @@ class OrgImport:
             )
         user_ids = [u.id for u in self.found_users.values()]
         for start in range(0, len(user_ids), _CHUNK):
-            query = select(DepartmentMember).where(
+            members = select(DepartmentMember).where(
                 DepartmentMember.user_id.in_(user_ids[start : start + _CHUNK])
             )
-            for member in (await self.db.execute(query)).scalars():
+            for member in (await self.db.execute(members)).scalars():
                 self.memberships[(member.user_id, member.department_id)] = member
 
     def _check_departments(self) -> None:
@@ -357,7 +357,7 @@ class OrgImport:
                 User.email.in_(wanted[start : start + _CHUNK])
             )
             for owner, email in await self.db.execute(query):
-                if owner != owners[email]:
+                if email is not None and owner != owners[email]:
                     self._email_taken(self.users[owners[email]])
 
     def _email_taken(self, spec: UserSpec) -> None:

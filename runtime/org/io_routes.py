@@ -26,7 +26,7 @@ def _rows(path: Path, fmt: Format) -> list[Row]:
     try:
         return list(islice(rows, importer.MAX_ROWS + 2))
     finally:
-        rows.close()
+        rows.close()  # type: ignore[attr-defined]  # a generator
 
 
 @router.post("/imports", response_model=OrgImportReportOut)

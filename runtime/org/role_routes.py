@@ -27,7 +27,6 @@ from runtime.org.service import committing
 roles_router = APIRouter(prefix="/api/v1/roles", tags=["organisation"])
 groups_router = APIRouter(prefix="/api/v1/groups", tags=["organisation"])
 Search = Annotated[Text | None, Query(max_length=100, description="In key or name")]
-_NO_CONTENT = {"status_code": status.HTTP_204_NO_CONTENT, "response_class": Response}
 
 
 # --- roles -------------------------------------------------------------------------------------
@@ -74,7 +73,7 @@ async def update_role(
     return RoleOut(**roles.out(role, await roles.members.count(db, role.id)))
 
 
-@roles_router.delete("/{role_id}", **_NO_CONTENT)
+@roles_router.delete("/{role_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def delete_role(
     role_id: IdPath, admin: AdminUser, db: SessionDep, row_version: RowVersionQuery = None
 ) -> Response:
@@ -105,7 +104,9 @@ async def add_role_member(
     return UserRef.model_validate(user)
 
 
-@roles_router.delete("/{role_id}/members/{user_id}", **_NO_CONTENT)
+@roles_router.delete(
+    "/{role_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
 async def remove_role_member(
     role_id: IdPath, user_id: IdPath, admin: AdminUser, db: SessionDep
 ) -> Response:
@@ -150,7 +151,9 @@ async def update_group(
     return GroupOut(**groups.out(group, await groups.members.count(db, group.id)))
 
 
-@groups_router.delete("/{group_id}", **_NO_CONTENT)
+@groups_router.delete(
+    "/{group_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
 async def delete_group(
     group_id: IdPath, admin: AdminUser, db: SessionDep, row_version: RowVersionQuery = None
 ) -> Response:
@@ -181,7 +184,9 @@ async def add_group_member(
     return UserRef.model_validate(user)
 
 
-@groups_router.delete("/{group_id}/members/{user_id}", **_NO_CONTENT)
+@groups_router.delete(
+    "/{group_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
 async def remove_group_member(
     group_id: IdPath, user_id: IdPath, admin: AdminUser, db: SessionDep
 ) -> Response:

@@ -179,7 +179,7 @@ async def tree(db: AsyncSession, root_id: int | None = None) -> list[dict[str, A
         }
         for d in departments
     }
-    roots = []
+    roots: list[dict[str, Any]] = []
     for department in sorted(departments, key=lambda d: (d.sort_order, d.name, d.id)):
         node = nodes[department.id]
         parent = nodes.get(department.parent_id) if department.parent_id else None

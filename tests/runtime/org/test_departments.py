@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from runtime.org.service import MAX_DEPTH
@@ -272,3 +274,25 @@ async def test_everything_is_for_administrators_only(client, user):
         assert response.json()["code"] == "admin_required"
         anonymous = await client.request(method, url, json={})
         assert anonymous.status_code == 401, (method, url)
+
+
+async def test_concurrent_opposite_moves_cannot_build_a_cycle(client, admin):
+    a = await department(client, admin, "A")
+    b = await department(client, admin, "B")
+    responses = await asyncio.gather(
+        client.patch(
+            f"/api/v1/departments/{a['id']}",
+            json={"row_version": 1, "parent_id": b["id"]},
+            headers=admin.headers,
+        ),
+        client.patch(
+            f"/api/v1/departments/{b['id']}",
+            json={"row_version": 1, "parent_id": a["id"]},
+            headers=admin.headers,
+        ),
+    )
+    assert sorted(r.status_code for r in responses) == [200, 422], [r.text for r in responses]
+    refused = next(r for r in responses if r.status_code == 422)
+    assert refused.json()["code"] == "department_cycle"
+    tops = await get(client, admin, "/api/v1/departments", top="true")
+    assert len(tops["items"]) == 1
