@@ -148,9 +148,17 @@ def ticket_values(i: int, prefix: str) -> dict[str, Any]:
 
 
 def seed_rows(
-    table: Table, handle: FormHandle, start: int, count: int, user_id: int
+    table: Table,
+    handle: FormHandle,
+    start: int,
+    count: int,
+    user_id: int,
+    department: Callable[[int], int | None] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Storage rows in batches, written straight to the table (seeding is not measured)."""
+    """Storage rows in batches, written straight to the table (seeding is not measured).
+
+    ``department`` maps a row number to the row's ``department_id`` (left unset without it).
+    """
     column = {spec.key: f"f_{spec.id}" for spec in handle.form.fields}
     rng = random.Random(start)
     now = datetime.now(UTC)
@@ -185,6 +193,8 @@ def seed_rows(
                 column["discount"]: None,
             }
         )
+        if department is not None:
+            batch[-1]["department_id"] = department(i)
         if len(batch) == SEED_BATCH:
             yield batch
             batch = []
@@ -280,13 +290,20 @@ def expect(response: httpx.Response, status: int) -> httpx.Response:
 
 
 async def admin_token(client: httpx.AsyncClient, app: FastAPI) -> tuple[int, str]:
+    return await user_token(client, app, *ADMIN, is_admin=True)
+
+
+async def user_token(
+    client: httpx.AsyncClient, app: FastAPI, username: str, password: str, *, is_admin: bool
+) -> tuple[int, str]:
+    """A new user and an API token of theirs (made after a login, as a person would)."""
     async with app.state.sessions() as db:
         user, _ = await users.create_user(
-            db, None, username=ADMIN[0], password=ADMIN[1], is_admin=True
+            db, None, username=username, password=password, is_admin=is_admin
         )
         await db.commit()
     login = expect(
-        await client.post("/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}),
+        await client.post("/api/v1/auth/login", json={"username": username, "password": password}),
         200,
     )
     csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
@@ -298,8 +315,15 @@ async def admin_token(client: httpx.AsyncClient, app: FastAPI) -> tuple[int, str
     return user.id, created.json()["token"]
 
 
-async def publish(client: httpx.AsyncClient, headers: dict[str, str], form: dict[str, Any]) -> str:
-    """Create, draft and publish the app through the apps API; returns the records URL."""
+async def publish(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    form: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """Create, draft and publish the app through the apps API; returns the records URL.
+
+    ``extra``: more keys of the app definition (e.g. ``permissions`` and ``roles``)."""
     created = expect(
         await client.post(
             "/api/v1/apps", json={"key": APP_KEY, "name": {"en": "Bench"}}, headers=headers
@@ -317,7 +341,7 @@ async def publish(client: httpx.AsyncClient, headers: dict[str, str], form: dict
         201,
     ).json()
     stored = added["definition"]["forms"][0]
-    definition = {**added["definition"], "forms": [{**form, "id": stored["id"]}]}
+    definition = {**added["definition"], "forms": [{**form, "id": stored["id"]}], **(extra or {})}
     saved = expect(
         await client.put(
             f"/api/v1/apps/{app_id}/draft",
@@ -419,7 +443,13 @@ async def measure_import(app: FastAPI, token: str, rows: int) -> tuple[float, st
     return rows / elapsed, via
 
 
-async def seed(engine: AsyncEngine, handle: FormHandle, rows: int, user_id: int) -> int:
+async def seed(
+    engine: AsyncEngine,
+    handle: FormHandle,
+    rows: int,
+    user_id: int,
+    department: Callable[[int], int | None] | None = None,
+) -> int:
     table = handle.table
     async with engine.connect() as conn:
         have = (await conn.execute(select(func.count()).select_from(table))).scalar_one()
@@ -427,7 +457,7 @@ async def seed(engine: AsyncEngine, handle: FormHandle, rows: int, user_id: int)
     say(f"seeding {missing:,} rows (table has {have:,}, target {rows:,})")
     started = time.perf_counter()
     done = 0
-    for batch in seed_rows(table, handle, have, missing, user_id):
+    for batch in seed_rows(table, handle, have, missing, user_id, department):
         async with engine.begin() as conn:
             await conn.execute(insert(table), batch)
         done += len(batch)
@@ -499,8 +529,8 @@ async def server_version(engine: AsyncEngine) -> str:
         return f"SQLite {raw}"
 
 
-async def run(url: str, profile: Profile, tmp: Path) -> dict[str, Any]:
-    settings = Settings(  # type: ignore[call-arg]
+def bench_settings(url: str, tmp: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=url,
         var_dir=tmp / "var",
@@ -511,6 +541,10 @@ async def run(url: str, profile: Profile, tmp: Path) -> dict[str, Any]:
         # of the stack measured) but at these rates never refuses.
         rate_limits=dict.fromkeys(ROUTE_CLASSES, "1000000/second"),
     )
+
+
+async def run(url: str, profile: Profile, tmp: Path) -> dict[str, Any]:
+    settings = bench_settings(url, tmp)
     app = create_app(settings)
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     results: dict[str, Any] = {
