@@ -7,7 +7,7 @@ from runtime.db import Base
 from runtime.files.models import StoredFile
 from runtime.jobs.models import Job, WorkerProcess
 from runtime.org.models import Department, DepartmentMember, Role, RoleMember
-from runtime.records.models import AutoNumberCounter, RecordComment, RecordHistory
+from runtime.records.models import AutoNumberCounter, RecordComment, RecordFile, RecordHistory
 
 metadata = Base.metadata
 
@@ -24,6 +24,7 @@ __all__ = [
     "FormRecord",
     "Job",
     "RecordComment",
+    "RecordFile",
     "RecordHistory",
     "Role",
     "RoleMember",

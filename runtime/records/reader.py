@@ -12,10 +12,10 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engines.logic import LogicError
-from engines.logic.sql import SqlField, compile_condition
+from engines.logic.sql import SqlField, SqlLinks, compile_condition
 from runtime.auth.principal import Principal
 from runtime.errors import FieldError, ProblemError
-from runtime.records import children, lookups, search_index
+from runtime.records import related, search_index
 from runtime.records.forms import FormHandle
 from runtime.records.scope import read_scope
 from runtime.records.writer import logic_context
@@ -54,8 +54,15 @@ def sql_fields(handle: FormHandle) -> dict[str, SqlField]:
     }
     for spec in handle.form.fields:
         field_type = handle.field_type(spec.key)
-        if field_type.filterable and field_type.has_column:
+        if not field_type.filterable:
+            continue
+        if field_type.has_column:
             fields[spec.key] = SqlField(handle.column(spec.key), field_type.kind(spec))  # type: ignore[arg-type]
+        elif spec.key in handle.links:
+            link = handle.links[spec.key]
+            fields[spec.key] = SqlField(
+                handle.table.c.id, "links", SqlLinks(link.c.record_id, link.c.target_id)
+            )
     return fields
 
 
@@ -197,8 +204,7 @@ async def list_records(
         total = (
             await db.execute(select(func.count()).select_from(table).where(condition))
         ).scalar_one()
-    loaded: dict[str, Any] = await children.load(db, handle, [row["id"] for row in rows], keep)
-    loaded.update(await lookups.load(db, handle, rows, principal, keep))
+    loaded = await related.load(db, handle, rows, principal, keep)
     return Page(
         items=[handle.to_api(row, keep, loaded) for row in rows],
         next_cursor=_encode_cursor(rows[-1]["id"]) if more and rows else None,
@@ -221,6 +227,4 @@ async def get_record(
     )
     if row is None:
         raise ProblemError("not_found")
-    related: dict[str, Any] = await children.load(db, handle, [record_id])
-    related.update(await lookups.load(db, handle, [row], principal))
-    return handle.to_api(row, children=related)
+    return handle.to_api(row, children=await related.load(db, handle, [row], principal))

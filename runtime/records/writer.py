@@ -24,7 +24,7 @@ from runtime.config import get_settings
 from runtime.db import utcnow
 from runtime.errors import ProblemError
 from runtime.org.models import Department
-from runtime.records import children, lookups, search_index
+from runtime.records import attachments, children, links, lookups, related, search_index
 from runtime.records.errors import invalid
 from runtime.records.forms import FormHandle, sibling
 from runtime.records.models import RecordHistory
@@ -33,6 +33,8 @@ from runtime.records.scope import read_scope
 from runtime.requestctx import request_id_var
 
 MAX_BULK = 1000
+#: Ids checked per query (a bulk write of many-relations can refer to many records).
+REFERENCE_CHUNK = 5000
 _REFERENCE_TABLES = {"users": User, "departments": Department}
 
 
@@ -110,7 +112,10 @@ class RecordWriter:
         if len(items) > MAX_BULK:
             raise ProblemError("validation_failed", detail=f"at most {MAX_BULK} records at once")
         context = logic_context(self.actor)
-        prepared, problems = [], []
+        items, problems = await attachments.resolve(
+            self.db, self.handle, self.actor, items, [None] * len(items)
+        )
+        prepared = []
         for index, values in enumerate(items):
             result = self.handle.validator.check(values, context=context)
             prefix = f"[{index}]." if len(items) > 1 else ""
@@ -147,7 +152,7 @@ class RecordWriter:
         except IntegrityError as exc:
             raise self._integrity_problem(exc) from exc
         created = [dict(r._mapping) for r in result.all()]
-        rows_of = {
+        rows_of: dict[str, dict[int, Any]] = {
             key: {
                 row["id"]: values.get(key) or []
                 for row, values in zip(created, prepared, strict=True)
@@ -156,6 +161,18 @@ class RecordWriter:
         }
         for key, by_parent in rows_of.items():
             await children.write(self.db, self.handle, key, by_parent, replace=False)
+        for key in self.handle.links:
+            links_of = {
+                row["id"]: values.get(key) for row, values in zip(created, prepared, strict=True)
+            }
+            await links.write(self.db, self.handle, key, links_of, replace=False)
+            rows_of[key] = links_of
+        await attachments.record(
+            self.db,
+            self.handle,
+            [(row["id"], values) for row, values in zip(created, prepared, strict=True)],
+            replace=False,
+        )
         await search_index.add(self.db, self.handle, [(r["id"], r["search_text"]) for r in created])
         for row, values in zip(created, prepared, strict=True):
             changes = {
@@ -163,9 +180,9 @@ class RecordWriter:
             }
             self._history(row["id"], "create", changes)
             self._event("created", row["id"], changes)
-        related: dict[str, Any] = dict(rows_of)
-        related.update(await lookups.load(self.db, self.handle, created, self.actor))
-        return [self.handle.to_api(row, children=related) for row in created]
+        shown: dict[str, Any] = dict(rows_of)
+        shown.update(await lookups.load(self.db, self.handle, created, self.actor, None, shown))
+        return [self.handle.to_api(row, children=shown) for row in created]
 
     # --- update --------------------------------------------------------------------------------
 
@@ -184,11 +201,15 @@ class RecordWriter:
         if len(set(ids)) != len(ids):
             raise ProblemError("validation_failed", detail="a record appears twice")
         current = await self._load_for_update(ids)
-        current_rows = await children.load(self.db, self.handle, ids)
+        current_rows = await related.stored(self.db, self.handle, ids)
         context = logic_context(self.actor)
-        problems: list[FieldProblem] = []
+        submitted, problems = await attachments.resolve(
+            self.db, self.handle, self.actor, [values for _, _, values in items], ids
+        )
         prepared: list[dict[str, Any]] = []
-        for index, (record_id, row_version, values) in enumerate(items):
+        for index, ((record_id, row_version, _), values) in enumerate(
+            zip(items, submitted, strict=True)
+        ):
             row = current.get(record_id)
             if row is None:
                 raise ProblemError("not_found", detail=f"record {record_id}")
@@ -236,6 +257,12 @@ class RecordWriter:
                     rows = {record_id: changed[key] or []}
                     await children.write(self.db, self.handle, key, rows, replace=True)
                     current_rows[key][record_id] = changed[key] or []
+            for key in self.handle.links:
+                if key in changed:
+                    targets = {record_id: changed[key]}
+                    await links.write(self.db, self.handle, key, targets, replace=True)
+                    current_rows[key][record_id] = changed[key]
+            await attachments.record(self.db, self.handle, [(record_id, changed)], replace=True)
             changes = {
                 key: [self._api(key, before[key]), self._api(key, value)]
                 for key, value in changed.items()
@@ -244,9 +271,9 @@ class RecordWriter:
                 self._history(record_id, "update", changes)
                 self._event("updated", record_id, changes)
             updated.append(row._mapping)
-        related: dict[str, Any] = dict(current_rows)
-        related.update(await lookups.load(self.db, self.handle, updated, self.actor))
-        return [self.handle.to_api(row, children=related) for row in updated]
+        shown: dict[str, Any] = dict(current_rows)
+        shown.update(await lookups.load(self.db, self.handle, updated, self.actor, None, shown))
+        return [self.handle.to_api(row, children=shown) for row in updated]
 
     # --- delete and restore --------------------------------------------------------------------
 
@@ -291,9 +318,8 @@ class RecordWriter:
         action = "delete" if deleted else "restore"
         self._history(record_id, action, {})
         self._event("deleted" if deleted else "restored", record_id, {})
-        related: dict[str, Any] = await children.load(self.db, self.handle, [record_id])
-        related.update(await lookups.load(self.db, self.handle, [updated._mapping], self.actor))
-        return self.handle.to_api(updated._mapping, children=related)
+        shown = await related.load(self.db, self.handle, [updated._mapping], self.actor)
+        return self.handle.to_api(updated._mapping, children=shown)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -360,23 +386,31 @@ class RecordWriter:
         """Referenced users, departments and related records must exist and, for related
         records, be live and visible to the writer (one query per target)."""
         wanted: dict[tuple[str, str | int], set[int]] = {}
-        where: list[tuple[str, str, int, tuple[str, str | int]]] = []
+        where: list[tuple[str, int, tuple[str, str | int]]] = []
         for index, values in enumerate(prepared):
+            prefix = f"[{index}]." if multiple else ""
             for key, value in values.items():
-                target = self.handle.field_type(key).reference(self.handle.spec(key))
-                if target is not None and value is not None:
-                    wanted.setdefault(target, set()).add(value)
-                    where.append((f"[{index}]." if multiple else "", key, value, target))
+                field_type, spec = self.handle.field_type(key), self.handle.spec(key)
+                target = field_type.reference(spec)
+                if target is None or value is None:
+                    continue
+                for suffix, referenced in field_type.references(spec, value):
+                    wanted.setdefault(target, set()).add(referenced)
+                    where.append((f"{prefix}{key}{suffix}", referenced, target))
         missing: dict[tuple[str, str | int], set[int]] = {}
         for target, ids in wanted.items():
-            missing[target] = ids - await self._existing(target, ids)
+            found: set[int] = set()
+            ordered = sorted(ids)
+            for start in range(0, len(ordered), REFERENCE_CHUNK):
+                found |= await self._existing(target, ordered[start : start + REFERENCE_CHUNK])
+            missing[target] = ids - found
         return [
-            FieldProblem(f"{prefix}{key}", "unknown_reference", {"id": value})
-            for prefix, key, value, target in where
+            FieldProblem(path, "unknown_reference", {"id": value})
+            for path, value, target in where
             if value in missing[target]
         ]
 
-    async def _existing(self, target: tuple[str, str | int], ids: set[int]) -> set[int]:
+    async def _existing(self, target: tuple[str, str | int], ids: list[int]) -> set[int]:
         kind, name = target
         if kind == "table":
             model = _REFERENCE_TABLES[str(name)]
