@@ -14,7 +14,7 @@ from runtime.org.models import (
     Role,
     RoleMember,
 )
-from runtime.records.models import AutoNumberCounter, RecordComment, RecordHistory
+from runtime.records.models import AutoNumberCounter, RecordComment, RecordFile, RecordHistory
 
 metadata = Base.metadata
 
@@ -33,6 +33,7 @@ __all__ = [
     "GroupMember",
     "Job",
     "RecordComment",
+    "RecordFile",
     "RecordHistory",
     "Role",
     "RoleMember",

@@ -10,29 +10,43 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, MetaData, Table, bindparam, func, select, update
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    MetaData,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
+from builder.apps import links
+from builder.apps.side_rows import kept_side_rows
 from engines.form.diff import Operation
 from engines.form.errors import InvalidValue
 from engines.form.registry import FIELD_TYPES
 from engines.form.schema import FieldSpec, FormSchema
 from engines.form.tables import (
-    build_child_table,
+    build_side_table,
     build_table,
     child_table_name,
-    child_tables,
     fts_create_sql,
     index_of,
+    side_tables,
     table_name,
 )
 from engines.form.validate import to_storage
 from runtime.models import metadata as platform_metadata
+from runtime.records.models import RecordFile
 
 MAX_LISTED_ROWS = 20
 BATCH = 1000
@@ -99,6 +113,14 @@ def _retype_blockers(
     conn: Connection, old_form: FormSchema, new_form: FormSchema, field_id: int
 ) -> list[Blocker]:
     old_spec, new_spec = _spec(old_form, field_id), _spec(new_form, field_id)
+    if links.involves_links(old_spec, new_spec):
+        if not FIELD_TYPES.get(old_spec.type).has_links:
+            return []  # every id is a valid one-element list
+        count, examples = links.crowded_rows(conn, _metadata(), old_form, old_spec)
+        if not count:
+            return []
+        rows = [example["id"] for example in examples]
+        return [Blocker(new_form.key, new_spec.key, "retype_fails", rows, count, examples)]
     table = build_table(old_form, _metadata())
     column = table.c[f"f_{field_id}"]
     blocker = Blocker(new_form.key, new_spec.key, "retype_fails")
@@ -177,28 +199,28 @@ def apply(
                 table.create(conn)
                 if conn.dialect.name == "sqlite":
                     conn.exec_driver_sql(fts_create_sql(form_id))
-                for child in child_tables(target, table).values():
-                    child.create(conn)
+                for side in side_tables(target, table):
+                    side.create(conn)
             elif op.kind == "add_child_column":
                 spec = _spec(target, op.field_id or 0)
                 child = FIELD_TYPES.get(spec.type).child_form(spec, form_id)
                 child_spec = _spec(child, int(op.detail["child_id"]))
                 for column in FIELD_TYPES.get(child_spec.type).columns(child_spec):
                     _add_column(conn, migration, child_table_name(form_id, spec.id), column)
-            elif (
-                op.kind == "add_column"
-                and FIELD_TYPES.get(_spec(target, op.field_id or 0).type).has_children
-            ):
-                parent = build_table(target, _metadata())
-                spec = _spec(target, op.field_id or 0)
-                build_child_table(target, spec, parent).create(conn)
             elif op.kind == "add_column":
-                for column in FIELD_TYPES.get(_spec(target, op.field_id or 0).type).columns(
-                    _spec(target, op.field_id or 0)
-                ):
-                    _add_column(conn, migration, name, column)
+                spec = _spec(target, op.field_id or 0)
+                side = build_side_table(target, spec, build_table(target, _metadata()))
+                if side is not None:
+                    side.create(conn)
+                for column in FIELD_TYPES.get(spec.type).columns(spec):
+                    _add_column(conn, migration, name, column, form_id)
             elif op.kind == "retype_column":
-                _retype(conn, migration, old[form_id], target, op.field_id or 0)
+                field_id = op.field_id or 0
+                before, after = _spec(old[form_id], field_id), _spec(target, field_id)
+                if links.involves_links(before, after):
+                    _move_links(conn, migration, old[form_id], target, field_id)
+                else:
+                    _retype(conn, migration, old[form_id], target, field_id)
             elif op.kind in ("add_index", "add_unique"):
                 _create_field_indexes(conn, target, op.field_id or 0)
             elif op.kind in ("drop_index", "drop_unique"):
@@ -208,27 +230,78 @@ def apply(
                 )
             elif op.kind == "purge_column":
                 purged = _spec(old[form_id], op.field_id or 0)
-                if FIELD_TYPES.get(purged.type).has_children:
+                purged_type = FIELD_TYPES.get(purged.type)
+                if purged_type.has_children or purged_type.has_links:
                     migration.drop_table(child_table_name(form_id, purged.id))
                 else:
-                    _drop_column(conn, migration, name, f"f_{op.field_id}")
+                    _drop_column(conn, migration, name, f"f_{op.field_id}", form_id)
+                if purged_type.holds_files:  # its records no longer hold those files
+                    held = RecordFile.__table__
+                    conn.execute(
+                        delete(held).where(held.c.form_id == form_id, held.c.field_id == purged.id)
+                    )
             # rename_field, archive_field and restore_field change no physical structure.
 
 
-def _add_column(conn: Connection, migration: Operations, table: str, column: Column[Any]) -> None:
+def _rebuilding(conn: Connection, form_id: int | None) -> AbstractContextManager[None]:
+    """Around a rebuild of a table: keep the side rows if it is a form's own table."""
+    return kept_side_rows(conn, form_id) if form_id is not None else nullcontext()
+
+
+def _add_column(
+    conn: Connection,
+    migration: Operations,
+    table: str,
+    column: Column[Any],
+    form_id: int | None = None,
+) -> None:
     if conn.dialect.name == "sqlite" and column.foreign_keys:
-        with migration.batch_alter_table(table, recreate="always") as batch:
-            batch.add_column(column)
+        # Alembic's rebuild adds the column's foreign key as a constraint, which needs a name.
+        named = Column(
+            column.name,
+            column.type,
+            *[
+                ForeignKey(
+                    fk.target_fullname, ondelete=fk.ondelete, name=f"fk_{table}_{column.name}"
+                )
+                for fk in column.foreign_keys
+            ],
+            nullable=column.nullable,
+        )
+        with (
+            _rebuilding(conn, form_id),
+            migration.batch_alter_table(table, recreate="always") as batch,
+        ):
+            batch.add_column(named)
     else:
         migration.add_column(table, column)
 
 
-def _drop_column(conn: Connection, migration: Operations, table: str, column: str) -> None:
+def _drop_column(
+    conn: Connection, migration: Operations, table: str, column: str, form_id: int | None = None
+) -> None:
     if conn.dialect.name == "sqlite":
-        with migration.batch_alter_table(table, recreate="always") as batch:
+        with (
+            _rebuilding(conn, form_id),
+            migration.batch_alter_table(table, recreate="always") as batch,
+        ):
             batch.drop_column(column)
     else:
         migration.drop_column(table, column)
+
+
+def _move_links(
+    conn: Connection,
+    migration: Operations,
+    old_form: FormSchema,
+    new_form: FormSchema,
+    field_id: int,
+) -> None:
+    """A retype between a relation's column and a many-relation's link table."""
+    if FIELD_TYPES.get(_spec(new_form, field_id).type).has_links:
+        links.column_to_links(conn, migration, _metadata(), old_form, new_form, field_id)
+    else:  # the plan's add_index operation indexes the new column
+        links.links_to_column(conn, migration, _metadata(), old_form, new_form, field_id)
 
 
 def _retype(
@@ -271,7 +344,10 @@ def _retype(
     for index in ("ix", "ux"):
         migration.drop_index(f"{index}_{name}_{column_name}", table_name=name, if_exists=True)
     if conn.dialect.name == "sqlite":
-        with migration.batch_alter_table(name, recreate="always") as batch:
+        with (
+            kept_side_rows(conn, new_form.id),
+            migration.batch_alter_table(name, recreate="always") as batch,
+        ):
             batch.drop_column(column_name)
             batch.alter_column(temporary, new_column_name=column_name)
     else:

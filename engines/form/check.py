@@ -139,7 +139,9 @@ def _check_children(field_type: Any, spec: Any, path: str) -> list[SchemaProblem
     problems = check_form(child, path)
     for index, child_spec in enumerate(child.fields):
         child_type = FIELD_TYPES.find(child_spec.type)
-        if child_type is not None and (child_type.has_children or not child_type.has_column):
+        if child_type is not None and (
+            child_type.has_children or not child_type.has_column or child_type.holds_files
+        ):
             problems.append(
                 SchemaProblem(
                     f"{path}fields[{index}].type",

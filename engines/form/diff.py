@@ -4,6 +4,8 @@ The plan lists explicit operations. Nothing a user typed is dropped by a plan: a
 *archived* (its column and data stay and it can be restored); only an explicit *purge* drops a
 column. Renaming a key or a label touches no data. A retype is planned with the conversion the
 new type must accept for every existing row; the executor checks the rows before applying.
+A field that refers to records of another form keeps that form: its stored ids would point at
+the wrong records otherwise.
 """
 
 from __future__ import annotations
@@ -68,6 +70,12 @@ def _column_sql(spec: FieldSpec) -> str:
     return "|".join(f"{c.name}:{c.type!r}" for c in FIELD_TYPES.get(spec.type).columns(spec))
 
 
+def _target(spec: FieldSpec) -> str | int | None:
+    """The form a field's values refer to (relations), or None."""
+    reference = FIELD_TYPES.get(spec.type).reference(spec)
+    return reference[1] if reference is not None and reference[0] == "form" else None
+
+
 def _index_state(spec: FieldSpec) -> str:
     field_type = FIELD_TYPES.get(spec.type)
     if not field_type.has_column:
@@ -100,6 +108,13 @@ def plan_form(
             ops.append(Operation("restore_field", new.id, fid, {"key": spec.key}))
         if before.key != spec.key:
             ops.append(Operation("rename_field", new.id, fid, {"from": before.key, "to": spec.key}))
+        if _target(before) not in (None, _target(spec)) and _target(spec) is not None:
+            raise PlanError(
+                new.key,
+                spec.key,
+                "retarget_impossible",
+                "a relation cannot point at another form once published; add a new field",
+            )
         if before.type != spec.type or _column_sql(before) != _column_sql(spec):
             new_type = FIELD_TYPES.get(spec.type)
             if before.type != spec.type and before.type not in new_type.converts_from | {spec.type}:

@@ -39,6 +39,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Nothing with id {id} exists to refer to.",
         "引用的对象（id {id}）不存在。",
     ),
+    "duplicate_reference": ("Each item can be chosen only once.", "每一项只能选择一次。"),
+    "too_many_links": ("Link at most {max} records.", "最多关联 {max} 条记录。"),
+    "invalid_attachment": (
+        "Give the ids of uploaded files (POST /api/v1/files).",
+        "请填写已上传文件的 id（POST /api/v1/files）。",
+    ),
+    "too_many_files": ("Attach at most {max} files.", "最多上传 {max} 个附件。"),
+    "file_too_large": (
+        "{filename} is larger than {limit}.",
+        "{filename} 超过了 {limit} 的大小上限。",
+    ),
+    "file_type_refused": (
+        "{filename}: files of type {content_type} are not accepted here.",
+        "{filename}：此处不接受 {content_type} 类型的文件。",
+    ),
     "read_only": ("This field cannot be changed.", "此字段不可修改。"),
     "rule_failed": ("{message}", "{message}"),
 }

@@ -7,9 +7,10 @@ from engines.form.types.choice import BooleanField, MultiSelect, SingleSelect
 from engines.form.types.computed import AutoNumber, Formula
 from engines.form.types.contact import Email, Phone, Url
 from engines.form.types.dates import DateField, DateTimeField
+from engines.form.types.file import Attachments
 from engines.form.types.identity import DepartmentField, UserField
 from engines.form.types.number import Currency, DecimalNumber, Integer, Percent
-from engines.form.types.relation import Lookup, Relation
+from engines.form.types.relation import Lookup, MultiRelation, Relation
 from engines.form.types.subtable import SubTable
 from engines.form.types.text import MultiLineText, RichText, SingleLineText
 from engines.registry import Registry
@@ -37,7 +38,9 @@ FIELD_TYPES: Registry[FieldType] = Registry(
         AutoNumber(),
         Formula(),
         SubTable(),
+        Attachments(),
         Relation(),
+        MultiRelation(),
         Lookup(),
     ],
 )

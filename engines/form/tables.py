@@ -1,6 +1,8 @@
 """Real tables: one per form (``t_<form id>``), one column per field (``f_<field id>``).
 
-The SQLAlchemy ``Table`` is rebuilt from the stored schema; callers cache it by form version.
+Fields whose values are rows of their own have a table ``t_<form id>_<field id>`` beside it: a
+sub-table's child rows, a many-relation's links. The SQLAlchemy ``Table`` is rebuilt from the
+stored schema; callers cache it by form version.
 """
 
 from __future__ import annotations
@@ -111,6 +113,55 @@ def build_child_table(form: FormSchema, spec: FieldSpec, parent: Table) -> Table
     return Table(
         name, parent.metadata, *columns, Index(f"ix_{name}_parent", "parent_id", "position")
     )
+
+
+def build_link_table(form: FormSchema, spec: FieldSpec, parent: Table) -> Table:
+    """The links of a many-relation field: ``record_id`` → ``target_id``, in ``position`` order.
+
+    The key ``(record_id, target_id)`` serves reading a record's links (and forbids linking a
+    record twice); ``(target_id, record_id)`` serves finding the records that link to one.
+    """
+    name = child_table_name(form.id, spec.id)
+    if name in parent.metadata.tables:
+        parent.metadata.remove(parent.metadata.tables[name])
+    return Table(
+        name,
+        parent.metadata,
+        Column(
+            "record_id",
+            ID_TYPE,
+            ForeignKey(parent.c.id, ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        Column("target_id", ID_TYPE, primary_key=True, autoincrement=False),
+        Column("position", Integer, nullable=False),
+        Index(f"ix_{name}_target", "target_id", "record_id"),
+    )
+
+
+def link_tables(form: FormSchema, parent: Table) -> dict[str, Table]:
+    """Link tables of every many-relation field (live and archived), by field key."""
+    return {
+        spec.key: build_link_table(form, spec, parent)
+        for spec in [*form.fields, *form.archived]
+        if FIELD_TYPES.get(spec.type).has_links
+    }
+
+
+def side_tables(form: FormSchema, parent: Table) -> list[Table]:
+    """Every table beside the form's own (child rows and links), to create with it."""
+    return [*child_tables(form, parent).values(), *link_tables(form, parent).values()]
+
+
+def build_side_table(form: FormSchema, spec: FieldSpec, parent: Table) -> Table | None:
+    """The table of one field's rows, if its type keeps them beside the form's table."""
+    field_type = FIELD_TYPES.get(spec.type)
+    if field_type.has_children:
+        return build_child_table(form, spec, parent)
+    if field_type.has_links:
+        return build_link_table(form, spec, parent)
+    return None
 
 
 def child_tables(form: FormSchema, parent: Table) -> dict[str, Table]:

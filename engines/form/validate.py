@@ -23,6 +23,7 @@ from engines.form.check import rule_vars
 from engines.form.errors import FieldProblem, InvalidValue
 from engines.form.registry import FIELD_TYPES
 from engines.form.schema import FieldSpec, FormSchema
+from engines.form.types.base import FieldType
 from engines.logic import compile_rule, truthy
 
 _FORMAT_CODES = {"date": "invalid_date", "date-time": "invalid_datetime"}
@@ -60,7 +61,7 @@ class Submission:
         return not self.problems
 
 
-def _problem_from_schema(key: str, error: SchemaViolation, pattern_code: str) -> FieldProblem:
+def _problem_from_schema(key: str, error: SchemaViolation, field_type: FieldType) -> FieldProblem:
     path = key + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     if error.validator == "type":
         expected = error.validator_value
@@ -70,7 +71,8 @@ def _problem_from_schema(key: str, error: SchemaViolation, pattern_code: str) ->
         return FieldProblem(path, _FORMAT_CODES.get(str(error.validator_value), "pattern"))
     code, param = _KEYWORD_CODES.get(str(error.validator), ("pattern", None))
     if code == "pattern":
-        code = pattern_code
+        code = field_type.pattern_code
+    code = field_type.schema_codes.get(str(error.validator), code)
     return FieldProblem(path, code, {param: error.validator_value} if param else {})
 
 
@@ -89,7 +91,7 @@ def to_storage(spec: FieldSpec, value: Any, validator: Draft202012Validator | No
         raise InvalidValue("pattern")
     errors = sorted((validator or value_validator(spec)).iter_errors(value), key=lambda e: e.path)
     if errors:
-        problem = _problem_from_schema(spec.key, errors[0], field_type.pattern_code)
+        problem = _problem_from_schema(spec.key, errors[0], field_type)
         raise InvalidValue(problem.code, **problem.params)
     return field_type.to_storage(spec, value)
 
@@ -293,7 +295,7 @@ class FormValidator:
         if next(validator.iter_errors(value), None) is None:  # the common case: stop early
             return None
         errors = sorted(validator.iter_errors(value), key=lambda e: e.path)
-        return _problem_from_schema(spec.key, errors[0], self.types[spec.key].pattern_code)
+        return _problem_from_schema(spec.key, errors[0], self.types[spec.key])
 
     def _set_computed(
         self,

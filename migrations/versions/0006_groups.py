@@ -1,7 +1,7 @@
 """user groups; roles get row versions; one primary department per user
 
 Revision ID: 0006
-Revises: 0004 (set to 0005 when merging after revision 0005)
+Revises: 0005
 Create Date: 2026-12-01 18:20:54.317908
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

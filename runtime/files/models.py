@@ -1,4 +1,8 @@
-"""Metadata of stored files; the bytes live in the storage directory, named by id."""
+"""Metadata of stored files; the bytes live in the storage directory, named by their content.
+
+Several files (uploads) can share one blob: ``key`` is the storage key, the SHA-256 of the
+content for every file uploaded since storage became content-addressed.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ class StoredFile(Base):
     __tablename__ = "files"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(IdType)

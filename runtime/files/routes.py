@@ -1,4 +1,8 @@
-"""/api/v1/files: upload and download files (attachments, import sources)."""
+"""/api/v1/files: upload and download files (attachments, import sources).
+
+Uploads are stored by content (``runtime.files.storage``): the same bytes uploaded twice are two
+files sharing one blob. Downloads follow ``runtime.files.access``.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,16 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, UploadFile, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit import service as audit
+from runtime.auth.principal import Principal
 from runtime.deps import CurrentUser, IdPath, SessionDep, SettingsDep
 from runtime.errors import ProblemError
+from runtime.files import service
+from runtime.files.access import readable
 from runtime.files.models import StoredFile
-from runtime.files.storage import FileTooLarge, LocalStorage
+from runtime.files.storage import FileTooLarge, LocalStorage, Staged
 
 router = APIRouter(prefix="/api/v1/files", tags=["files"])
 
@@ -44,41 +52,59 @@ async def upload(
 ) -> FileOut:
     storage = _storage(request)
     try:
-        key, size, sha = await storage.save(file, settings.max_upload_bytes)
+        staged = await storage.stage(file, settings.max_upload_bytes)
     except FileTooLarge as exc:
         raise ProblemError(
             "payload_too_large", params={"limit": settings.max_upload_bytes}
         ) from exc
+    try:
+        return await _store(db, storage, principal, file, staged)
+    finally:
+        storage.discard(staged)
+
+
+async def _store(
+    db: AsyncSession, storage: LocalStorage, principal: Principal, file: UploadFile, staged: Staged
+) -> FileOut:
+    """The metadata row of a staged upload, its blob published under its hash."""
     # NUL cannot be stored in PostgreSQL text; "/" and "\\" would look like paths.
     name = (file.filename or "file").replace("/", "_").replace("\\", "_").replace("\x00", "")
     name = name[:255] or "file"
     record = StoredFile(
-        key=key,
+        key=staged.key,
         filename=name,
         content_type=(file.content_type or "").replace("\x00", "")[:200]
         or "application/octet-stream",
-        size=size,
-        sha256=sha,
+        size=staged.size,
+        sha256=staged.sha256,
         created_by=principal.user.id,
     )
+    created = storage.publish(staged)
     db.add(record)
     try:
         await db.flush()
         audit.record(
-            db, principal, "file.upload", "file", record.id, {"filename": name, "size": size}
+            db,
+            principal,
+            "file.upload",
+            "file",
+            record.id,
+            {"filename": name, "size": staged.size},
         )
         await db.commit()
     except Exception:
-        storage.delete(key)
+        await db.rollback()
+        if created:  # a blob this upload added, unless another file uses it meanwhile
+            await service.release(db, storage, staged.key)
         raise
+    storage.publish(staged)  # again, should a failed upload have released it in between
     return FileOut.model_validate(record)
 
 
 async def _visible(db: SessionDep, principal: CurrentUser, file_id: int) -> StoredFile:
-    # Files attached to records get their rights from the record's scope (permissions issue);
-    # until a file is attached, only its uploader and administrators see it.
+    """The file, if the caller may read it (404 otherwise: its existence is not revealed)."""
     record = await db.get(StoredFile, file_id)
-    if record is None or (not principal.is_admin and record.created_by != principal.user.id):
+    if record is None or not await readable(db, principal, record):
         raise ProblemError("not_found")
     return record
 

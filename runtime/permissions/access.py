@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps.permissions import Grant, Grantee
 from engines.logic import LogicError
-from engines.logic.sql import SqlField, compile_condition
+from engines.logic.sql import SqlField, SqlLinks, compile_condition
 from runtime.auth.principal import Principal
 from runtime.org.membership import Membership
 from runtime.org.models import Department
@@ -44,8 +44,15 @@ def sql_fields(handle: FormHandle) -> dict[str, SqlField]:
     }
     for spec in handle.form.fields:
         field_type = handle.field_type(spec.key)
-        if field_type.filterable and field_type.has_column:
+        if not field_type.filterable:
+            continue
+        if field_type.has_column:
             fields[spec.key] = SqlField(handle.column(spec.key), field_type.kind(spec))  # type: ignore[arg-type]
+        elif spec.key in handle.links:
+            link = handle.links[spec.key]
+            fields[spec.key] = SqlField(
+                handle.table.c.id, "links", SqlLinks(link.c.record_id, link.c.target_id)
+            )
     return fields
 
 
@@ -209,6 +216,10 @@ class Access:
         for key in list(fields):
             if key in SYSTEM_FIELDS:
                 continue
+            if key in self.handle.links:  # links cannot be masked per row: all or nothing
+                if self.field_visibility(key) is not True:
+                    del fields[key]
+                continue
             readable = self.readable(key)
             if readable is None:
                 del fields[key]
@@ -232,8 +243,17 @@ class Access:
         return hidden
 
     def hidden_keys(self) -> set[str]:
-        """Fields hidden on every row the caller can read."""
-        return {k for k in self.handle.form.keys if self.field_visibility(k) is False}
+        """Fields left out for the caller: hidden on every row they can read, and fields kept
+        outside the row (sub-tables, links, lookups) that some of their rows hide — those
+        cannot be masked per row, so they fail closed."""
+        hidden = set()
+        for key in self.handle.form.keys:
+            visibility = self.field_visibility(key)
+            if visibility is False or (
+                visibility is not True and not self.handle.field_type(key).has_column
+            ):
+                hidden.add(key)
+        return hidden
 
     def restricted_for_write(self, action: str, grants: list[Grant] | None = None) -> set[str]:
         """Fields the caller may not set through ``action`` when ``grants`` apply (default:

@@ -115,18 +115,14 @@ class ColumnPlan:
 
 def importable(handle: FormHandle, key: str) -> bool:
     """Fields a spreadsheet cell can set (not auto-numbers, formulas or sub-tables)."""
-    field_type = handle.field_type(key)
-    return (
-        field_type.has_column
-        and getattr(field_type, "client_writable", True)
-        and not getattr(field_type, "has_children", False)
-    )
+    return handle.field_type(key).client_writable and exportable(handle, key)
 
 
 def exportable(handle: FormHandle, key: str) -> bool:
-    """Fields that are one cell in an export (everything stored in the form's own table)."""
+    """Fields that are one cell in an export: stored in the form's own table, or a list of
+    links (``12, 15``); not sub-tables or lookups."""
     field_type = handle.field_type(key)
-    return field_type.has_column and not getattr(field_type, "has_children", False)
+    return (field_type.has_column or field_type.has_links) and not field_type.has_children
 
 
 def _lookup(handle: FormHandle) -> tuple[dict[str, str], dict[str, set[str]]]:

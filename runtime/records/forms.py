@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -10,11 +10,11 @@ from sqlalchemy import MetaData, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps.definition import load
-from builder.apps.models import App, AppVersion
+from builder.apps.models import App, AppVersion, FormRecord
 from builder.apps.permissions import Grant
 from engines.form.registry import FIELD_TYPES
 from engines.form.schema import FieldSpec, FormSchema
-from engines.form.tables import build_table, child_tables
+from engines.form.tables import build_table, child_tables, link_tables
 from engines.form.types.base import FieldType
 from engines.form.validate import FormValidator
 from runtime.errors import ProblemError
@@ -37,6 +37,8 @@ class FormHandle:
     stamp: str
     #: The app's permission grants (all forms; :mod:`runtime.permissions` picks).
     grants: tuple[Grant, ...] = ()
+    #: Link tables of the live many-relation fields, by field key.
+    links: dict[str, Table] = field(default_factory=dict)
 
     @property
     def form_id(self) -> int:
@@ -64,10 +66,11 @@ class FormHandle:
         self,
         row: Any,
         keys: list[str] | None = None,
-        children: dict[str, dict[int, list[dict[str, Any]]]] | None = None,
+        children: dict[str, dict[int, Any]] | None = None,
     ) -> dict[str, Any]:
         """A table row as the API shows it. ``children`` holds what lives in other tables, by
-        field key and record id: sub-table rows (stored values) and lookup values (API values).
+        field key and record id: sub-table rows (stored values), many-relation links (lists of
+        ids) and lookup values (API values).
         """
         values = {}
         for key in keys if keys is not None else self.form.keys:
@@ -108,13 +111,15 @@ class FormHandle:
         ]
 
     def storage_values(
-        self, row: Any, children: dict[str, dict[int, list[dict[str, Any]]]] | None = None
+        self, row: Any, children: dict[str, dict[int, Any]] | None = None
     ) -> dict[str, Any]:
         """Stored values by key (what validators and history compare)."""
         values = {}
         for key, spec in self.validator.specs.items():
             if key in self.children:
                 values[key] = (children or {}).get(key, {}).get(row["id"], [])
+            elif key in self.links:
+                values[key] = (children or {}).get(key, {}).get(row["id"])
             elif self.field_type(key).has_column:
                 values[key] = row[f"f_{spec.id}"]
         return values
@@ -154,6 +159,27 @@ async def resolve(db: AsyncSession, app_key: str, form_key: str) -> FormHandle:
     return await _load(db, app_id, key, version_id, stamp, form_key=form_key)
 
 
+async def published_form(db: AsyncSession, form_id: int) -> FormHandle | None:
+    """The form with id ``form_id`` as its app publishes it now; None if it is not published
+    (the app is deleted or unpublished, or the published version has no such form)."""
+    row = (
+        await db.execute(
+            select(App.id, App.key, AppVersion.id, AppVersion.published_at)
+            .join(FormRecord, FormRecord.app_id == App.id)
+            .join(AppVersion, AppVersion.id == App.published_version_id)
+            .where(FormRecord.id == form_id, App.deleted_at.is_(None))
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    app_id, key, version_id, published_at = row
+    stamp = f"{version_id}@{published_at.isoformat()}"
+    try:
+        return await _load(db, app_id, key, version_id, stamp, form_id=form_id)
+    except ProblemError:
+        return None
+
+
 async def sibling(db: AsyncSession, handle: FormHandle, form_id: int) -> FormHandle:
     """Another form of the same published app version (the target of a relation)."""
     return await _load(
@@ -188,6 +214,7 @@ async def _load(
     table = build_table(form, _metadata())
     live = set(form.keys)
     children = {k: t for k, t in child_tables(form, table).items() if k in live}
+    links = {k: t for k, t in link_tables(form, table).items() if k in live}
     handle = FormHandle(
         app_id,
         app_key,
@@ -198,6 +225,7 @@ async def _load(
         children,
         stamp,
         tuple(definition.permissions),
+        links,
     )
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()

@@ -18,6 +18,7 @@ from runtime.audit import service as audit
 from runtime.auth.models import User
 from runtime.auth.principal import Principal
 from runtime.errors import ProblemError, problem_body
+from runtime.files.access import readable
 from runtime.files.models import StoredFile
 from runtime.files.storage import LocalStorage
 from runtime.i18n import DEFAULT_LOCALE, current_locale, pick
@@ -37,7 +38,7 @@ async def source_file(
 ) -> tuple[Path, Format]:
     """The uploaded file to import and its format; 404 unless the caller may read it."""
     stored = await db.get(StoredFile, file_id)
-    if stored is None or (not principal.is_admin and stored.created_by != principal.user_id):
+    if stored is None or not await readable(db, principal, stored):
         raise ProblemError("not_found", detail=f"file {file_id}")
     path = storage.path_for(stored.key)
     if not path.is_file():

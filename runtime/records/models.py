@@ -64,3 +64,25 @@ class AutoNumberCounter(Base):
     last: Mapped[int] = mapped_column(IdType, default=0)
 
     __table_args__ = (UniqueConstraint("form_id", "field_id", "scope"),)
+
+
+class RecordFile(Base):
+    """A file a record holds: in an attachments field (``field_id``) or in a comment on it
+    (``comment_id``). Kept by the records service on every write; downloads ask it who may
+    read a file (whoever can read a live record that holds it)."""
+
+    __tablename__ = "record_files"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(IdType)
+    field_id: Mapped[int | None]
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("record_comments.id", ondelete="CASCADE")
+    )
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"))
+
+    __table_args__ = (
+        Index("ix_record_files_file", "file_id", "form_id"),
+        Index("ix_record_files_record", "form_id", "record_id", "field_id"),
+    )

@@ -16,7 +16,7 @@ from engines.logic.sql import compile_condition
 from runtime.auth.principal import Principal
 from runtime.errors import FieldError, ProblemError
 from runtime.permissions.access import SYSTEM_FIELDS, Access, access, logic_context
-from runtime.records import children, lookups, search_index
+from runtime.records import related, search_index
 from runtime.records.forms import FormHandle
 from runtime.records.scope import read_scope, row_scope
 
@@ -189,8 +189,7 @@ async def list_records(
         total = (
             await db.execute(select(func.count()).select_from(table).where(condition))
         ).scalar_one()
-    loaded: dict[str, Any] = await children.load(db, handle, [row["id"] for row in rows], keep)
-    loaded.update(await lookups.load(db, handle, rows, principal, keep))
+    loaded = await related.load(db, handle, rows, principal, keep)
     return Page(
         items=[handle.to_api(row, keep, loaded) for row in rows],
         next_cursor=_encode_cursor(rows[-1]["id"]) if more and rows else None,
@@ -217,6 +216,4 @@ async def get_record(
     if row is None:
         raise ProblemError("not_found")
     keep = parse_fields(handle, None, rights.hidden_keys())
-    related: dict[str, Any] = await children.load(db, handle, [record_id], keep)
-    related.update(await lookups.load(db, handle, [row], principal, keep))
-    return handle.to_api(row, keep, children=related)
+    return handle.to_api(row, keep, children=await related.load(db, handle, [row], principal, keep))

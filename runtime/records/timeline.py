@@ -1,4 +1,9 @@
-"""A record's activity timeline: field history and comments with @mentions and attachments."""
+"""A record's activity timeline: field history and comments with @mentions and attachments.
+
+A comment's attachments are the commenter's uploads or files the record already holds; they
+are recorded in ``record_files`` like attachment fields, so that whoever can read the record can
+download them.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,9 @@ from runtime.auth.models import User
 from runtime.auth.principal import Principal
 from runtime.errors import FieldError, ProblemError
 from runtime.files.models import StoredFile
+from runtime.records.attachments import held
 from runtime.records.forms import FormHandle
-from runtime.records.models import RecordComment, RecordHistory
+from runtime.records.models import RecordComment, RecordFile, RecordHistory
 
 _MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9._@-]{0,63})", re.IGNORECASE)
 
@@ -36,7 +42,10 @@ async def add_comment(
     internal: bool,
     attachments: list[int],
 ) -> RecordComment:
+    attachments = list(dict.fromkeys(attachments))
     if attachments:
+        # The commenter's own uploads, or files the record holds already (whoever can read
+        # the record can read those): never a way into someone else's file.
         owned = set(
             (
                 await db.execute(
@@ -46,6 +55,9 @@ async def add_comment(
                 )
             ).scalars()
         )
+        owned |= {
+            file_id for _, file_id in await held(db, handle.form_id, [record_id], set(attachments))
+        }
         missing = [f for f in attachments if f not in owned]
         if missing:
             raise ProblemError(
@@ -65,6 +77,12 @@ async def add_comment(
     )
     db.add(comment)
     await db.flush()
+    for file_id in attachments:
+        db.add(
+            RecordFile(
+                form_id=handle.form_id, record_id=record_id, comment_id=comment.id, file_id=file_id
+            )
+        )
     audit.record(
         db,
         principal,

@@ -27,8 +27,8 @@ from runtime.config import get_settings
 from runtime.db import utcnow
 from runtime.errors import ProblemError
 from runtime.org.models import Department, DepartmentMember
-from runtime.permissions.access import Access, logic_context
-from runtime.records import children, lookups, search_index
+from runtime.permissions.access import Access, access, logic_context
+from runtime.records import attachments, children, links, lookups, related, search_index
 from runtime.records.errors import invalid
 from runtime.records.forms import FormHandle, sibling
 from runtime.records.models import RecordHistory
@@ -37,6 +37,8 @@ from runtime.records.scope import read_scope, require
 from runtime.requestctx import request_id_var
 
 MAX_BULK = 1000
+#: Ids checked per query (a bulk write of many-relations can refer to many records).
+REFERENCE_CHUNK = 5000
 _REFERENCE_TABLES = {"users": User, "departments": Department}
 
 
@@ -103,7 +105,10 @@ class RecordWriter:
         restricted: set[str] = set()
         if self.actor is not None:
             restricted = require(self.handle, self.actor, "create").restricted_for_write("create")
-        prepared, problems = [], []
+        items, problems = await attachments.resolve(
+            self.db, self.handle, self.actor, items, [None] * len(items)
+        )
+        prepared = []
         for index, values in enumerate(items):
             result = self.handle.validator.check(values, context=context)
             prefix = f"[{index}]." if len(items) > 1 else ""
@@ -142,7 +147,7 @@ class RecordWriter:
             for values in prepared
         ]
         created = await self._insert(rows, prepared, changes_of)
-        rows_of = {
+        rows_of: dict[str, dict[int, Any]] = {
             key: {
                 row["id"]: values.get(key) or []
                 for row, values in zip(created, prepared, strict=True)
@@ -151,12 +156,24 @@ class RecordWriter:
         }
         for key, by_parent in rows_of.items():
             await children.write(self.db, self.handle, key, by_parent, replace=False)
+        for key in self.handle.links:
+            links_of = {
+                row["id"]: values.get(key) for row, values in zip(created, prepared, strict=True)
+            }
+            await links.write(self.db, self.handle, key, links_of, replace=False)
+            rows_of[key] = links_of
+        await attachments.record(
+            self.db,
+            self.handle,
+            [(row["id"], values) for row, values in zip(created, prepared, strict=True)],
+            replace=False,
+        )
         await search_index.add(self.db, self.handle, [(r["id"], r["search_text"]) for r in created])
         for row, changes in zip(created, changes_of, strict=True):
             self._event("created", row["id"], changes)
-        related: dict[str, Any] = dict(rows_of)
-        related.update(await lookups.load(self.db, self.handle, created, self.actor))
-        return [self.handle.to_api(row, children=related) for row in created]
+        shown: dict[str, Any] = dict(rows_of)
+        shown.update(await lookups.load(self.db, self.handle, created, self.actor, None, shown))
+        return [self.handle.to_api(row, self._shown(), children=shown) for row in created]
 
     async def _insert(
         self,
@@ -231,11 +248,15 @@ class RecordWriter:
             raise ProblemError("validation_failed", detail="a record appears twice")
         rights = require(self.handle, self.actor, "update") if self.actor else None
         current, granted = await self._load_for_update(ids, rights)
-        current_rows = await children.load(self.db, self.handle, ids)
+        current_rows = await related.stored(self.db, self.handle, ids)
         context = logic_context(self.actor)
-        problems: list[FieldProblem] = []
+        submitted, problems = await attachments.resolve(
+            self.db, self.handle, self.actor, [values for _, _, values in items], ids
+        )
         prepared: list[dict[str, Any]] = []
-        for index, (record_id, row_version, values) in enumerate(items):
+        for index, ((record_id, row_version, _), values) in enumerate(
+            zip(items, submitted, strict=True)
+        ):
             row = current.get(record_id)
             if row is None:
                 raise ProblemError("not_found", detail=f"record {record_id}")
@@ -250,10 +271,10 @@ class RecordWriter:
             result = self.handle.validator.check(values, existing=existing, context=context)
             prefix = f"[{index}]." if len(items) > 1 else ""
             problems.extend(_prefixed(result.problems, prefix))
-            if rights is not None:
-                restricted = rights.restricted_for_write("update", granted[record_id])
-                problems.extend(_refused(values, restricted, prefix))
             prepared.append({k: v for k, v in result.values.items() if existing.get(k) != v})
+            if rights is not None:  # a read-only value sent back unchanged is fine
+                restricted = rights.restricted_for_write("update", granted[record_id])
+                problems.extend(_refused(prepared[-1], restricted, prefix))
         if not problems:
             problems.extend(await self._reference_problems(prepared, multiple=len(items) > 1))
             problems.extend(await self._unique_problems(prepared, ids))
@@ -289,6 +310,12 @@ class RecordWriter:
                     rows = {record_id: changed[key] or []}
                     await children.write(self.db, self.handle, key, rows, replace=True)
                     current_rows[key][record_id] = changed[key] or []
+            for key in self.handle.links:
+                if key in changed:
+                    targets = {record_id: changed[key]}
+                    await links.write(self.db, self.handle, key, targets, replace=True)
+                    current_rows[key][record_id] = changed[key]
+            await attachments.record(self.db, self.handle, [(record_id, changed)], replace=True)
             changes = {
                 key: [self._api(key, before[key]), self._api(key, value)]
                 for key, value in changed.items()
@@ -298,9 +325,9 @@ class RecordWriter:
                 self._event("updated", record_id, changes)
             updated.append(row._mapping)
         await self._flush_history()
-        related: dict[str, Any] = dict(current_rows)
-        related.update(await lookups.load(self.db, self.handle, updated, self.actor))
-        return [self.handle.to_api(row, children=related) for row in updated]
+        shown: dict[str, Any] = dict(current_rows)
+        shown.update(await lookups.load(self.db, self.handle, updated, self.actor, None, shown))
+        return [self.handle.to_api(row, self._shown(), children=shown) for row in updated]
 
     # --- delete and restore --------------------------------------------------------------------
 
@@ -349,9 +376,8 @@ class RecordWriter:
         self._history(record_id, action, {})
         self._event("deleted" if deleted else "restored", record_id, {})
         await self._flush_history()
-        related: dict[str, Any] = await children.load(self.db, self.handle, [record_id])
-        related.update(await lookups.load(self.db, self.handle, [updated._mapping], self.actor))
-        return self.handle.to_api(updated._mapping, children=related)
+        shown = await related.load(self.db, self.handle, [updated._mapping], self.actor)
+        return self.handle.to_api(updated._mapping, self._shown(), children=shown)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -423,6 +449,16 @@ class RecordWriter:
         }
         return {row["id"]: row for row in rows}, granted
 
+    def _shown(self) -> list[str] | None:
+        """The fields a write answers with: those the writer may read on every row (a field
+        shown on some rows only is left out: the answer is not masked per row)."""
+        if self.actor is None:
+            return None
+        rights = access(self.handle, self.actor)
+        if rights.admin:
+            return None
+        return [k for k in self.handle.form.keys if rights.field_visibility(k) is True]
+
     async def _department(self, *, inline: bool) -> Any:
         """The department of new records: the creator's primary department. When the
         membership was not loaded (administrators), a single row on PostgreSQL reads it inside
@@ -449,23 +485,31 @@ class RecordWriter:
         """Referenced users, departments and related records must exist and, for related
         records, be live and visible to the writer (one query per target)."""
         wanted: dict[tuple[str, str | int], set[int]] = {}
-        where: list[tuple[str, str, int, tuple[str, str | int]]] = []
+        where: list[tuple[str, int, tuple[str, str | int]]] = []
         for index, values in enumerate(prepared):
+            prefix = f"[{index}]." if multiple else ""
             for key, value in values.items():
-                target = self.handle.field_type(key).reference(self.handle.spec(key))
-                if target is not None and value is not None:
-                    wanted.setdefault(target, set()).add(value)
-                    where.append((f"[{index}]." if multiple else "", key, value, target))
+                field_type, spec = self.handle.field_type(key), self.handle.spec(key)
+                target = field_type.reference(spec)
+                if target is None or value is None:
+                    continue
+                for suffix, referenced in field_type.references(spec, value):
+                    wanted.setdefault(target, set()).add(referenced)
+                    where.append((f"{prefix}{key}{suffix}", referenced, target))
         missing: dict[tuple[str, str | int], set[int]] = {}
         for target, ids in wanted.items():
-            missing[target] = ids - await self._existing(target, ids)
+            found: set[int] = set()
+            ordered = sorted(ids)
+            for start in range(0, len(ordered), REFERENCE_CHUNK):
+                found |= await self._existing(target, ordered[start : start + REFERENCE_CHUNK])
+            missing[target] = ids - found
         return [
-            FieldProblem(f"{prefix}{key}", "unknown_reference", {"id": value})
-            for prefix, key, value, target in where
+            FieldProblem(path, "unknown_reference", {"id": value})
+            for path, value, target in where
             if value in missing[target]
         ]
 
-    async def _existing(self, target: tuple[str, str | int], ids: set[int]) -> set[int]:
+    async def _existing(self, target: tuple[str, str | int], ids: list[int]) -> set[int]:
         kind, name = target
         if kind == "table":
             model = _REFERENCE_TABLES[str(name)]

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, String, Table, inspect
@@ -109,3 +111,92 @@ def test_drift_check_notices_differences(empty_db: str) -> None:
     changed.tables["users"].append_column(Column("nickname", String(40)))
     kinds = {d[0] if isinstance(d, tuple) else d[0][0] for d in drift(empty_db, changed)}
     assert {"add_table", "add_column"} <= kinds
+
+
+def test_0005_copies_comment_attachments_and_downgrade_refuses_shared_blobs(
+    empty_db: str,
+) -> None:
+    migrate.upgrade(empty_db, "0004")
+    now = datetime.now(UTC)
+    tables = metadata.tables
+
+    def arrange(conn: Connection) -> None:
+        conn.execute(
+            tables["apps"]
+            .insert()
+            .values(
+                id=1,
+                key="a",
+                name={},
+                description={},
+                created_at=now,
+                updated_at=now,
+                row_version=1,
+            )
+        )
+        conn.execute(tables["forms"].insert().values(id=5, app_id=1, key="f", created_at=now))
+        conn.execute(
+            tables["files"].insert(),
+            [
+                {
+                    "id": file_id,
+                    "key": key,
+                    "filename": "x",
+                    "content_type": "text/plain",
+                    "size": 1,
+                    "sha256": "0" * 64,
+                    "created_at": now,
+                }
+                for file_id, key in ((1, "a" * 32), (2, "b" * 32))
+            ],
+        )
+        conn.execute(
+            tables["record_comments"].insert(),
+            [
+                {
+                    "id": 10,
+                    "form_id": 5,
+                    "record_id": 3,
+                    "body": "b",
+                    "internal": False,
+                    "mentions": [],
+                    "attachments": [1, 2, 1, 99],
+                    "created_at": now,
+                },
+                {
+                    "id": 11,
+                    "form_id": 5,
+                    "record_id": 4,
+                    "body": "c",
+                    "internal": False,
+                    "mentions": [],
+                    "attachments": [],
+                    "created_at": now,
+                },
+            ],
+        )
+        conn.commit()
+
+    run_sync(empty_db, arrange)
+    migrate.upgrade(empty_db)
+    held = run_sync(
+        empty_db,
+        lambda conn: conn.execute(
+            sa.select(
+                tables["record_files"].c.form_id,
+                tables["record_files"].c.record_id,
+                tables["record_files"].c.comment_id,
+                tables["record_files"].c.file_id,
+            ).order_by(tables["record_files"].c.id)
+        ).all(),
+    )
+    assert [tuple(r) for r in held] == [(5, 3, 10, 1), (5, 3, 10, 2)]  # unknown file 99 left out
+
+    def share(conn: Connection) -> None:
+        conn.execute(tables["files"].update().values(key="c" * 64))
+        conn.commit()
+
+    run_sync(empty_db, share)
+    with pytest.raises(RuntimeError, match="share the blob"):
+        migrate.downgrade(empty_db, "0004")
+    assert asyncio.run(migrate.current_revision(empty_db)) == "0005"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -49,11 +51,22 @@ class FieldType:
     has_children: ClassVar[bool] = False
     #: Shows a field of the related record (lookup): read through a relation, stored nowhere.
     looks_up: ClassVar[bool] = False
+    #: Keeps a list of ids in a link table ``t_<form id>_<field id>`` (``record_id``,
+    #: ``target_id``, ``position``) instead of a column (many-relation); ``reference`` names
+    #: the target form and ``references`` the ids of a value.
+    has_links: ClassVar[bool] = False
+    #: Holds uploaded files (attachments): the records service resolves the file references of
+    #: a submitted value to the files' metadata (``file_ids`` then ``attach``) before the value
+    #: is validated, and records which files each record holds.
+    holds_files: ClassVar[bool] = False
     #: Always has a unique index, whatever the spec says.
     always_unique: ClassVar[bool] = False
     aggregations: ClassVar[frozenset[str]] = frozenset({"count", "count_distinct"})
     #: Problem code when a value does not match the JSON Schema ``pattern``.
     pattern_code: ClassVar[str] = "pattern"
+    #: Problem codes of other JSON Schema keywords, where the general one would mislead
+    #: (``{"maxItems": "too_many_files"}``).
+    schema_codes: ClassVar[Mapping[str, str]] = {}
     #: Types whose stored values this type can take over on a retype, with a check per row.
     converts_from: ClassVar[frozenset[str]] = frozenset()
 
@@ -115,9 +128,25 @@ class FieldType:
         """
         return None
 
+    def references(self, spec: FieldSpec, stored: Any) -> list[tuple[str, int]]:
+        """The ids a stored value refers to (see ``reference``), each with its path below the
+        field: ``""`` for a single id, ``"[2]"`` for the third id of a list."""
+        if stored is None or self.reference(spec) is None:
+            return []
+        return [("", stored)]
+
     def expression(self, spec: FieldSpec) -> Any:
         """The JsonLogic expression of a computed field."""
         return None
+
+    def file_ids(self, spec: FieldSpec, value: Any) -> list[int] | None:
+        """The file ids a submitted value refers to (types with ``holds_files``); ``None`` when
+        the value is not a list of file references (its validation then says why)."""
+        return None
+
+    def attach(self, spec: FieldSpec, value: Any, files: Mapping[int, dict[str, Any]]) -> Any:
+        """The submitted value with each file reference replaced by the file's metadata."""
+        raise TypeError(f"field type {self.type!r} holds no files")
 
     # --- storage ---------------------------------------------------------------------------
 
@@ -175,6 +204,15 @@ class FieldType:
 
 
 _by_spec: dict[int, tuple[FieldSpec, builtins.type[BaseModel], BaseModel]] = {}
+
+
+_SEPARATORS = re.compile(r"[,;，；]")
+
+
+def split_cell(raw: str) -> list[str]:
+    """The items of a list cell (imports): separated by commas or semicolons, half or full
+    width (``a, b``, ``a;b``, ``甲，乙``); blanks are dropped."""
+    return [part.strip() for part in _SEPARATORS.split(raw) if part.strip()]
 
 
 @lru_cache(maxsize=4096)

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from engines.form.errors import InvalidValue
 from engines.form.schema import FieldSpec, Labels
-from engines.form.types.base import FieldType
+from engines.form.types.base import FieldType, split_cell
 
 _TRUE = {"true", "yes", "y", "1", "是", "对", "✓"}
 _FALSE = {"false", "no", "n", "0", "否", "错", ""}
@@ -125,12 +125,8 @@ class MultiSelect(FieldType):
 
     def parse_text(self, spec: FieldSpec, raw: str) -> Any:
         settings = self.settings(spec)
-        parts = [
-            p.strip()
-            for p in raw.replace("；", ";").replace("，", ",").replace(";", ",").split(",")
-        ]
         values = []
-        for part in filter(None, parts):
+        for part in split_cell(raw):
             found = settings.find(part)
             if found is None:
                 raise InvalidValue("not_an_option")

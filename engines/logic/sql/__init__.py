@@ -14,6 +14,13 @@ raises ``NotSqlError`` (``logic.not_sql``). See ``engines/logic/README.md``.
 from __future__ import annotations
 
 from .compiler import compile_condition
-from .types import Kind, NotSqlError, SqlField, UnknownFieldError
+from .types import Kind, NotSqlError, SqlField, SqlLinks, UnknownFieldError
 
-__all__ = ["Kind", "NotSqlError", "SqlField", "UnknownFieldError", "compile_condition"]
+__all__ = [
+    "Kind",
+    "NotSqlError",
+    "SqlField",
+    "SqlLinks",
+    "UnknownFieldError",
+    "compile_condition",
+]

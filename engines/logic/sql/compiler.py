@@ -72,7 +72,7 @@ from ..operators.ext_text import contains as js_contains
 from ..operators.ext_text import ends_with as js_ends_with
 from ..operators.ext_text import starts_with as js_starts_with
 from ..operators.strings import substr as js_substr
-from . import dialect
+from . import dialect, links
 from .timeline import Timeline, timeline
 from .types import Const, Expr, Fold, Kind, NotSqlError, SqlField, UnknownFieldError, Value
 
@@ -149,6 +149,8 @@ def _is_null(e: Expr) -> Bool:
         return false()
     if e.kind == "array":
         return not_(dialect.JsonIsArray(e.sql))
+    if e.kind == "links":
+        return not_(links.any_link(e))
     return e.sql.is_(None)
 
 
@@ -157,6 +159,8 @@ def _not_null(e: Expr) -> Bool:
         return true()
     if e.kind == "array":
         return dialect.JsonIsArray(e.sql)
+    if e.kind == "links":
+        return links.any_link(e)
     return e.sql.is_not(None)
 
 
@@ -263,6 +267,9 @@ class _Compiler:
             "length": self._length,
             "is_empty": self._predicate,
             "date": self._date,
+            "some": self._quantifier,
+            "none": self._quantifier,
+            "all": self._quantifier,
         }
 
     # --- entry points --------------------------------------------------------------------
@@ -329,6 +336,8 @@ class _Compiler:
             return _with_null(e, False, e.sql != _text(""))
         if e.kind == "array":
             return _array_length(e) > literal(0)
+        if e.kind == "links":
+            return links.any_link(e)  # null without links, a non-empty array with some
         return _not_null(e)  # date / datetime: a non-empty canonical string
 
     def arg_paths(self, path: Path, count: int, listed: bool) -> list[Path]:
@@ -362,6 +371,8 @@ class _Compiler:
             return Expr(dialect.as_double(sql), "number", nullable)
         if spec.kind == "array":
             return Expr(sql, "array", nullable=True, source=name)  # SQL NULL or JSON null
+        if spec.kind == "links":
+            return Expr(sql, "links", nullable=True, source=name, links=spec.links)
         return Expr(sql, spec.kind, nullable)
 
     def _missing_keys(self, args: list[Any], path: Path) -> list[Any]:
@@ -502,6 +513,8 @@ class _Compiler:
         kind = exprs[0].kind
         if any(e.kind != kind for e in exprs):
             self.refuse(path, "branches of different types have no SQL form")
+        if kind == "links":
+            self.refuse(path, "a many-relation as a value of if/and/or has no SQL form")
         nan = any(e.nan and e.nullable for e in exprs)
         nulls = any(not e.nan and e.nullable for e in exprs)
         integral = all(e.integral for e in exprs)
@@ -750,7 +763,7 @@ class _Compiler:
         if a.fold is not None or b.fold is not None:
             self.refuse(path, "comparing a lower/upper result with a field has no exact SQL form")
         kinds = {a.kind, b.kind}
-        if a.kind == b.kind == "array":
+        if a.kind == b.kind and a.kind in ("array", "links"):
             if op in ("==", "===") and a.source is not None and a.source == b.source:
                 return true()  # the same array object (or null == null)
             self.refuse(path, "arrays compare by identity; only a field with itself has an answer")
@@ -1068,6 +1081,8 @@ class _Compiler:
             return Expr(func.coalesce(_length(v.sql), literal(0)), "number", False, integral=True)
         if v.kind == "array":
             return Expr(_array_length(v), "number", False, integral=True)
+        if v.kind == "links":
+            return Expr(links.count_links(v), "number", False, integral=True)
         if v.kind in ("date", "datetime"):
             size = 10 if v.kind == "date" else 24
             if not v.nullable:
@@ -1087,6 +1102,8 @@ class _Compiler:
             return or_(_is_null(v), v.sql == _text(""))
         if v.kind == "array":
             return _array_length(v) == literal(0)
+        if v.kind == "links":
+            return not_(links.any_link(v))
         if v.nan:
             return false()  # NaN is not empty
         return _is_null(v)
@@ -1167,9 +1184,23 @@ class _Compiler:
             return and_(present, dialect.StrPos(e.sql, text_sql) > literal(0))
         if e.kind == "array":
             return self.array_has(e, needle, path)
+        if e.kind == "links":
+            return self.links_have(e, needle)
         if e.kind in ("number", "boolean"):
             return false()
         self.refuse(path, f"a substring of a {e.kind} field has no exact SQL form")
+
+    def links_have(self, e: Expr, needle: Value) -> Bool:
+        """The id array ``e`` has the element ``needle`` (``===``, also SameValueZero: ids
+        are never NaN)."""
+        if isinstance(needle, Const):
+            c = needle.value
+            if js_type(c) != NUMBER or type(c) is bool or c != c or c in (INF, -INF):
+                return false()  # only finite numbers are === to an id
+            return links.any_link(e, links.element(e) == _number(to_number(c)))
+        if needle.kind != "number":
+            return false()
+        return and_(_not_null(needle), links.any_link(e, links.element(e) == needle.sql))
 
     def array_has(self, e: Expr, needle: Value, path: Path) -> Bool:
         """The string array ``e`` has the element ``needle`` (``===``)."""
@@ -1193,7 +1224,7 @@ class _Compiler:
             h = haystack.value
             assert isinstance(needle, Expr)
             if type(h) is str:
-                if needle.kind == "array":
+                if needle.kind in ("array", "links"):
                     return false()
                 if needle.fold is not None and not h.isascii():
                     self.refuse(
@@ -1219,7 +1250,7 @@ class _Compiler:
                 if text == "":
                     return _not_null(e)
                 return and_(_not_null(e), dialect.StrPos(e.sql, _text(text)) > literal(0))
-            if needle.kind == "array":
+            if needle.kind in ("array", "links"):
                 return false()
             if e.fold is not None or needle.fold is not None:
                 self.refuse(
@@ -1240,6 +1271,8 @@ class _Compiler:
             )
         if e.kind == "array":
             return self.array_has(e, needle, path)
+        if e.kind == "links":
+            return self.links_have(e, needle)
         if e.kind in ("number", "boolean"):
             return false()
         self.refuse(path, f"a substring of a {e.kind} field has no exact SQL form")
@@ -1251,7 +1284,7 @@ class _Compiler:
         if isinstance(affix, Const):
             c = affix.value
             assert isinstance(subject, Expr)
-            if c is None or js_type(c) == OBJECT or subject.kind == "array":
+            if c is None or js_type(c) == OBJECT or subject.kind in ("array", "links"):
                 return false()
             text = to_string(c)
             if subject.kind in ("date", "datetime"):
@@ -1286,12 +1319,12 @@ class _Compiler:
                 s = self.string_of(affix, path)
                 found = s.in_([_text(p) for p in pieces])
                 return _with_null(affix, js(c, _null_js(affix)), found)
-            if affix.kind == "array":
+            if affix.kind in ("array", "links"):
                 return false()
             self.refuse(path, f"a {affix.kind} field as a prefix/suffix has no exact SQL form")
         a, b = subject, affix
         if a.kind != "text" or b.kind != "text" or a.fold is not None or b.fold is not None:
-            if "array" in (a.kind, b.kind):
+            if {"array", "links"} & {a.kind, b.kind}:
                 return false()
             self.refuse(path, "prefix/suffix tests between these fields have no exact SQL form")
         size = _length(b.sql)
@@ -1309,6 +1342,25 @@ class _Compiler:
         end = line.first_true(lambda s: not less_than(s, prefix) and not s.startswith(prefix))
         return self.moment_range(e, line, start, end)
 
+    # --- quantifiers ---------------------------------------------------------------------
+
+    def _quantifier(self, args: list[Any], path: Path, listed: bool) -> Value:
+        """``some`` / ``none`` / ``all`` over a links field: (NOT) EXISTS over its link rows,
+        the body compiled over one element. Other arrays are refused."""
+        name = str(path[-1])
+        paths = self.arg_paths(path, len(args), listed)
+        source = self.value(args[0], paths[0])
+        if not isinstance(source, Expr) or source.kind != "links":
+            self.refuse(path, f"{name!r} over a field has no SQL form (only over a many-relation)")
+        body = _ElementCompiler(links.element(source), self.context).cond(args[1], paths[1])
+        if name == "some":
+            predicate = links.any_link(source, body)
+        elif name == "none":
+            predicate = not_(links.any_link(source, body))
+        else:  # all: false for null and for an empty array
+            predicate = and_(links.any_link(source), not_(links.any_link(source, not_(body))))
+        return Expr(predicate, "boolean", nullable=False)
+
     # --- dates ---------------------------------------------------------------------------
 
     def _date(self, args: list[Any], path: Path, listed: bool) -> Value:
@@ -1316,6 +1368,35 @@ class _Compiler:
         if isinstance(v, Expr) and v.kind in ("date", "datetime"):
             return v  # already canonical
         self.refuse(path, "'date' of a non-date field has no exact SQL form")
+
+
+class _ElementCompiler(_Compiler):
+    """The body of ``some`` / ``none`` / ``all`` over a links field: its data is one element.
+
+    The evaluator runs the body with the element (an integer id) as the whole data, so
+    ``{"var": ""}`` is the element and any other path walks into a number: its default.
+    """
+
+    def __init__(self, element: ColumnElement[Any], context: Mapping[str, Any]) -> None:
+        super().__init__({}, context)
+        self.element = element
+
+    def _var(self, args: list[Any], path: Path, listed: bool) -> Value:
+        key = args[0] if args else None
+        if is_operation(key):
+            self.refuse(path, "a computed 'var' path has no SQL form")
+        if key is None or key == "":
+            return Expr(self.element, "number", nullable=False, integral=True)
+        default = args[1] if len(args) > 1 else None
+        if not _is_const(default):
+            self.refuse(path, "a computed 'var' default has no SQL form")
+        return Const(self.fold(default))  # a number has no keys: the default
+
+    def _missing(self, args: list[Any], path: Path, listed: bool) -> Bool:
+        self.refuse(path, "'missing' inside some/none/all has no SQL form")
+
+    def _missing_some(self, args: list[Any], path: Path, listed: bool) -> Bool:
+        self.refuse(path, "'missing_some' inside some/none/all has no SQL form")
 
 
 def compile_condition(

@@ -16,12 +16,27 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import LogicError
 
-Kind = Literal["text", "number", "boolean", "date", "datetime", "array"]
+Kind = Literal["text", "number", "boolean", "date", "datetime", "array", "links"]
 """The logic type of a field (``engines.form`` field types declare it as ``logic_kind``)."""
 
-KINDS: Final[frozenset[str]] = frozenset({"text", "number", "boolean", "date", "datetime", "array"})
+KINDS: Final[frozenset[str]] = frozenset(
+    {"text", "number", "boolean", "date", "datetime", "array", "links"}
+)
 
 Fold = Literal["lower", "upper"]
+
+
+@dataclass(frozen=True)
+class SqlLinks:
+    """Where the elements of a ``links`` field live: one row per element in a link table.
+
+    ``owner`` is the link table's column holding the key of the row the element belongs to
+    (the field's ``expression``), ``element`` the column holding the element, an integer id.
+    A row without link rows is JS ``null``, a row with some is the array of their ids.
+    """
+
+    owner: ColumnElement[Any]
+    element: ColumnElement[Any]
 
 
 @dataclass(frozen=True)
@@ -34,14 +49,19 @@ class SqlField:
     ``YYYY-MM-DD``), ``datetime`` (an aware UTC timestamp; the evaluator sees
     ``YYYY-MM-DDTHH:MM:SS.mmmZ``) and ``array`` (a JSON array of strings: JSON
     on SQLite, JSONB on PostgreSQL). SQL ``NULL`` (and JSON ``null``) is JS ``null``.
+    ``links`` is an array of integer ids held in a link table (a many-relation):
+    ``expression`` is then the row's key and ``links`` says where the elements are.
     """
 
     expression: ColumnElement[Any]
     kind: Kind
+    links: SqlLinks | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown field kind {self.kind!r}")
+        if (self.kind == "links") != (self.links is not None):
+            raise ValueError("a links field needs `links`, and only a links field has them")
 
 
 class NotSqlError(LogicError):
@@ -77,6 +97,8 @@ class Expr:
       (tests against ASCII-only constants).
     * ``source``: the field name when the expression is exactly that field (JS compares
       arrays by identity, and two reads of one field are the same array).
+    * ``links`` (``links`` only): the link table; ``sql`` is then the row's key, never a
+      value, and every consumer builds ``EXISTS`` / ``COUNT`` subqueries from ``links``.
     """
 
     sql: ColumnElement[Any]
@@ -86,6 +108,7 @@ class Expr:
     integral: bool = False
     fold: Fold | None = None
     source: str | None = None
+    links: SqlLinks | None = None
 
 
 Value = Const | Expr

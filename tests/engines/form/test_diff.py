@@ -90,3 +90,37 @@ def test_unique_toggle():
     new = form(text(1, "a", unique=True))
     assert kinds(plan_form(old, new)) == [("add_unique", 1)]
     assert kinds(plan_form(new, old)) == [("drop_unique", 1)]
+
+
+def relation(fid, key, type_="relation", form_id=2, **kw):
+    return {
+        "id": fid,
+        "key": key,
+        "type": type_,
+        "label": {"en": key},
+        "options": {"form_id": form_id},
+        **kw,
+    }
+
+
+def test_many_relations_are_added_retyped_and_purged_without_columns():
+    old = form(text(1, "a"))
+    added = form(text(1, "a"), relation(2, "links", "multirelation"))
+    assert kinds(plan_form(old, added)) == [("add_column", 2)]
+    single = form(text(1, "a"), relation(2, "links"))
+    assert kinds(plan_form(single, added)) == [("retype_column", 2), ("drop_index", 2)]
+    assert kinds(plan_form(added, single)) == [("retype_column", 2), ("add_index", 2)]
+    archived = archive_removed(added, form(text(1, "a")))
+    assert kinds(plan_form(added, archived)) == [("archive_field", 2)]
+    assert kinds(plan_form(archived, archived, purge={2})) == [("purge_column", 2)]
+
+
+def test_a_relation_keeps_its_form():
+    for type_ in ("relation", "multirelation"):
+        old = form(relation(1, "r", type_))
+        with pytest.raises(PlanError) as error:
+            plan_form(old, form(relation(1, "r", type_, form_id=3)))
+        assert error.value.code == "retarget_impossible"
+    with pytest.raises(PlanError) as error:
+        plan_form(form(relation(1, "r")), form(relation(1, "r", "multirelation", form_id=3)))
+    assert error.value.code == "retarget_impossible"

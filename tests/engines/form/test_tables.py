@@ -12,7 +12,7 @@ from sqlalchemy import MetaData, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engines.form.schema import FormSchema
-from engines.form.tables import build_table, table_name
+from engines.form.tables import build_table, side_tables, table_name
 from engines.form.validate import FormValidator
 from runtime.db import create_engine
 from runtime.models import metadata as platform_metadata
@@ -109,3 +109,50 @@ async def test_rows_round_trip_and_unique_among_live_rows(engine, form):
     async with engine.begin() as conn:
         await conn.execute(update(table).where(table.c.id == new_id).values(deleted_at=now))
         await conn.execute(insert(table).values(**row, created_at=now, updated_at=now))
+
+
+async def test_many_relation_link_table(engine):
+    form = FormSchema.model_validate(
+        {
+            "id": 1,
+            "key": "t",
+            "label": {"en": "T"},
+            "fields": [
+                {
+                    "id": 4,
+                    "key": "links",
+                    "type": "multirelation",
+                    "label": {"en": "Links"},
+                    "options": {"form_id": 2},
+                }
+            ],
+        }
+    )
+    table = build_table(form, metadata_with_platform())
+    [links] = side_tables(form, table)
+    assert links.name == "t_1_4" and "f_4" not in table.c
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda c: table.create(c))
+        await conn.run_sync(lambda c: links.create(c))
+
+        def describe(c):
+            inspector = inspect(c)
+            return (
+                inspector.get_pk_constraint("t_1_4")["constrained_columns"],
+                {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("t_1_4")},
+                inspector.get_foreign_keys("t_1_4"),
+            )
+
+        primary, indexes, fks = await conn.run_sync(describe)
+        now = datetime.now(UTC)
+        await conn.execute(insert(table).values(id=7, created_at=now, updated_at=now))
+        await conn.execute(insert(links).values(record_id=7, target_id=3, position=0))
+        with pytest.raises(IntegrityError):
+            async with conn.begin_nested():
+                await conn.execute(insert(links).values(record_id=7, target_id=3, position=1))
+        await conn.exec_driver_sql("DROP TABLE t_1_4")
+    assert primary == ["record_id", "target_id"]
+    assert indexes["ix_t_1_4_target"] == ["target_id", "record_id"]
+    assert [(fk["referred_table"], fk["options"].get("ondelete")) for fk in fks] == [
+        ("t_1", "CASCADE")
+    ]

@@ -122,3 +122,103 @@ def test_export_formatting():
         == "Hi there"
     )
     assert FIELD_TYPES.get("percent").format_text(spec("percent"), "12.5") == "12.5%"
+
+
+# --- attachments -------------------------------------------------------------------------------
+
+
+def _file(file_id: int, filename: str, content_type: str, size: int = 10) -> dict:
+    return {
+        "id": file_id,
+        "filename": filename,
+        "size": size,
+        "content_type": content_type,
+        "sha256": "0" * 64,
+    }
+
+
+def test_attachment_settings_check_accept_patterns():
+    attachments = FIELD_TYPES.get("attachments")
+    for bad in (["image"], ["pdf"], ["*/*x"], [".p df"]):
+        with pytest.raises(SchemaError) as error:
+            attachments.check_spec(spec("attachments", options={"accept": bad}))
+        assert error.value.path.startswith("f.options.accept")
+    settings = attachments.settings(spec("attachments", options={"accept": [" IMAGE/* ", ".PDF"]}))
+    assert settings.accept == ["image/*", ".pdf"]
+    assert settings.accepts("scan.png", "image/png")
+    assert settings.accepts("Report.PDF", "application/octet-stream")  # by extension
+    assert settings.accepts("scan", "image/jpeg; charset=binary")  # no extension to compare
+    assert not settings.accepts("setup.exe", "image/png")  # the name says otherwise
+    assert not settings.accepts("notes.txt", "text/plain")
+    assert attachments.settings(spec("attachments")).accepts("anything.bin", "x/y")
+
+
+def test_attachments_check_resolved_files_against_the_limits():
+    attachments = FIELD_TYPES.get("attachments")
+    field = spec(
+        "attachments",
+        options={"max_files": 2, "max_size_bytes": 2048, "accept": ["application/pdf"]},
+    )
+    pdf = _file(1, "a.pdf", "application/pdf")
+    assert attachments.to_storage(field, [{**pdf, "extra": "dropped"}]) == [pdf]
+    failures = {
+        "too_many_files": [
+            pdf,
+            _file(2, "b.pdf", "application/pdf"),
+            _file(3, "c.pdf", "application/pdf"),
+        ],
+        "duplicate_reference": [pdf, pdf],
+        "file_too_large": [_file(4, "big.pdf", "application/pdf", size=4096)],
+        "file_type_refused": [_file(5, "x.png", "image/png")],
+        "unknown_reference": [7],  # not resolved by the records service
+        "invalid_attachment": [{"name": "x"}],
+    }
+    for code, value in failures.items():
+        with pytest.raises(InvalidValue) as error:
+            attachments.to_storage(field, value)
+        assert error.value.code == code
+    with pytest.raises(InvalidValue) as error:
+        attachments.to_storage(field, [_file(4, "big.pdf", "application/pdf", size=4096)])
+    assert error.value.params == {"filename": "big.pdf", "limit": "2 KiB"}
+    assert attachments.file_ids(field, [3, {"id": 4, "filename": "x"}]) == [3, 4]
+    assert attachments.file_ids(field, [3, "4"]) is None
+    assert attachments.attach(field, [3, {"id": 4}], {3: pdf, 4: pdf}) == [pdf, pdf]
+    with pytest.raises(SchemaError) as bad_default:
+        attachments.check_spec(spec("attachments", default=[1]))
+    assert bad_default.value.code == "bad_default"
+
+
+def test_attachment_cells():
+    attachments = FIELD_TYPES.get("attachments")
+    field = spec("attachments")
+    value = [_file(12, "报告, 终稿.pdf", "application/pdf"), _file(15, "a.png", "image/png")]
+    cell = attachments.format_text(field, value)
+    assert cell == "报告, 终稿.pdf (#12), a.png (#15)"
+    assert attachments.parse_text(field, cell) == [12, 15]
+    assert attachments.parse_text(field, "12；15") == [12, 15]
+    with pytest.raises(InvalidValue) as error:
+        attachments.parse_text(field, "a.png")
+    assert error.value.code == "invalid_attachment"
+
+
+# --- many-relations ----------------------------------------------------------------------------
+
+
+def test_multirelation_values_and_cells():
+    many = FIELD_TYPES.get("multirelation")
+    field = spec("multirelation", options={"form_id": 3, "max_links": 3})
+    assert many.reference(field) == ("form", 3)
+    assert many.references(field, [5, 9]) == [("[0]", 5), ("[1]", 9)]
+    assert many.kind(field) == "links" and not many.has_column and many.has_links
+    assert many.to_storage(field, [9, 5]) == [9, 5]
+    for value, code in (([1, 1], "duplicate_reference"), ([1, 2, 3, 4], "too_many_links")):
+        with pytest.raises(InvalidValue) as error:
+            many.to_storage(field, value)
+        assert error.value.code == code
+    assert many.parse_text(field, "12;15") == [12, 15]
+    assert many.parse_text(field, "12，15, ") == [12, 15]
+    assert many.format_text(field, [12, 15]) == "12, 15"
+    with pytest.raises(InvalidValue):
+        many.parse_text(field, "12; acme")
+    schema = many.value_schema(field)
+    assert schema["uniqueItems"] is True and schema["maxItems"] == 3

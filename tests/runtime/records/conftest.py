@@ -65,3 +65,84 @@ async def publish_form(
 async def tickets(client, admin) -> str:
     """The records URL of the published ticket form."""
     return await publish_form(client, admin, "helpdesk", TICKET)
+
+
+class AppUnderTest:
+    """An app of several forms, published through the apps API, that tests can change."""
+
+    def __init__(self, client, admin, key: str, base: str, ids: dict[str, int]) -> None:
+        #: The permission sets published with the forms (every user, everything, by default).
+        self.permissions: list = EVERYONE
+        self.client = client
+        self.admin = admin
+        self.key = key
+        self.base = base
+        self.ids = ids
+
+    def url(self, form_key: str) -> str:
+        return f"/api/v1/records/{self.key}/{form_key}"
+
+    async def draft(self) -> dict:
+        return (await self.client.get(f"{self.base}/draft", headers=self.admin.headers)).json()
+
+    async def save(self, draft: dict, forms: list[dict]):
+        return await self.client.put(
+            f"{self.base}/draft",
+            json={
+                "row_version": draft["row_version"],
+                "definition": {
+                    **draft["definition"],
+                    "forms": forms,
+                    "permissions": self.permissions,
+                },
+            },
+            headers=self.admin.headers,
+        )
+
+    async def publish(self, purge: list[dict] | None = None):
+        draft = await self.draft()
+        body: dict = {"row_version": draft["row_version"]}
+        if purge:
+            body["purge"] = purge
+        return await self.client.post(f"{self.base}/publish", json=body, headers=self.admin.headers)
+
+    async def own_records_only(self) -> None:
+        """Republish with one grant: every user may do everything with their own records."""
+        self.permissions = [{**EVERYONE[0], "id": "own", "scope": "own"}]
+        published = await self.change((await self.draft())["definition"]["forms"])
+        assert published.status_code == 200, published.text
+
+    async def change(self, forms: list[dict]):
+        """Save ``forms`` as the draft and publish it; returns the publish response."""
+        saved = await self.save(await self.draft(), forms)
+        assert saved.status_code == 200, saved.text
+        return await self.publish()
+
+
+async def publish_app(client, admin, key: str, form_keys: list[str], build) -> AppUnderTest:
+    """Create an app with forms ``form_keys``; ``build(ids)`` gives their definitions (it gets
+    the stable form ids by key, for relations); publish it."""
+    app = (
+        await client.post(
+            "/api/v1/apps", json={"key": key, "name": {"en": key}}, headers=admin.headers
+        )
+    ).json()
+    base = f"/api/v1/apps/{app['id']}"
+    draft = (await client.get(f"{base}/draft", headers=admin.headers)).json()
+    for form_key in form_keys:
+        draft = (
+            await client.post(
+                f"{base}/forms",
+                json={
+                    "key": form_key,
+                    "label": {"en": form_key},
+                    "row_version": draft["row_version"],
+                },
+                headers=admin.headers,
+            )
+        ).json()
+    ids = {f["key"]: f["id"] for f in draft["definition"]["forms"]}
+    under_test = AppUnderTest(client, admin, key, base, ids)
+    published = await under_test.change(build(ids))
+    assert published.status_code == 200, published.text
+    return under_test

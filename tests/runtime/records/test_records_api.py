@@ -246,14 +246,25 @@ async def test_comments_mentions_and_timeline(client, admin, user, tickets):
     )
     assert comment.status_code == 201, comment.text
     assert comment.json()["mentions"] == [admin.id]
+    # Someone else's file cannot be attached, unless the record holds it already (then
+    # whoever reads the record can read it anyway).
+    other = await client.post(
+        "/api/v1/files", files={"file": ("other.txt", b"other", "text/plain")}, headers=user.headers
+    )
     foreign = await client.post(
         f"{url}/comments",
-        json={"body": "x", "attachments": [upload.json()["id"]]},
+        json={"body": "x", "attachments": [other.json()["id"]]},
         headers=admin.headers,
     )
     assert foreign.status_code == 422
+    held = await client.post(
+        f"{url}/comments",
+        json={"body": "y", "attachments": [upload.json()["id"]]},
+        headers=admin.headers,
+    )
+    assert held.status_code == 201, held.text
     entries = (await client.get(f"{url}/timeline", headers=admin.headers)).json()
-    assert [e["kind"] for e in entries] == ["history", "comment"]
+    assert [e["kind"] for e in entries] == ["history", "comment", "comment"]
 
 
 async def test_unknown_app_or_form_is_404(client, admin, tickets):
