@@ -73,6 +73,11 @@ ERRORS: dict[str, ErrorSpec] = {
     ),
     "csrf_failed": ErrorSpec(403, "Missing or wrong CSRF token.", "缺少 CSRF 令牌或令牌不正确。"),
     "forbidden": ErrorSpec(403, "You are not allowed to do this.", "您没有执行此操作的权限。"),
+    "token_scope": ErrorSpec(
+        403,
+        "This API token may not be used for this app or action.",
+        "此 API 令牌不能用于该应用或操作。",
+    ),
     "admin_required": ErrorSpec(
         403, "Only administrators can do this.", "只有管理员可以执行此操作。"
     ),

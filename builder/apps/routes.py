@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, status
 from sqlalchemy.orm.exc import StaleDataError
 
 from builder.apps import service
+from builder.apps.designers import Designer, can_design
 from builder.apps.schemas import (
     AppCreateIn,
     AppOut,
@@ -25,7 +26,7 @@ from builder.apps.schemas import (
     ValidationOut,
     VersionOut,
 )
-from runtime.deps import AdminUser, IdPath, SessionDep
+from runtime.deps import AdminUser, CurrentUser, IdPath, SessionDep
 from runtime.errors import ProblemError
 
 router = APIRouter(prefix="/api/v1/apps", tags=["apps"])
@@ -46,8 +47,13 @@ def _draft_out(draft) -> DraftOut:  # type: ignore[no-untyped-def]
 
 
 @router.get("", response_model=list[AppOut])
-async def list_apps(admin: AdminUser, db: SessionDep) -> list[AppOut]:
-    return [AppOut.model_validate(a) for a in await service.list_apps(db)]
+async def list_apps(principal: CurrentUser, db: SessionDep) -> list[AppOut]:
+    """The apps the caller may design (every app, for administrators)."""
+    return [
+        AppOut.model_validate(a)
+        for a in await service.list_apps(db)
+        if await can_design(db, principal, a)
+    ]
 
 
 @router.post("", response_model=AppOut, status_code=status.HTTP_201_CREATED)
@@ -58,17 +64,17 @@ async def create_app(body: AppCreateIn, admin: AdminUser, db: SessionDep) -> App
 
 
 @router.get("/{app_id}", response_model=AppOut)
-async def get_app(app_id: IdPath, admin: AdminUser, db: SessionDep) -> AppOut:
+async def get_app(app_id: IdPath, admin: Designer, db: SessionDep) -> AppOut:
     return AppOut.model_validate(await service.get_app(db, app_id))
 
 
 @router.get("/{app_id}/draft", response_model=DraftOut)
-async def get_draft(app_id: IdPath, admin: AdminUser, db: SessionDep) -> DraftOut:
+async def get_draft(app_id: IdPath, admin: Designer, db: SessionDep) -> DraftOut:
     return _draft_out(await service.get_draft(db, app_id))
 
 
 @router.put("/{app_id}/draft", response_model=DraftOut)
-async def save_draft(app_id: IdPath, body: DraftIn, admin: AdminUser, db: SessionDep) -> DraftOut:
+async def save_draft(app_id: IdPath, body: DraftIn, admin: Designer, db: SessionDep) -> DraftOut:
     """Replace the draft definition; send the ``row_version`` you read (409 when stale)."""
     draft = await service.save_draft(db, admin, app_id, body.row_version, body.definition)
     await _commit(db)
@@ -76,9 +82,7 @@ async def save_draft(app_id: IdPath, body: DraftIn, admin: AdminUser, db: Sessio
 
 
 @router.post("/{app_id}/forms", response_model=DraftOut, status_code=status.HTTP_201_CREATED)
-async def add_form(
-    app_id: IdPath, body: FormCreateIn, admin: AdminUser, db: SessionDep
-) -> DraftOut:
+async def add_form(app_id: IdPath, body: FormCreateIn, admin: Designer, db: SessionDep) -> DraftOut:
     """Add a form to the draft; it gets a stable id that names its table."""
     draft, _form = await service.add_form(db, admin, app_id, body.row_version, body.key, body.label)
     await _commit(db)
@@ -86,7 +90,7 @@ async def add_form(
 
 
 @router.post("/{app_id}/draft/validate", response_model=ValidationOut)
-async def validate_draft(app_id: IdPath, admin: AdminUser, db: SessionDep) -> ValidationOut:
+async def validate_draft(app_id: IdPath, admin: Designer, db: SessionDep) -> ValidationOut:
     """Every problem of the draft at once (unknown fields in rules, bad options, cycles …)."""
     draft = await service.get_draft(db, app_id)
     problems = service.validate_definition(service.parse_definition(draft.definition))
@@ -94,7 +98,7 @@ async def validate_draft(app_id: IdPath, admin: AdminUser, db: SessionDep) -> Va
 
 
 @router.get("/{app_id}/draft/plan", response_model=PlanOut)
-async def plan(app_id: IdPath, admin: AdminUser, db: SessionDep) -> PlanOut:
+async def plan(app_id: IdPath, admin: Designer, db: SessionDep) -> PlanOut:
     """What publishing would change, and the existing rows that would block it."""
     ops, blockers = await service.plan(db, app_id)
     return PlanOut(
@@ -103,7 +107,7 @@ async def plan(app_id: IdPath, admin: AdminUser, db: SessionDep) -> PlanOut:
 
 
 @router.post("/{app_id}/publish", response_model=PublishOut)
-async def publish(app_id: IdPath, body: PublishIn, admin: AdminUser, db: SessionDep) -> PublishOut:
+async def publish(app_id: IdPath, body: PublishIn, admin: Designer, db: SessionDep) -> PublishOut:
     """Validate, migrate the tables and publish the draft, in one transaction."""
     purge = {(p.form_id, p.field_id) for p in body.purge}
     version, ops = await service.publish(db, admin, app_id, body.row_version, body.note, purge)
@@ -114,13 +118,13 @@ async def publish(app_id: IdPath, body: PublishIn, admin: AdminUser, db: Session
 
 
 @router.get("/{app_id}/versions", response_model=list[VersionOut])
-async def versions(app_id: IdPath, admin: AdminUser, db: SessionDep) -> list[VersionOut]:
+async def versions(app_id: IdPath, admin: Designer, db: SessionDep) -> list[VersionOut]:
     return [VersionOut.model_validate(v) for v in await service.list_versions(db, app_id)]
 
 
 @router.post("/{app_id}/versions/{number}/rollback", response_model=PublishOut)
 async def rollback(
-    app_id: IdPath, number: VersionNumber, admin: AdminUser, db: SessionDep
+    app_id: IdPath, number: VersionNumber, admin: Designer, db: SessionDep
 ) -> PublishOut:
     """Publish an earlier version again; fields added since are archived with their data."""
     version, ops = await service.rollback(db, admin, app_id, number)

@@ -7,9 +7,11 @@ paths: one query over the user's departments, one ``UNION ALL`` over roles and g
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import cast, literal_column, null, select, union_all
+from sqlalchemy import Boolean, String, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from runtime.db import IdType
 from runtime.org.models import (
@@ -42,6 +44,9 @@ class Membership:
     group_keys: frozenset[str] = frozenset()
     department_codes: frozenset[str] = frozenset()
     ancestor_codes: frozenset[str] = frozenset()
+    #: Ids of the user's departments and of every department below them ("department and
+    #: below" scopes compare against this list, which plans better than a subquery).
+    subtree_ids: frozenset[int] = frozenset()
 
     @property
     def department_ids(self) -> frozenset[int]:
@@ -64,72 +69,122 @@ class Membership:
         return any(p.startswith(department_path) for p in self.department_paths.values())
 
 
-async def memberships(db: AsyncSession, user_id: int) -> Membership:
-    """Everything the permission engine needs to know about ``user_id``, in two queries
-    (three when the user's departments have departments above them)."""
-    departments = await db.execute(
+def _build_query() -> Any:
+    """The membership query, built once (it runs on every request): ``:user_id`` bound."""
+    text_null = cast(null(), String)
+    id_null = cast(null(), IdType)
+    mine = (
+        select(DepartmentMember.department_id)
+        .where(DepartmentMember.user_id == bindparam("user_id"))
+        .scalar_subquery()
+    )
+    own = aliased(Department)
+    other = aliased(Department)
+    parts = [
         select(
-            DepartmentMember.department_id,
-            Department.path,
-            DepartmentMember.position,
-            DepartmentMember.is_primary,
-            Department.code,
+            literal_column("'dept'").label("kind"),
+            DepartmentMember.department_id.label("item_id"),
+            id_null.label("app_id"),
+            Department.code.label("key"),
+            Department.path.label("path"),
+            DepartmentMember.position.label("position"),
+            DepartmentMember.is_primary.label("is_primary"),
         )
         .join(Department, Department.id == DepartmentMember.department_id)
-        .where(DepartmentMember.user_id == user_id)
-    )
+        .where(DepartmentMember.user_id == bindparam("user_id")),
+        # Departments above (or equal to) one of the user's: their path is a prefix.
+        select(
+            literal_column("'above'"),
+            other.id,
+            id_null,
+            other.code,
+            text_null,
+            text_null,
+            cast(null(), Boolean),
+        )
+        .join(own, own.path.startswith(other.path, autoescape=False))
+        .where(own.id.in_(mine)),
+        # Departments below (or equal to) one of the user's.
+        select(
+            literal_column("'below'"),
+            other.id,
+            id_null,
+            text_null,
+            text_null,
+            text_null,
+            cast(null(), Boolean),
+        )
+        .join(own, other.path.startswith(own.path, autoescape=False))
+        .where(own.id.in_(mine)),
+        select(
+            literal_column("'role'"),
+            Role.id,
+            Role.app_id,
+            Role.key,
+            text_null,
+            text_null,
+            cast(null(), Boolean),
+        )
+        .join(RoleMember, RoleMember.role_id == Role.id)
+        .where(RoleMember.user_id == bindparam("user_id")),
+        select(
+            literal_column("'group'"),
+            GroupMember.group_id,
+            id_null,
+            Group.key,
+            text_null,
+            text_null,
+            cast(null(), Boolean),
+        )
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(GroupMember.user_id == bindparam("user_id")),
+    ]
+    return union_all(*parts)
+
+
+_QUERY = _build_query()
+
+
+async def memberships(db: AsyncSession, user_id: int) -> Membership:
+    """Everything the permission engine needs to know about ``user_id``, in one query (a
+    ``UNION ALL`` of the user's departments, the departments above and below them, roles and
+    groups), since it runs on every request of a non-administrator."""
     paths: dict[int, str] = {}
     codes: set[str] = set()
+    ancestors: set[str] = set()
+    below: set[int] = set()
     primary = None
     heads: set[int] = set()
     deputies: set[int] = set()
-    for department_id, path, position, is_primary, code in departments:
-        paths[department_id] = path
-        codes.add(code)
-        if is_primary:
-            primary = department_id
-        if position == "head":
-            heads.add(department_id)
-        elif position == "deputy":
-            deputies.add(department_id)
-
-    roles = (
-        select(literal_column("'role'").label("kind"), Role.id, Role.app_id, Role.key)
-        .join(RoleMember, RoleMember.role_id == Role.id)
-        .where(RoleMember.user_id == user_id)
-    )
-    groups = (
-        select(
-            literal_column("'group'").label("kind"),
-            GroupMember.group_id,
-            cast(null(), IdType).label("app_id"),
-            Group.key,
-        )
-        .join(Group, Group.id == GroupMember.group_id)
-        .where(GroupMember.user_id == user_id)
-    )
     global_roles: set[int] = set()
     app_roles: dict[int, set[int]] = {}
     group_ids: set[int] = set()
     role_keys: set[tuple[int | None, str]] = set()
     group_keys: set[str] = set()
-    for kind, item_id, app_id, key in await db.execute(union_all(roles, groups)):
-        if kind == "group":
+    rows = await db.execute(_QUERY, {"user_id": user_id})
+    for kind, item_id, app_id, key, path, position, is_primary in rows:
+        if kind == "dept":
+            paths[item_id] = path
+            codes.add(key)
+            if is_primary:
+                primary = item_id
+            if position == "head":
+                heads.add(item_id)
+            elif position == "deputy":
+                deputies.add(item_id)
+        elif kind == "above":
+            ancestors.add(key)
+        elif kind == "below":
+            below.add(item_id)
+        elif kind == "group":
             group_ids.add(item_id)
             group_keys.add(key)
-            continue
-        role_keys.add((app_id, key))
-        if app_id is None:
-            global_roles.add(item_id)
         else:
-            app_roles.setdefault(app_id, set()).add(item_id)
-
-    above = {int(i) for p in paths.values() for i in p.strip("/").split("/") if i} - set(paths)
-    ancestors = set(codes)
-    if above:
-        found = await db.execute(select(Department.code).where(Department.id.in_(above)))
-        ancestors.update(found.scalars())
-
+            role_keys.add((app_id, key))
+            if app_id is None:
+                global_roles.add(item_id)
+            else:
+                app_roles.setdefault(app_id, set()).add(item_id)
     return Membership(
         user_id=user_id,
         department_paths=paths,
@@ -143,4 +198,5 @@ async def memberships(db: AsyncSession, user_id: int) -> Membership:
         group_keys=frozenset(group_keys),
         department_codes=frozenset(codes),
         ancestor_codes=frozenset(ancestors),
+        subtree_ids=frozenset(below),
     )

@@ -21,7 +21,6 @@ from engines.logic import LogicError
 from engines.logic.sql import SqlField, SqlLinks, compile_condition
 from runtime.auth.principal import Principal
 from runtime.org.membership import Membership
-from runtime.org.models import Department
 from runtime.records.forms import FormHandle
 
 #: Columns of the record that scope rules may read besides the form's fields.
@@ -78,7 +77,8 @@ def logic_context(principal: Principal | None) -> dict[str, Any]:
     return context
 
 
-def _matches(grantee: Grantee, principal: Principal, app_id: int) -> bool:
+def grantee_matches(grantee: Grantee, principal: Principal, app_id: int) -> bool:
+    """Whether a grant's grantee is this principal (by username, role, group, department)."""
     membership = principal.membership
     if grantee.kind == "everyone":
         return True
@@ -106,6 +106,8 @@ class Access:
     admin: bool
     grants: tuple[Grant, ...]
     _scopes: dict[int, ColumnElement[bool]] = field(default_factory=dict)
+    _visibility: dict[str, ColumnElement[bool] | bool] = field(default_factory=dict)
+    _granting: dict[str, list[Grant]] = field(default_factory=dict)
 
     def _allowed_action(self, action: str) -> bool:
         actions = self.principal.token_actions
@@ -113,9 +115,12 @@ class Access:
 
     def granting(self, action: str) -> list[Grant]:
         """The grants that give ``action`` (empty for administrators: they need none)."""
-        if not self._allowed_action(action):
-            return []
-        return [g for g in self.grants if action in g.actions]
+        found = self._granting.get(action)
+        if found is None:
+            allowed = self._allowed_action(action)
+            found = [g for g in self.grants if allowed and action in g.actions]
+            self._granting[action] = found
+        return found
 
     def can(self, action: str) -> bool:
         if not self._allowed_action(action):
@@ -150,13 +155,8 @@ class Access:
             ids = sorted(membership.department_ids)
             return table.c.department_id.in_(ids) if ids else false()  # type: ignore[no-any-return]
         if grant.scope == "department_tree":
-            paths = sorted(set(membership.department_paths.values()))
-            if not paths:
-                return false()
-            below = select(Department.id).where(
-                or_(*[Department.path.startswith(p) for p in paths])
-            )
-            return table.c.department_id.in_(below)  # type: ignore[no-any-return]
+            ids = sorted(membership.subtree_ids)
+            return table.c.department_id.in_(ids) if ids else false()  # type: ignore[no-any-return]
         # A rule that no longer compiles (the form changed under it) grants nothing.
         try:
             return compile_condition(
@@ -170,6 +170,12 @@ class Access:
     def field_visibility(self, key: str) -> ColumnElement[bool] | bool:
         """Where field ``key`` may be read: True (every readable row), False (nowhere) or the
         rows (a condition) whose read grants do not hide it."""
+        found = self._visibility.get(key)
+        if found is None:
+            found = self._visibility[key] = self._field_visibility(key)
+        return found
+
+    def _field_visibility(self, key: str) -> ColumnElement[bool] | bool:
         if self.admin:
             return self._allowed_action("read")
         grants = self.granting("read")
@@ -283,7 +289,7 @@ def access(handle: FormHandle, principal: Principal) -> Access:
             g
             for g in handle.grants
             if (g.form is None or g.form == handle.form.key)
-            and _matches(g.grantee, principal, handle.app_id)
+            and grantee_matches(g.grantee, principal, handle.app_id)
         )
     result = Access(handle, principal, admin, grants)
     principal.access_cache[cache_key] = result

@@ -20,7 +20,7 @@ from runtime.records.import_job import IMPORT_JOB, audit_import, source_file
 from runtime.records.importer import MAX_ROWS, header_of, run_import
 from runtime.records.io_schemas import ImportIn, ImportJobOut, ImportReportOut
 from runtime.records.routes import Key
-from runtime.records.scope import require
+from runtime.records.scope import check_token, require
 from runtime.records.writer import commit_and_dispatch
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
@@ -53,6 +53,7 @@ async def import_records(
     them); larger files answer 202 with a job whose result is the report.
     """
     handle = await resolve(db, app, form)
+    check_token(handle, principal, "import")
     require(handle, principal, "import")
     require(handle, principal, "create")
     path, fmt = await source_file(db, principal, body.file_id, request.app.state.storage)
@@ -136,6 +137,7 @@ async def export_records(
     ``header=key``; the file imports again as it is.
     """
     handle = await resolve(db, app, form)
+    check_token(handle, principal, "export")
     locale = current_locale.get()
     query = exporter.prepare(
         handle,

@@ -8,9 +8,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engines.form.search import words as search_words
 from engines.logic import LogicError
 from engines.logic.sql import compile_condition
 from runtime.auth.principal import Principal
@@ -135,6 +136,32 @@ def _order_by(key: SortKey) -> Any:
     return clause.nulls_last() if getattr(key.expression, "nullable", True) else clause
 
 
+def _search(
+    handle: FormHandle, rights: Access, query: str, dialect: str
+) -> ColumnElement[bool] | None:
+    """Records matching every word of ``query``. The search index holds the words of every
+    searchable field; when some of them are hidden from the caller on some rows, the index
+    could match on a hidden value, so the words are looked for in the fields they may read
+    instead (slower, but nothing hidden can match)."""
+    searchable = [
+        spec.key
+        for spec in handle.form.fields
+        if handle.field_type(spec.key).searchable and handle.field_type(spec.key).has_column
+    ]
+    if all(rights.field_visibility(key) is True for key in searchable):
+        return search_index.condition(handle, query, dialect)
+    words = search_words(query)
+    if not words:
+        return None
+    visible = [rights.readable(key) for key in searchable]
+    columns = [func.lower(cast(c, String)) for c in visible if c is not None]
+    if not columns:
+        return false()
+    return and_(
+        *[or_(*[c.contains(word.lower(), autoescape=True) for c in columns]) for word in words]
+    )
+
+
 async def list_records(
     db: AsyncSession,
     handle: FormHandle,
@@ -163,7 +190,7 @@ async def list_records(
         table.c.deleted_at.is_not(None) if deleted else table.c.deleted_at.is_(None),
     )
     if search:
-        matches = search_index.condition(handle, search, db.bind.dialect.name)
+        matches = _search(handle, rights, search, db.bind.dialect.name)
         if matches is not None:
             condition = and_(condition, matches)
     query = select(*rights.read_columns()).where(condition)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 
+from runtime.auth.principal import Principal
 from runtime.deps import CurrentUser, IdPath, SessionDep, SettingsDep
 from runtime.errors import FieldError, ProblemError
 from runtime.permissions.access import access
@@ -22,6 +23,7 @@ from runtime.records.schemas import (
     RecordPatchIn,
     TimelineEntry,
 )
+from runtime.records.scope import check_token
 from runtime.records.writer import RecordWriter, commit_and_dispatch
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
@@ -29,8 +31,13 @@ router = APIRouter(prefix="/api/v1/records", tags=["records"])
 Key = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 
 
-async def _handle(db: SessionDep, app: str, form: str) -> FormHandle:
-    return await resolve(db, app, form)
+async def _handle(
+    db: SessionDep, app: str, form: str, principal: Principal, action: str | None
+) -> FormHandle:
+    """The published form, after checking that a narrowed token may be used for it."""
+    handle = await resolve(db, app, form)
+    check_token(handle, principal, action)
+    return handle
 
 
 async def _page(
@@ -70,7 +77,7 @@ async def list_records(
     q: Annotated[str | None, Query(max_length=200, description="Full-text search")] = None,
 ) -> RecordPage:
     """Records matching ``filter``, sorted, a page at a time (follow ``next_cursor``)."""
-    handle = await _handle(db, app, form)
+    handle = await _handle(db, app, form, principal, "read")
     query = QueryIn(
         filter=reader.parse_filter(filter),
         sort=sort,
@@ -89,7 +96,7 @@ async def query_records(
     app: Key, form: Key, body: QueryIn, principal: CurrentUser, db: SessionDep
 ) -> RecordPage:
     """The list with the filter in the body (for long filters)."""
-    return await _page(db, await _handle(db, app, form), principal, body)
+    return await _page(db, await _handle(db, app, form, principal, "read"), principal, body)
 
 
 @router.post("/{app}/{form}", response_model=RecordOut, status_code=status.HTTP_201_CREATED)
@@ -101,7 +108,7 @@ async def create_record(
     db: SessionDep,
     settings: SettingsDep,
 ) -> RecordOut:
-    handle = await _handle(db, app, form)
+    handle = await _handle(db, app, form, principal, "create")
     writer = RecordWriter(db, handle, principal, time_zone=settings.time_zone)
     record = await writer.create(body.values)
     await commit_and_dispatch(db)
@@ -118,7 +125,7 @@ async def bulk(
             "validation_failed",
             errors=[FieldError("create", "empty", "Give records to create or update.")],
         )
-    handle = await _handle(db, app, form)
+    handle = await _handle(db, app, form, principal, None)
     writer = RecordWriter(db, handle, principal, source="bulk", time_zone=settings.time_zone)
     created = await writer.create_many(body.create) if body.create else []
     updated = (
@@ -136,7 +143,7 @@ async def bulk(
 async def get_record(
     app: Key, form: Key, record_id: IdPath, principal: CurrentUser, db: SessionDep
 ) -> RecordOut:
-    handle = await _handle(db, app, form)
+    handle = await _handle(db, app, form, principal, "read")
     return RecordOut(**await reader.get_record(db, handle, principal, record_id))
 
 
@@ -150,7 +157,7 @@ async def update_record(
     db: SessionDep,
 ) -> RecordOut:
     """Change some fields; send the ``row_version`` you read (409 with the current one)."""
-    handle = await _handle(db, app, form)
+    handle = await _handle(db, app, form, principal, "update")
     await reader.get_record(db, handle, principal, record_id)
     record = await RecordWriter(db, handle, principal).update(
         record_id, body.row_version, body.values
@@ -169,7 +176,7 @@ async def delete_record(
     row_version: Annotated[int | None, Query(ge=1, le=2**31)] = None,
 ) -> RecordOut:
     """Soft delete: the record leaves lists and can be restored."""
-    handle = await _handle(db, app, form)
+    handle = await _handle(db, app, form, principal, "delete")
     await reader.get_record(db, handle, principal, record_id)
     record = await RecordWriter(db, handle, principal).delete(record_id, row_version)
     await commit_and_dispatch(db)
@@ -180,7 +187,7 @@ async def delete_record(
 async def restore_record(
     app: Key, form: Key, record_id: IdPath, principal: CurrentUser, db: SessionDep
 ) -> RecordOut:
-    handle = await _handle(db, app, form)
+    handle = await _handle(db, app, form, principal, "delete")
     await reader.get_record(db, handle, principal, record_id)
     record = await RecordWriter(db, handle, principal).restore(record_id)
     await commit_and_dispatch(db)
@@ -192,7 +199,7 @@ async def record_timeline(
     app: Key, form: Key, record_id: IdPath, principal: CurrentUser, db: SessionDep
 ) -> list[Any]:
     """Field-level history (who, when, old → new) and comments, oldest first."""
-    handle = await _handle(db, app, form)
+    handle = await _handle(db, app, form, principal, "read")
     await reader.get_record(db, handle, principal, record_id)
     hidden = await access(handle, principal).hidden_on(db, record_id)
     return await timeline.timeline(db, handle, record_id, hidden=hidden)
@@ -207,7 +214,7 @@ async def add_comment(
     app: Key, form: Key, record_id: IdPath, body: CommentIn, principal: CurrentUser, db: SessionDep
 ) -> TimelineEntry:
     """A comment or internal note; ``@username`` mentions are resolved to users."""
-    handle = await _handle(db, app, form)
+    handle = await _handle(db, app, form, principal, "read")
     await reader.get_record(db, handle, principal, record_id)
     comment = await timeline.add_comment(
         db, handle, principal, record_id, body.body, body.internal, body.attachments

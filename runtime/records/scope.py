@@ -33,3 +33,12 @@ def require(handle: FormHandle, principal: Principal, action: str) -> Access:
     if not rights.can(action):
         raise ProblemError("forbidden", extra={"action": action})
     return rights
+
+
+def check_token(handle: FormHandle, principal: Principal, action: str | None) -> None:
+    """403 ``token_scope`` when a narrowed API token is used outside its apps or actions."""
+    if principal.token_apps is not None and handle.app_key not in principal.token_apps:
+        raise ProblemError("token_scope", extra={"app": handle.app_key})
+    actions = principal.token_actions
+    if action is not None and actions is not None and action not in actions:
+        raise ProblemError("token_scope", extra={"action": action})

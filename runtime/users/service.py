@@ -134,9 +134,20 @@ async def get_user(db: AsyncSession, user_id: int) -> User:
     return user
 
 
+#: Columns a PATCH may change but not clear (``null`` would break their NOT NULL).
+_NOT_NULL = ("display_name", "is_admin", "is_active", "attributes")
+
+
 async def update_user(
     db: AsyncSession, actor: Principal, user_id: int, row_version: int, changes: dict[str, Any]
 ) -> User:
+    nulls = [key for key in _NOT_NULL if key in changes and changes[key] is None]
+    if nulls:
+        message = pick({"en": "This field cannot be empty.", "zh-CN": "此字段不能为空。"})
+        raise ProblemError(
+            "validation_failed",
+            errors=[FieldError(key, "null_not_allowed", message) for key in nulls],
+        )
     user = await get_user(db, user_id)
     if user.row_version != row_version:
         raise ProblemError("conflict", extra={"current_row_version": user.row_version})

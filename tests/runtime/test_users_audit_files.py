@@ -191,3 +191,19 @@ async def test_upload_over_limit_leaves_nothing(app, client, user, sessions, set
         assert (await db.execute(select(StoredFile))).first() is None
     leftovers = [p for p in settings.storage_dir.rglob("*") if p.is_file()]
     assert leftovers == []
+
+
+async def test_clearing_a_required_user_field_is_a_422_not_a_500(client, admin, user):
+    current = (await client.get(f"/api/v1/users/{user.id}", headers=admin.headers)).json()
+    cleared = await client.patch(
+        f"/api/v1/users/{user.id}",
+        json={"row_version": current["row_version"], "display_name": None, "is_active": None},
+        headers={**admin.headers, "Accept-Language": "zh-CN"},
+    )
+    assert cleared.status_code == 422, cleared.text
+    errors = {e["field"]: e for e in cleared.json()["errors"]}
+    assert set(errors) == {"display_name", "is_active"}
+    assert errors["display_name"]["code"] == "null_not_allowed"
+    assert errors["display_name"]["message"] == "此字段不能为空。"
+    after = (await client.get(f"/api/v1/users/{user.id}", headers=admin.headers)).json()
+    assert after["row_version"] == current["row_version"]

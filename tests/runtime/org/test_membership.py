@@ -1,4 +1,4 @@
-"""memberships(): a user's departments, positions, roles and groups in two queries."""
+"""memberships(): a user's departments, positions, roles and groups in one query."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tests.runtime.org.api import department, get, join, new_user
 from tests.runtime.org.test_roles_groups import create, make_app
 
 
-async def test_memberships_in_two_queries(app, client, admin, sessions):
+async def test_memberships_in_one_query(app, client, admin, sessions):
     app_id = await make_app(client, admin)
     hq = await department(client, admin, "HQ")
     sales = await department(client, admin, "SALES", parent_id=hq["id"])
@@ -43,7 +43,7 @@ async def test_memberships_in_two_queries(app, client, admin, sessions):
             found = await memberships(db, carol)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
 
     assert found.department_ids == {hq["id"], sales["id"], lab["id"]}
     assert found.department_paths[sales["id"]] == f"/{hq['id']}/{sales['id']}/"
@@ -56,6 +56,9 @@ async def test_memberships_in_two_queries(app, client, admin, sessions):
     assert found.group_ids == {group["id"]}
     assert found.position_in(lab["id"]) == "deputy" and found.position_in(hq["id"]) == "member"
     assert found.in_or_below(hq["path"]) and not found.in_or_below("/999/")
+    assert found.subtree_ids == {hq["id"], sales["id"], lab["id"]}
+    assert found.ancestor_codes == {"HQ", "SALES", "LAB"}
+    assert found.department_codes == {"HQ", "SALES", "LAB"}
 
     shown = await get(client, admin, f"/api/v1/users/{carol}/memberships")
     assert shown["primary_department_id"] == sales["id"]

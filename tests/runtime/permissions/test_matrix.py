@@ -251,6 +251,14 @@ async def test_every_read_path_as_every_user(client, admin, sessions, capsys):
         assert {r["id"] for r in found} == {
             i for i in want if by_id[i]["values"]["subject"].startswith("agent_sh")
         }
+        # search never matches on a hidden value (phone is hidden from some users)
+        phoned = (await client.get(url, params={"q": "13800"}, headers=headers)).json()["items"]
+        assert {r["id"] for r in phoned} == {
+            i
+            for i, fields in want.items()
+            if "phone" in fields and by_id[i]["values"]["phone"] == "13800"
+        }, username
+        cases += 1
         # a filter on a field hidden everywhere is refused; elsewhere it matches only visible
         # (a hidden value reads as null, and null >= 101 is false: no row may match through
         # a value the caller cannot see)
