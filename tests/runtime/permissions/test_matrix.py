@@ -16,7 +16,7 @@ from typing import Any
 
 from tests.conftest import USER_PASSWORD, make_account
 from tests.runtime.org.api import department, join
-from tests.runtime.records.conftest import publish_form
+from tests.runtime.records.conftest import publish_app
 
 TICKET = {
     "key": "ticket",
@@ -26,8 +26,43 @@ TICKET = {
         {"id": 2, "key": "region", "type": "text", "label": {"en": "Region"}},
         {"id": 3, "key": "cost", "type": "integer", "label": {"en": "Cost"}},
         {"id": 4, "key": "phone", "type": "text", "label": {"en": "Phone"}},
+        {"id": 5, "key": "files", "type": "attachments", "label": {"en": "Files"}},
     ],
 }
+
+
+def visit_form(ticket_id: int) -> dict[str, Any]:
+    """Visits look tickets up: a lookup shows nothing the caller could not read on the ticket."""
+    return {
+        "key": "visit",
+        "label": {"en": "Visit"},
+        "fields": [
+            {"id": 1, "key": "note", "type": "text", "label": {"en": "Note"}},
+            {
+                "id": 2,
+                "key": "ticket",
+                "type": "relation",
+                "label": {"en": "Ticket"},
+                "options": {"form_id": ticket_id},
+            },
+            {
+                "id": 3,
+                "key": "ticket_subject",
+                "type": "lookup",
+                "label": {"en": "Subject"},
+                "options": {"relation": "ticket", "field": "subject"},
+            },
+            {
+                "id": 4,
+                "key": "ticket_cost",
+                "type": "lookup",
+                "label": {"en": "Cost"},
+                "options": {"relation": "ticket", "field": "cost"},
+            },
+        ],
+    }
+
+
 RULE = {"==": [{"var": "region"}, {"current_user": "region"}]}
 GRANTS = [
     # Managers: their department and below, cost hidden.
@@ -60,12 +95,22 @@ GRANTS = [
         "actions": ["read", "export"],
         "scope": "rule",
         "rule": RULE,
-        "fields": {"cost": "hidden", "phone": "hidden"},
+        "fields": {"cost": "hidden", "phone": "hidden", "files": "hidden"},
     },
     # One named user reads everything.
     {"id": "ceo", "grantee": {"kind": "user", "key": "ceo"}, "actions": ["read"], "scope": "all"},
 ]
-FIELDS = ("subject", "region", "cost", "phone")
+FIELDS = ("subject", "region", "cost", "phone", "files")
+#: Every grant above is for tickets; everyone reads every visit.
+for _grant in GRANTS:
+    _grant["form"] = "ticket"
+VISITS = {
+    "id": "visits",
+    "form": "visit",
+    "grantee": {"kind": "everyone"},
+    "actions": ["read"],
+    "scope": "all",
+}
 
 
 class Org:
@@ -169,14 +214,19 @@ async def build(client, admin, sessions) -> tuple[str, Org, dict[str, Any], list
             "groups": groups,
             "attributes": {"region": region},
         }
-    url = await publish_form(
+    desk = await publish_app(
         client,
         admin,
         "desk",
-        TICKET,
-        permissions=GRANTS,
+        ["ticket", "visit"],
+        lambda ids: [
+            {**TICKET, "id": ids["ticket"]},
+            {**visit_form(ids["ticket"]), "id": ids["visit"]},
+        ],
+        permissions=[*GRANTS, VISITS],
         roles=[{"key": "manager", "name": {"en": "Manager"}}, {"key": "agent"}],
     )
+    url = desk.url("ticket")
     roles = {
         r["key"]: r["id"]
         for r in (await client.get("/api/v1/roles", headers=admin.headers)).json()["items"]
@@ -193,11 +243,18 @@ async def build(client, admin, sessions) -> tuple[str, Org, dict[str, Any], list
     for writer, count in (("agent_sh", 4), ("agent_cd", 4), ("west_lead", 2)):
         for n in range(count):
             region = "east" if n % 2 == 0 else "west"
+            upload = await client.post(
+                "/api/v1/files",
+                files={"file": (f"{writer}{n}.txt", f"{writer} {n}".encode(), "text/plain")},
+                headers=accounts[writer].headers,
+            )
+            assert upload.status_code == 201, upload.text
             values = {
                 "subject": f"{writer} {n}",
                 "region": region,
                 "cost": 100 + n,
                 "phone": "13800",
+                "files": [upload.json()["id"]],
             }
             created = await client.post(
                 url, json={"values": values}, headers=accounts[writer].headers
@@ -207,6 +264,10 @@ async def build(client, admin, sessions) -> tuple[str, Org, dict[str, Any], list
         values = {"subject": f"admin {n}", "region": "west", "cost": 7, "phone": "13900"}
         assert (await client.post(url, json={"values": values}, headers=admin.headers)).is_success
     records = (await client.get(url, params={"limit": 500}, headers=admin.headers)).json()["items"]
+    for record in records:
+        visit = {"values": {"note": f"visit {record['id']}", "ticket": record["id"]}}
+        made = await client.post(desk.url("visit"), json=visit, headers=admin.headers)
+        assert made.status_code == 201, made.text
     return url, org, accounts, records
 
 
@@ -285,6 +346,27 @@ async def test_every_read_path_as_every_user(client, admin, sessions, capsys):
             for entry in timeline.json():
                 hidden = set(FIELDS) - want[record["id"]]
                 assert not hidden & set(entry.get("changes") or {}), (username, entry)
+        # lookups: a visit shows a ticket's fields only where the caller can read them
+        visits = await client.get(
+            url.replace("/ticket", "/visit"), params={"limit": 500}, headers=headers
+        )
+        for visit in visits.json()["items"]:
+            ticket_id = visit["values"]["ticket"]
+            fields = want.get(ticket_id, set())
+            real = by_id[ticket_id]["values"]
+            subject = real["subject"] if "subject" in fields else None
+            assert visit["values"]["ticket_subject"] == subject, (username, visit)
+            assert visit["values"]["ticket_cost"] == (real["cost"] if "cost" in fields else None)
+            cases += 2
+        # attachment downloads: the uploader, or a reader of a record whose files they may see
+        for record in records:
+            for file in record["values"]["files"] or []:
+                content = await client.get(f"/api/v1/files/{file['id']}/content", headers=headers)
+                allowed = record["created_by"] == user["id"] or "files" in want.get(
+                    record["id"], set()
+                )
+                assert content.status_code == (200 if allowed else 404), (username, record["id"])
+                cases += 1
         # export: the export grants' rows and the readable fields only
         exported = await client.get(f"{url}/export", params={"header": "key"}, headers=headers)
         exporting = expected(user, records, org, "export")

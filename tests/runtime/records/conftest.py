@@ -73,6 +73,7 @@ class AppUnderTest:
     def __init__(self, client, admin, key: str, base: str, ids: dict[str, int]) -> None:
         #: The permission sets published with the forms (every user, everything, by default).
         self.permissions: list = EVERYONE
+        self.roles: list = []
         self.client = client
         self.admin = admin
         self.key = key
@@ -94,6 +95,7 @@ class AppUnderTest:
                     **draft["definition"],
                     "forms": forms,
                     "permissions": self.permissions,
+                    "roles": self.roles,
                 },
             },
             headers=self.admin.headers,
@@ -119,7 +121,9 @@ class AppUnderTest:
         return await self.publish()
 
 
-async def publish_app(client, admin, key: str, form_keys: list[str], build) -> AppUnderTest:
+async def publish_app(
+    client, admin, key: str, form_keys: list[str], build, permissions=None, roles=()
+) -> AppUnderTest:
     """Create an app with forms ``form_keys``; ``build(ids)`` gives their definitions (it gets
     the stable form ids by key, for relations); publish it."""
     app = (
@@ -143,6 +147,9 @@ async def publish_app(client, admin, key: str, form_keys: list[str], build) -> A
         ).json()
     ids = {f["key"]: f["id"] for f in draft["definition"]["forms"]}
     under_test = AppUnderTest(client, admin, key, base, ids)
+    if permissions is not None:
+        under_test.permissions = permissions
+    under_test.roles = list(roles)
     published = await under_test.change(build(ids))
     assert published.status_code == 200, published.text
     return under_test
