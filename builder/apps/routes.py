@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, status
 from sqlalchemy.orm.exc import StaleDataError
 
 from builder.apps import service
-from builder.apps.designers import Designer, can_design
+from builder.apps.designers import Designer, designable
 from builder.apps.schemas import (
     AppCreateIn,
     AppOut,
@@ -49,11 +49,8 @@ def _draft_out(draft) -> DraftOut:  # type: ignore[no-untyped-def]
 @router.get("", response_model=list[AppOut])
 async def list_apps(principal: CurrentUser, db: SessionDep) -> list[AppOut]:
     """The apps the caller may design (every app, for administrators)."""
-    return [
-        AppOut.model_validate(a)
-        for a in await service.list_apps(db)
-        if await can_design(db, principal, a)
-    ]
+    apps = await designable(db, principal, await service.list_apps(db))
+    return [AppOut.model_validate(a) for a in apps]
 
 
 @router.post("", response_model=AppOut, status_code=status.HTTP_201_CREATED)
