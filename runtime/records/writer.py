@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +37,18 @@ from runtime.records.scope import read_scope, require
 from runtime.requestctx import request_id_var
 
 MAX_BULK = 1000
+#: Marks a new row whose department the insert reads itself (the creator's primary one).
+_PRIMARY_DEPARTMENT = object()
+_PRIMARY_DEPARTMENT_QUERY = (
+    select(DepartmentMember.department_id)
+    .where(
+        DepartmentMember.user_id == bindparam("department_user"),
+        DepartmentMember.is_primary.is_(True),
+    )
+    .limit(1)
+)
+#: Built single-row insert statements on PostgreSQL (see ``RecordWriter._folded``).
+_FOLDED: dict[tuple[Any, ...], Any] = {}
 #: Ids checked per query (a bulk write of many-relations can refer to many records).
 REFERENCE_CHUNK = 5000
 _REFERENCE_TABLES = {"users": User, "departments": Department}
@@ -198,14 +210,11 @@ class RecordWriter:
             statement = upsert(self.table).on_conflict_do_nothing()
         folded = single and dialect == "postgresql"
         if folded:
-            statement = statement.values(rows[0]).returning(*self.table.c).cte("created")
-            statement = select(statement).add_cte(
-                self._history_from(statement, changes_of[0]).cte("history")
-            )
+            statement, parameters = self._folded(rows[0], changes_of[0])
         else:
             statement = statement.returning(*self.table.c, sort_by_parameter_order=True)
-        # One row goes as a plain execute: executemany ("insertmanyvalues") costs more.
-        parameters: Any = None if folded else rows[0] if single else rows
+            # One row goes as a plain execute: executemany ("insertmanyvalues") costs more.
+            parameters = rows[0] if single else rows
         try:
             result = await self.db.execute(statement, parameters)
         except IntegrityError as exc:
@@ -222,13 +231,41 @@ class RecordWriter:
             await self._flush_history()
         return created
 
-    def _history_from(self, created: Any, changes: dict[str, Any]) -> Any:
-        """``INSERT INTO record_history … SELECT … FROM created`` (the CTE of a new row)."""
-        values = self._history_row(0, "create", changes)
-        values.pop("record_id")
+    def _folded(self, row: dict[str, Any], changes: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """PostgreSQL: ``WITH created AS (INSERT … RETURNING *), history AS (INSERT INTO
+        record_history … SELECT … FROM created) SELECT * FROM created`` and its parameters.
+        The statement is built once per form version and set of columns (building it costs
+        more than running it) and cached."""
+        names = tuple(sorted(row))
+        inline_department = row.get("department_id") is _PRIMARY_DEPARTMENT
+        key = (self.handle.stamp, self.handle.form_id, names, inline_department)
+        statement = _FOLDED.get(key)
+        if statement is None:
+            statement = _FOLDED[key] = self._build_folded(names, inline_department)
+            if len(_FOLDED) > 256:
+                _FOLDED.pop(next(iter(_FOLDED)))
+        parameters = {f"v_{n}": v for n, v in row.items() if v is not _PRIMARY_DEPARTMENT}
+        history = self._history_row(0, "create", changes)
+        history.pop("record_id")
+        parameters.update({f"h_{n}": v for n, v in history.items()})
+        if inline_department:
+            parameters["department_user"] = self.actor.user_id if self.actor else None
+        return statement, parameters
+
+    def _build_folded(self, names: tuple[str, ...], inline_department: bool) -> Any:
+        table = self.table
+        values: dict[str, Any] = {n: bindparam(f"v_{n}", type_=table.c[n].type) for n in names}
+        if inline_department:
+            values["department_id"] = _PRIMARY_DEPARTMENT_QUERY.scalar_subquery()
+        statement: Any = postgresql.insert(table).values(values)
+        if self.handle.unique_keys:
+            statement = statement.on_conflict_do_nothing()
+        created = statement.returning(*table.c).cte("created")
         history = RecordHistory.__table__
-        literals = [literal(value, history.c[name].type) for name, value in values.items()]
-        return insert(history).from_select(["record_id", *values], select(created.c.id, *literals))
+        columns = [c.name for c in history.c if c.name not in ("id", "record_id")]
+        binds = [bindparam(f"h_{c}", type_=history.c[c].type) for c in columns]
+        writes = insert(history).from_select(["record_id", *columns], select(created.c.id, *binds))
+        return select(created).add_cte(writes.cte("history"))
 
     # --- update --------------------------------------------------------------------------------
 
@@ -467,17 +504,11 @@ class RecordWriter:
             return None
         if self.actor.membership is not None:
             return self.actor.membership.primary_department_id
-        query = (
-            select(DepartmentMember.department_id)
-            .where(
-                DepartmentMember.user_id == self.actor.user_id,
-                DepartmentMember.is_primary.is_(True),
-            )
-            .limit(1)
-        )
         if inline and self.db.bind.dialect.name == "postgresql":
-            return query.scalar_subquery()
-        return await self.db.scalar(query)
+            return _PRIMARY_DEPARTMENT  # read by the insert itself (see _folded)
+        return await self.db.scalar(
+            _PRIMARY_DEPARTMENT_QUERY, {"department_user": self.actor.user_id}
+        )
 
     async def _reference_problems(
         self, prepared: list[dict[str, Any]], *, multiple: bool
