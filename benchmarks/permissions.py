@@ -16,13 +16,9 @@ page (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)``) goes to stderr once.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,9 +38,8 @@ from benchmarks.records import (
     Profile,
     admin_token,
     bench_settings,
+    execute,
     expect,
-    git_commit,
-    make_database,
     percentile,
     publish,
     say,
@@ -275,34 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows is not None:
         profile = Profile(**{**profile.__dict__, "rows": args.rows})
 
-    started = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix="tangram-bench-"))
-    try:
-        say(f"profile {profile.name}: {'SQLite' if args.sqlite else 'PostgreSQL'}")
-        url, drop = make_database(args.sqlite, tmp)
-        try:
-            results = asyncio.run(run(url, profile, tmp, args.analyze_departments))
-        finally:
-            drop()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    commit, dirty = git_commit()
-    report = {
-        "benchmark": "permissions",
-        "profile": profile.name,
-        **results,
-        "goals": {"ratio<=1.2": results["ratio"] <= GOAL_RATIO},
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "commit": commit,
-        "dirty": dirty,
-        "seconds": round(time.perf_counter() - started, 1),
-    }
-    if not args.json:
-        for key, value in report.items():
-            print(f"{key:>22}: {value}")
-    print(json.dumps(report))
-    return 0
+    return execute(
+        "permissions",
+        profile,
+        args,
+        lambda url, tmp: run(url, profile, tmp, args.analyze_departments),
+        {"ratio<=1.2": lambda r: r["ratio"] <= GOAL_RATIO},
+        width=22,
+    )
 
 
 if __name__ == "__main__":
