@@ -13,7 +13,7 @@ from runtime.auth.principal import Principal
 from runtime.errors import ProblemError
 from runtime.org.errors import invalid
 from runtime.org.models import Group, GroupMember
-from runtime.org.user_sets import UserSet
+from runtime.org.user_sets import UserSet, apply_edits, check_row_version
 
 members = UserSet(GroupMember, GroupMember.group_id, "group")
 _EDITABLE = ("key", "name", "description")
@@ -73,17 +73,10 @@ async def update_group(
     db: AsyncSession, actor: Principal, group_id: int, row_version: int, changes: dict[str, Any]
 ) -> Group:
     group = await get_group(db, group_id)
-    if group.row_version != row_version:
-        raise ProblemError("conflict", extra={"current_row_version": group.row_version})
+    check_row_version(group, row_version)
     if changes.get("key") not in (None, group.key):
         await _check_key(db, changes["key"], group.id)
-    before = {k: getattr(group, k) for k in _EDITABLE}
-    for key in _EDITABLE:
-        if changes.get(key) is not None:
-            setattr(group, key, changes[key])
-    after = {k: getattr(group, k) for k in _EDITABLE}
-    if after != before:
-        audit.record(db, actor, "group.update", "group", group.id, audit.diff(before, after))
+    apply_edits(db, actor, group, _EDITABLE, changes, "group")
     return group
 
 
@@ -92,8 +85,7 @@ async def delete_group(
 ) -> None:
     """Delete a group; its memberships go with it."""
     group = await get_group(db, group_id)
-    if row_version is not None and group.row_version != row_version:
-        raise ProblemError("conflict", extra={"current_row_version": group.row_version})
+    check_row_version(group, row_version)
     changes = {"key": group.key, "members": await members.count(db, group.id)}
     audit.record(db, actor, "group.delete", "group", group.id, changes)
     await db.delete(group)

@@ -14,7 +14,7 @@ from runtime.auth.principal import Principal
 from runtime.errors import ProblemError
 from runtime.org.errors import invalid
 from runtime.org.models import Role, RoleMember
-from runtime.org.user_sets import UserSet
+from runtime.org.user_sets import UserSet, apply_edits, check_row_version
 
 members = UserSet(RoleMember, RoleMember.role_id, "role")
 _EDITABLE = ("key", "name", "description")
@@ -102,17 +102,10 @@ async def update_role(
     db: AsyncSession, actor: Principal, role_id: int, row_version: int, changes: dict[str, Any]
 ) -> Role:
     role = await get_role(db, role_id)
-    if role.row_version != row_version:
-        raise ProblemError("conflict", extra={"current_row_version": role.row_version})
+    check_row_version(role, row_version)
     if changes.get("key") not in (None, role.key):
         await _check_key(db, changes["key"], role.app_id, role.id)
-    before = {k: getattr(role, k) for k in _EDITABLE}
-    for key in _EDITABLE:
-        if changes.get(key) is not None:
-            setattr(role, key, changes[key])
-    after = {k: getattr(role, k) for k in _EDITABLE}
-    if after != before:
-        audit.record(db, actor, "role.update", "role", role.id, audit.diff(before, after))
+    apply_edits(db, actor, role, _EDITABLE, changes, "role")
     return role
 
 
@@ -121,8 +114,7 @@ async def delete_role(
 ) -> None:
     """Delete a role; its memberships go with it."""
     role = await get_role(db, role_id)
-    if row_version is not None and role.row_version != row_version:
-        raise ProblemError("conflict", extra={"current_row_version": role.row_version})
+    check_row_version(role, row_version)
     changes = {"key": role.key, "app_id": role.app_id, "members": await members.count(db, role.id)}
     audit.record(db, actor, "role.delete", "role", role.id, changes)
     await db.delete(role)

@@ -72,3 +72,27 @@ class UserSet:
     async def count(self, db: AsyncSession, owner_id: int) -> int:
         query = select(func.count()).select_from(self.model).where(self.owner == owner_id)
         return int((await db.execute(query)).scalar_one())
+
+
+def check_row_version(row: Any, row_version: int | None) -> None:
+    """409 with the current version when the caller's ``row_version`` is stale (None: no check)."""
+    if row_version is not None and row.row_version != row_version:
+        raise ProblemError("conflict", extra={"current_row_version": row.row_version})
+
+
+def apply_edits(
+    db: AsyncSession,
+    actor: Principal,
+    row: Any,
+    editable: tuple[str, ...],
+    changes: dict[str, Any],
+    entity: str,
+) -> None:
+    """Set the given (non-null) editable fields of a role or group and audit what changed."""
+    before = {k: getattr(row, k) for k in editable}
+    for key in editable:
+        if changes.get(key) is not None:
+            setattr(row, key, changes[key])
+    after = {k: getattr(row, k) for k in editable}
+    if after != before:
+        audit.record(db, actor, f"{entity}.update", entity, row.id, audit.diff(before, after))
