@@ -1,0 +1,455 @@
+"""Whole-flow validation: one start, every node reachable, an end reachable from every node,
+gateway conditions present, countersigns and timers valid, and every reference (forms,
+fields, roles, other flows) resolvable. Returns every problem at once; each path names the
+flow and the node or edge (``flows[ticket].nodes[approve].assignee``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engines.flow.graph import Graph
+from engines.flow.model import (
+    ACTIVITIES,
+    GATEWAYS,
+    Assignee,
+    BoundaryTimer,
+    CallActivity,
+    CreateRecord,
+    Flow,
+    ScriptTask,
+    SendMail,
+    ServiceTask,
+    SetFields,
+    TimerEvent,
+    UserTask,
+    Webhook,
+)
+from engines.form.check import SchemaProblem, rule_vars
+from engines.form.schema import FormSchema
+from engines.logic import iter_errors
+
+#: Record columns a rule may read besides the form's fields (``record.id`` …).
+RECORD_SYSTEM_VARS = frozenset(
+    {"id", "created_at", "updated_at", "created_by", "updated_by", "owner_id", "department_id"}
+)
+#: Variables every instance has.
+BUILTIN_VARS = frozenset({"record", "instance", "starter", "outcome", "now", "current_user"})
+
+
+@dataclass
+class CheckContext:
+    """What a flow may refer to: the app's forms, app role keys and other flows' keys."""
+
+    forms: dict[str, FormSchema] = field(default_factory=dict)
+    app_roles: set[str] | None = None
+    flows: set[str] = field(default_factory=set)
+
+
+def check_flow(
+    flow: Flow, context: CheckContext | None = None, prefix: str = ""
+) -> list[SchemaProblem]:
+    context = context or CheckContext()
+    checker = _Checker(flow, context, prefix or f"flows[{flow.key}]")
+    checker.run()
+    return checker.problems
+
+
+def check_flows(flows: list[Flow], context: CheckContext) -> list[SchemaProblem]:
+    problems: list[SchemaProblem] = []
+    keys = Counter(f.key for f in flows)
+    for key, count in keys.items():
+        if count > 1:
+            problems.append(
+                SchemaProblem(f"flows[{key}]", "duplicate_key", "a flow key is used twice")
+            )
+    context.flows = set(keys)
+    for flow in flows:
+        problems.extend(check_flow(flow, context))
+    problems.extend(_call_cycles(flows))
+    return problems
+
+
+def assignee_keys(flows: Iterable[Flow]) -> dict[str, set[str]]:
+    """The keys each kind of assignee names across flows (to check against the database):
+    ``{"user": {...}, "role": {...}, "group": {...}, "department": {...}}``."""
+    wanted: dict[str, set[str]] = {}
+    for flow in flows:
+        for assignee in _assignees(flow):
+            if assignee.kind in {"user", "role", "group", "department"} and assignee.key:
+                wanted.setdefault(assignee.kind, set()).add(assignee.key)
+    return wanted
+
+
+def _assignees(flow: Flow) -> Iterable[Assignee]:
+    if flow.fallback is not None:
+        yield flow.fallback
+    for node in flow.nodes:
+        if isinstance(node, UserTask):
+            yield node.assignee
+            if node.fallback is not None:
+                yield node.fallback
+            yield from node.cc
+
+
+def _call_cycles(flows: list[Flow]) -> list[SchemaProblem]:
+    calls = {f.key: {n.flow for n in f.nodes if isinstance(n, CallActivity)} for f in flows}
+    problems = []
+    for key in calls:
+        seen: set[str] = set()
+        stack = list(calls[key])
+        while stack:
+            nxt = stack.pop()
+            if nxt == key:
+                problems.append(
+                    SchemaProblem(f"flows[{key}]", "call_cycle", "the flow ends up calling itself")
+                )
+                break
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.extend(calls.get(nxt, ()))
+    return problems
+
+
+class _Checker:
+    def __init__(self, flow: Flow, context: CheckContext, prefix: str) -> None:
+        self.flow = flow
+        self.context = context
+        self.prefix = prefix
+        self.problems: list[SchemaProblem] = []
+        self.graph = Graph(flow)
+        self.form = context.forms.get(flow.form) if flow.form else None
+
+    def add(self, path: str, code: str, message: str) -> None:
+        self.problems.append(
+            SchemaProblem(f"{self.prefix}.{path}" if path else self.prefix, code, message)
+        )
+
+    def run(self) -> None:
+        if self.flow.form is not None and self.form is None:
+            self.add("form", "unknown_form", f"no form {self.flow.form!r} in this app")
+        self._ids()
+        self._edges()
+        self._shape()
+        if not self.problems:
+            self._reachability()
+        self._gateways()
+        for node in self.flow.nodes:
+            self._node(node)
+        for index, trigger in enumerate(self.flow.triggers):
+            where = f"triggers[{index}]"
+            if self.flow.form is None:
+                self.add(where, "trigger_without_form", "record triggers need the flow's form")
+            elif trigger.field is not None:
+                self._field(f"{where}.field", trigger.field)
+            if trigger.condition is not None:
+                self._rule(f"{where}.condition", trigger.condition)
+        if self.flow.fallback is not None:
+            self._assignee("fallback", self.flow.fallback)
+
+    # --- structure ---------------------------------------------------------------------------
+
+    def _ids(self) -> None:
+        counts = Counter([n.id for n in self.flow.nodes] + [e.id for e in self.flow.edges])
+        for item, count in counts.items():
+            if count > 1:
+                self.add(f"ids[{item}]", "duplicate_id", f"the id {item!r} is used {count} times")
+
+    def _edges(self) -> None:
+        for edge in self.flow.edges:
+            where = f"edges[{edge.id}]"
+            for end in ("source", "target"):
+                ref = getattr(edge, end)
+                if ref not in self.graph.nodes:
+                    self.add(f"{where}.{end}", "unknown_node", f"no node {ref!r}")
+            if edge.condition is not None:
+                self._rule(f"{where}.condition", edge.condition)
+                source = self.graph.nodes.get(edge.source)
+                if source is not None and source.type not in {
+                    "exclusive_gateway",
+                    "inclusive_gateway",
+                }:
+                    self.add(
+                        f"{where}.condition",
+                        "condition_not_allowed",
+                        "only edges leaving an exclusive or inclusive gateway take a condition",
+                    )
+
+    def _shape(self) -> None:
+        starts = self.graph.starts
+        if len(starts) != 1:
+            self.add(
+                "nodes",
+                "start_count",
+                f"a flow needs exactly one start event, it has {len(starts)}",
+            )
+        if not any(n.type == "end" for n in self.flow.nodes):
+            self.add("nodes", "no_end", "a flow needs an end event")
+        for node in self.flow.nodes:
+            where = f"nodes[{node.id}]"
+            outs = self.graph.outgoing[node.id]
+            ins = self.graph.incoming[node.id]
+            if node.type in {"start", "boundary_timer"} and ins:
+                self.add(where, "incoming_not_allowed", f"a {node.type} node has no incoming edges")
+            if node.type == "end":
+                if outs:
+                    self.add(where, "outgoing_not_allowed", "an end event has no outgoing edges")
+            elif node.type in GATEWAYS:
+                if not outs:
+                    self.add(where, "no_outgoing", "a gateway needs an outgoing edge")
+            elif len(outs) != 1:
+                self.add(
+                    where,
+                    "outgoing_count",
+                    f"a {node.type} node needs exactly one outgoing edge (use a gateway to split), "
+                    f"it has {len(outs)}",
+                )
+
+    def _reachability(self) -> None:
+        reached = self.graph.reachable_from(self.graph.starts[0])
+        ends = {n.id for n in self.flow.nodes if n.type == "end"}
+        finishing = self.graph.reaching(ends)
+        for node in self.flow.nodes:
+            if node.id not in reached:
+                self.add(f"nodes[{node.id}]", "unreachable", "no path leads here from the start")
+            elif node.id not in finishing:
+                self.add(f"nodes[{node.id}]", "no_way_out", "no path leads from here to an end")
+
+    def _gateways(self) -> None:
+        for node in self.flow.nodes:
+            if node.type not in GATEWAYS:
+                continue
+            where = f"nodes[{node.id}]"
+            outs = self.graph.outgoing[node.id]
+            if node.type == "parallel_gateway":
+                continue
+            default: str | None = getattr(node, "default", None)
+            if default is not None and default not in {e.id for e in outs}:
+                self.add(
+                    f"{where}.default",
+                    "unknown_edge",
+                    f"{default!r} is not an edge leaving this gateway",
+                )
+                continue
+            if len(outs) <= 1 and default is None and all(e.condition is None for e in outs):
+                continue
+            for edge in outs:
+                if edge.id == default:
+                    if edge.condition is not None:
+                        self.add(
+                            f"edges[{edge.id}].condition",
+                            "condition_on_default",
+                            "the default edge takes no condition",
+                        )
+                elif edge.condition is None:
+                    self.add(
+                        f"edges[{edge.id}].condition",
+                        "condition_missing",
+                        "every edge leaving this gateway but the default needs a condition",
+                    )
+            if default is None and not _exhaustive([e.condition for e in outs]):
+                self.add(
+                    f"{where}.default",
+                    "default_missing",
+                    "the conditions can all be false here: mark one edge as the default",
+                )
+
+    # --- nodes -------------------------------------------------------------------------------
+
+    def _node(self, node: Any) -> None:
+        where = f"nodes[{node.id}]"
+        if isinstance(node, UserTask):
+            self._user_task(node, where)
+        elif isinstance(node, ScriptTask):
+            for name, rule in node.assign.items():
+                self._rule(f"{where}.assign.{name}", rule)
+        elif isinstance(node, ServiceTask):
+            self._service(node, where)
+        elif isinstance(node, TimerEvent | BoundaryTimer):
+            if node.timer.at is not None:
+                self._rule(f"{where}.timer.at", node.timer.at)
+            if isinstance(node, BoundaryTimer):
+                host = self.graph.nodes.get(node.attached_to)
+                if host is None:
+                    self.add(
+                        f"{where}.attached_to", "unknown_node", f"no node {node.attached_to!r}"
+                    )
+                elif host.type not in ACTIVITIES:
+                    self.add(
+                        f"{where}.attached_to",
+                        "not_an_activity",
+                        "a boundary timer sits on a task or call activity",
+                    )
+        elif isinstance(node, CallActivity):
+            if node.flow not in self.context.flows:
+                self.add(f"{where}.flow", "unknown_flow", f"no flow {node.flow!r} in this app")
+            for name, rule in {**node.inputs, **node.outputs}.items():
+                self._rule(
+                    f"{where}.inputs.{name}" if name in node.inputs else f"{where}.outputs.{name}",
+                    rule,
+                    record=False,
+                )
+
+    def _user_task(self, node: UserTask, where: str) -> None:
+        self._assignee(f"nodes[{node.id}].assignee", node.assignee)
+        if node.fallback is not None:
+            self._assignee(f"{where}.fallback", node.fallback)
+        for index, cc in enumerate(node.cc):
+            self._assignee(f"{where}.cc[{index}]", cc)
+        if node.fields and self.flow.form is None:
+            self.add(f"{where}.fields", "fields_without_form", "field rights need the flow's form")
+        for key in node.fields:
+            self._field(f"{where}.fields.{key}", key)
+        n = node.countersign.n if node.countersign is not None else None
+        if n is not None and n > 1 and node.assignee.kind in {"user", "starter"}:
+            self.add(
+                f"{where}.countersign.n",
+                "countersign_n_too_large",
+                f"this assignee gives one signer, fewer than n={n}",
+            )
+        for target in node.return_to:
+            other = self.graph.nodes.get(target)
+            if other is None:
+                self.add(f"{where}.return_to", "unknown_node", f"no node {target!r}")
+            elif other.type != "user_task":
+                self.add(f"{where}.return_to", "not_a_user_task", f"{target!r} is not a user task")
+            elif target == node.id:
+                self.add(f"{where}.return_to", "return_to_self", "a task cannot return to itself")
+
+    def _service(self, node: ServiceTask, where: str) -> None:
+        action = node.action
+        if isinstance(action, SetFields):
+            if self.flow.form is None:
+                self.add(
+                    f"{where}.action", "fields_without_form", "setting fields needs the flow's form"
+                )
+            for key, rule in action.values.items():
+                self._field(f"{where}.action.values.{key}", key)
+                self._rule(f"{where}.action.values.{key}", rule)
+        elif isinstance(action, CreateRecord):
+            target = self.context.forms.get(action.form)
+            if target is None:
+                self.add(
+                    f"{where}.action.form", "unknown_form", f"no form {action.form!r} in this app"
+                )
+            for key, rule in action.values.items():
+                if target is not None and target.find(key) is None:
+                    self.add(
+                        f"{where}.action.values.{key}",
+                        "unknown_field",
+                        f"no field {key!r} in form {action.form!r}",
+                    )
+                self._rule(f"{where}.action.values.{key}", rule)
+        elif isinstance(action, SendMail):
+            self._rule(f"{where}.action.to", action.to)
+            for name in ("subject", "body"):
+                error = template_error(getattr(action, name))
+                if error:
+                    self.add(f"{where}.action.{name}", "template_invalid", error)
+        elif isinstance(action, Webhook) and action.body is not None:
+            self._rule(f"{where}.action.body", action.body)
+
+    def _assignee(self, where: str, assignee: Assignee) -> None:
+        if assignee.kind == "role" and self.context.app_roles is not None:
+            # Role keys not of this app are global roles, checked against the database.
+            pass
+        if assignee.kind in {"field", "department_head"} and assignee.key is not None:
+            wanted = "user" if assignee.kind == "field" else "department"
+            if self.form is None:
+                self.add(
+                    f"{where}.key", "fields_without_form", "a field assignee needs the flow's form"
+                )
+            else:
+                spec = self.form.find(assignee.key)
+                if spec is None:
+                    self.add(f"{where}.key", "unknown_field", f"no field {assignee.key!r}")
+                elif spec.type != wanted:
+                    self.add(
+                        f"{where}.key",
+                        "wrong_field_type",
+                        f"{assignee.key!r} is not a {wanted} field",
+                    )
+        if assignee.rule is not None:
+            self._rule(f"{where}.rule", assignee.rule)
+
+    # --- references --------------------------------------------------------------------------
+
+    def _field(self, where: str, key: str) -> None:
+        if self.form is not None and self.form.find(key) is None:
+            self.add(where, "unknown_field", f"no field {key!r} in form {self.form.key!r}")
+
+    def _rule(self, where: str, rule: Any, *, record: bool = True) -> None:
+        errors = list(iter_errors(rule))
+        for error in errors:
+            self.add(f"{where}{error.path[1:]}", error.code, error.message)
+        if errors or not record:
+            return
+        for name in _record_vars(rule):
+            if self.form is None:
+                self.add(where, "fields_without_form", f"record.{name}: this flow has no form")
+            elif name not in RECORD_SYSTEM_VARS and self.form.find(name) is None:
+                self.add(where, "unknown_field", f"no field {name!r} in form {self.form.key!r}")
+
+
+def _record_vars(rule: Any) -> set[str]:
+    """Field keys a rule reads as ``record.<key>``."""
+    names: set[str] = set()
+    for path in _var_paths(rule):
+        parts = path.split(".")
+        if parts[0] == "record" and len(parts) > 1:
+            names.add(parts[1])
+    return names
+
+
+def _var_paths(rule: Any) -> Iterable[str]:
+    if isinstance(rule, list):
+        for item in rule:
+            yield from _var_paths(item)
+    elif isinstance(rule, dict):
+        for op, args in rule.items():
+            if op == "var":
+                name = args[0] if isinstance(args, list) and args else args
+                if isinstance(name, str):
+                    yield name
+            else:
+                yield from _var_paths(args)
+
+
+def _exhaustive(conditions: list[Any]) -> bool:
+    """Whether some condition always holds: a literal true, or a condition and its negation."""
+    present = [c for c in conditions if c is not None]
+    if len(present) < len(conditions):
+        return True  # an unconditional edge
+    if any(c is True for c in present):
+        return True
+    for cond in present:
+        if isinstance(cond, dict) and len(cond) == 1 and "!" in cond:
+            negated = cond["!"]
+            negated = negated[0] if isinstance(negated, list) and len(negated) == 1 else negated
+            if negated in present:
+                return True
+    return False
+
+
+def template_error(text: str) -> str | None:
+    """The syntax error of a Jinja2 template, or None."""
+    from jinja2 import TemplateSyntaxError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    try:
+        SandboxedEnvironment().parse(text)
+    except TemplateSyntaxError as exc:
+        return f"line {exc.lineno}: {exc.message}"
+    return None
+
+
+__all__ = [
+    "BUILTIN_VARS",
+    "CheckContext",
+    "assignee_keys",
+    "check_flow",
+    "check_flows",
+    "rule_vars",
+]

@@ -1,0 +1,699 @@
+"""The token-based interpreter (DESIGN §4, §10.6).
+
+Every public method is one transition: it changes an :class:`Instance` in memory, steps it
+with :meth:`Engine.run` until only tasks, timers, jobs, joins or calls remain, and leaves
+behind the effects and history the caller persists (the runtime does that in one database
+transaction with an optimistic lock on the instance; the benchmark keeps it in memory).
+
+Assignments are resolved outside the engine (they need the organisation): a token reaching a
+user task adds an :class:`Assignment` to ``inst.pending``; the caller resolves it and calls
+:meth:`Engine.assign`, which creates the tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from engines.flow.errors import BadAction, FlowError, InstanceFinished, TaskNotOpen
+from engines.flow.graph import Graph, graph_of
+from engines.flow.model import Edge, Flow, UserTask, parse_duration
+from engines.flow.model import Timer as TimerSpec
+from engines.flow.nodes import NODE_BEHAVIOURS
+from engines.flow.state import (
+    CANCELLED,
+    CLEAN,
+    DIRTY,
+    DONE,
+    FAILED,
+    FIRED,
+    NEW,
+    OPEN,
+    PENDING,
+    READY,
+    REJECTED,
+    RUNNING,
+    VOID,
+    WAITING,
+    Assignment,
+    Effect,
+    Event,
+    Instance,
+    Resolution,
+    Task,
+    Timer,
+    Token,
+)
+from engines.logic import LogicError, compile_rule
+
+OUTCOMES = {"complete": "completed", "approve": "approved", "reject": "rejected"}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _touch(item: Any) -> None:
+    if item.state == CLEAN:
+        item.state = DIRTY
+
+
+class Engine:
+    """Stateless apart from its clock; one engine serves every instance."""
+
+    def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
+        self.clock = clock
+        self._behaviours = NODE_BEHAVIOURS.as_mapping()
+
+    # --- helpers the node behaviours use -----------------------------------------------------
+
+    @staticmethod
+    def graph(inst: Instance) -> Graph:
+        return graph_of(inst.flow)
+
+    @staticmethod
+    def context(inst: Instance) -> dict[str, Any]:
+        """What conditions and rules read: variables, ``record``, ``starter``, ``instance``."""
+        context = dict(inst.variables)
+        context["record"] = inst.record or {}
+        context["starter"] = inst.started_by
+        context["instance"] = {"id": inst.id}
+        return context
+
+    def _event(self, inst: Instance, action: str, **kw: Any) -> None:
+        inst.history.append(Event(self.clock(), action, **kw))
+
+    def park(self, inst: Instance, token: Token) -> None:
+        token.status = WAITING
+        _touch(token)
+
+    def move(self, inst: Instance, token: Token, edge: Edge) -> None:
+        token.node = edge.target
+        token.via = edge.id
+        token.status = READY
+        token.data = None
+        _touch(token)
+        inst.queue.append(token)
+
+    def leave(self, inst: Instance, token: Token) -> None:
+        """Take the node's only outgoing edge."""
+        self.move(inst, token, self.graph(inst).outgoing[token.node][0])
+
+    def fork(self, inst: Instance, token: Token, edges: list[Edge]) -> None:
+        """Send ``token`` along the first edge and a new token along each other one."""
+        first, *rest = edges
+        for edge in rest:
+            twin = Token(inst.next_seq(), token.node)
+            inst.tokens[twin.seq] = twin
+            self.move(inst, twin, edge)
+        self.move(inst, token, first)
+
+    def consume(self, inst: Instance, token: Token) -> None:
+        """The token has ended (or merged into another)."""
+        if inst.tokens.pop(token.seq, None) is not None and token.state != NEW:
+            inst.gone_tokens.append(token.seq)
+        token.status = "done"
+
+    def finish(
+        self,
+        inst: Instance,
+        status: str,
+        *,
+        action: str | None = None,
+        node: str | None = None,
+        actor: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """End the instance: every live token, task and timer is cancelled."""
+        self._cancel_all(inst)
+        inst.status = status
+        inst.dirty = True
+        self._event(inst, action or status, actor=actor, node=node, data=data)
+
+    def fail(self, inst: Instance, code: str, message: str, node: str | None) -> None:
+        """Stop the instance with an error on it; its tokens stay where they stand."""
+        inst.status = FAILED
+        inst.error = {"code": code, "message": message, "node": node}
+        inst.dirty = True
+        inst.queue.clear()
+        self._event(inst, "failed", node=node, data=inst.error)
+
+    def _cancel_all(self, inst: Instance) -> None:
+        for task in inst.tasks.values():
+            if task.status == OPEN:
+                task.status = VOID
+                _touch(task)
+        for timer in inst.timers.values():
+            if timer.status == PENDING:
+                timer.status = VOID
+                _touch(timer)
+        for token in list(inst.tokens.values()):
+            if (
+                token.status == WAITING
+                and self.graph(inst).nodes[token.node].type == "call_activity"
+            ):
+                inst.effects.append(Effect("cancel_call", token.seq, token.node))
+            self.consume(inst, token)
+        inst.queue.clear()
+        inst.pending.clear()
+
+    def request_assignment(self, inst: Instance, token: Token) -> None:
+        token.data = {"assign": True}
+        inst.pending.append(Assignment(token.seq, token.node))
+
+    def arm_boundaries(self, inst: Instance, token: Token) -> None:
+        for boundary in self.graph(inst).boundaries.get(token.node, ()):
+            self.add_timer(inst, boundary.id, token.seq, boundary.timer, token.seq)
+
+    def add_timer(
+        self, inst: Instance, node: str, token: int, spec: TimerSpec, boundary_of: int | None
+    ) -> None:
+        now = self.clock()
+        if spec.duration is not None:
+            due = now + parse_duration(spec.duration)
+        else:
+            due = _as_datetime(compile_rule(spec.at)(self.context(inst))) or now
+        timer = Timer(inst.next_seq(), node, token, due, boundary_of=boundary_of)
+        inst.timers[timer.seq] = timer
+        inst.effects.append(Effect("timer", token, node, {"timer": timer.seq, "due_at": due}))
+
+    def inclusive_ready(self, inst: Instance, gateway: str) -> bool:
+        """An OR-join fires when no live token elsewhere can still reach it."""
+        upstream = self.graph(inst).upstream[gateway]
+        return not any(t.node in upstream for t in inst.tokens.values() if t.node != gateway)
+
+    # --- stepping ------------------------------------------------------------------------------
+
+    def run(self, inst: Instance) -> None:
+        """Step every ready token until each one waits (``run_until_wait``)."""
+        queue = inst.queue
+        limit = inst.flow.step_limit
+        steps = 0
+        nodes = self.graph(inst).nodes
+        behaviours = self._behaviours
+        while True:
+            while queue and inst.status == RUNNING:
+                token = queue.pop()
+                if token.status != READY or inst.tokens.get(token.seq) is not token:
+                    continue
+                steps += 1
+                if steps > limit:
+                    self.fail(
+                        inst,
+                        "step_limit",
+                        f"more than {limit} steps without a wait: a loop that never stops?",
+                        token.node,
+                    )
+                    return
+                node = nodes[token.node]
+                try:
+                    behaviours[node.type].enter(self, inst, token, node)
+                except LogicError as exc:
+                    self.fail(inst, "rule_error", str(exc), token.node)
+                    return
+            if inst.status != RUNNING or not self._wake_inclusive_joins(inst):
+                return
+
+    def _wake_inclusive_joins(self, inst: Instance) -> bool:
+        """After branches ended elsewhere, an OR-join may be complete."""
+        graph = self.graph(inst)
+        if not graph.upstream:
+            return False
+        for token in list(inst.tokens.values()):
+            node = graph.nodes[token.node]
+            if (
+                node.type == "inclusive_gateway"
+                and token.status == WAITING
+                and self.inclusive_ready(inst, token.node)
+            ):
+                for other in list(inst.tokens.values()):
+                    if other.node == token.node and other is not token:
+                        self.consume(inst, other)
+                token.status = READY
+                from engines.flow.nodes import InclusiveBehaviour
+
+                InclusiveBehaviour.split(self, inst, token, node)
+                return True
+        return False
+
+    # --- transitions -------------------------------------------------------------------------
+
+    def start(
+        self,
+        flow: Flow,
+        *,
+        variables: dict[str, Any] | None = None,
+        record: dict[str, Any] | None = None,
+        started_by: int | None = None,
+        instance_id: int | None = None,
+    ) -> Instance:
+        graph = graph_of(flow)
+        inst = Instance(
+            flow,
+            id=instance_id,
+            variables=dict(variables or {}),
+            record=record,
+            started_by=started_by,
+        )
+        inst.dirty = True
+        token = Token(inst.next_seq(), graph.starts[0])
+        inst.tokens[token.seq] = token
+        inst.queue.append(token)
+        self._event(
+            inst,
+            "started",
+            actor=started_by,
+            data={"variables": dict(inst.variables)} if inst.variables else None,
+        )
+        self.run(inst)
+        return inst
+
+    def assign(self, inst: Instance, assignment: Assignment, resolution: Resolution) -> list[Task]:
+        """Create the tasks of a user task whose assignee resolved to ``resolution``."""
+        token = inst.tokens.get(assignment.token)
+        if token is None or token.node != assignment.node:
+            return []
+        node: UserTask = self.graph(inst).nodes[token.node]
+        now = self.clock()
+        due = now + parse_duration(node.due) if node.due else None
+        if node.countersign is None:
+            if len(resolution.users) == 1 and not resolution.pools:
+                task = self._new_task(inst, token, now, due, assignee=resolution.users[0])
+            else:
+                pools = [["user", u] for u in resolution.users] + [
+                    list(p) for p in resolution.pools
+                ]
+                task = self._new_task(inst, token, now, due, candidates=pools)
+            token.data = None
+            _touch(token)
+            return [task]
+        signers: list[Any] = list(dict.fromkeys(resolution.users))
+        if not signers:
+            signers = [{"pools": resolution.pools}]
+        token.data = {"signers": signers, "approve": 0, "reject": 0, "next": 0}
+        _touch(token)
+        count = 1 if node.countersign.sequential else len(signers)
+        return [self._signer_task(inst, token, now, due) for _ in range(count)]
+
+    def _signer_task(
+        self, inst: Instance, token: Token, now: datetime, due: datetime | None
+    ) -> Task:
+        data = token.data or {}
+        index = data["next"]
+        data["next"] = index + 1
+        signer = data["signers"][index]
+        if isinstance(signer, dict):
+            return self._new_task(inst, token, now, due, candidates=signer["pools"], signer=index)
+        return self._new_task(inst, token, now, due, assignee=signer, signer=index)
+
+    def _new_task(
+        self,
+        inst: Instance,
+        token: Token,
+        now: datetime,
+        due: datetime | None,
+        *,
+        assignee: int | None = None,
+        candidates: list[list[Any]] | None = None,
+        signer: int | None = None,
+    ) -> Task:
+        task = Task(
+            inst.next_seq(),
+            token.node,
+            token.seq,
+            now,
+            assignee=assignee,
+            candidates=candidates or [],
+            due_at=due,
+            signer=signer,
+        )
+        inst.tasks[task.seq] = task
+        self._event(
+            inst,
+            "task_created",
+            node=token.node,
+            task=task.seq,
+            data={"assignee": assignee, "candidates": task.candidates}
+            if candidates
+            else {"assignee": assignee},
+        )
+        users = [assignee] if assignee is not None else []
+        inst.effects.append(
+            Effect(
+                "notify",
+                token.seq,
+                token.node,
+                {
+                    "task": task.seq,
+                    "users": users,
+                    "candidates": task.candidates,
+                    "why": "assigned",
+                },
+            )
+        )
+        node = self.graph(inst).nodes[token.node]
+        if node.cc and signer in (None, 0):
+            inst.effects.append(
+                Effect(
+                    "notify",
+                    token.seq,
+                    token.node,
+                    {"task": task.seq, "cc": [c.model_dump() for c in node.cc], "why": "cc"},
+                )
+            )
+        return task
+
+    def _open_task(self, inst: Instance, seq: int) -> Task:
+        if inst.status != RUNNING:
+            raise InstanceFinished(inst.status)
+        task = inst.tasks.get(seq)
+        if task is None or task.status != OPEN:
+            raise TaskNotOpen(seq, task.status if task else None)
+        return task
+
+    def complete(
+        self,
+        inst: Instance,
+        seq: int,
+        *,
+        user: int | None,
+        action: str = "complete",
+        variables: dict[str, Any] | None = None,
+        record_changes: dict[str, Any] | None = None,
+        comment: str | None = None,
+    ) -> Task:
+        """Complete (or approve / reject) task ``seq`` with the data the user submitted."""
+        task = self._open_task(inst, seq)
+        outcome = OUTCOMES.get(action)
+        if outcome is None:
+            raise BadAction("bad_action", f"unknown action {action!r}", action=action)
+        node: UserTask = self.graph(inst).nodes[task.node]
+        task.status = DONE
+        task.outcome = outcome
+        task.completed_by = user
+        task.completed_at = self.clock()
+        task.comment = comment
+        data: dict[str, Any] = {}
+        if variables:
+            inst.variables.update(variables)
+            data["variables"] = variables
+            inst.dirty = True
+        if record_changes:
+            if inst.record is not None:
+                inst.record.update(record_changes)
+            data["record"] = record_changes
+        task.data = data or None
+        _touch(task)
+        self._event(
+            inst,
+            action if action != "complete" else "task_completed",
+            actor=user,
+            node=task.node,
+            task=seq,
+            data={**data, "comment": comment} if comment else (data or None),
+        )
+        token = inst.tokens[task.token]
+        if node.countersign is None:
+            self._decide(inst, token, node, outcome, user)
+        else:
+            self._tally(inst, token, node, outcome, user)
+        self.run(inst)
+        return task
+
+    def _tally(
+        self, inst: Instance, token: Token, node: UserTask, outcome: str, user: int | None
+    ) -> None:
+        data = token.data or {}
+        votes = "reject" if outcome == "rejected" else "approve"
+        data[votes] += 1
+        _touch(token)
+        total = len(data["signers"])
+        approve, reject = data["approve"], data["reject"]
+        mode = node.countersign.mode if node.countersign else "all"
+        need = {"all": total, "any": 1}.get(
+            mode, node.countersign.n if node.countersign else 1
+        ) or 1
+        if approve >= need:
+            self._decide(inst, token, node, "approved", user)
+        elif reject > total - need:
+            self._decide(inst, token, node, "rejected", user)
+        elif node.countersign and node.countersign.sequential and data["next"] < total:
+            now = self.clock()
+            due = now + parse_duration(node.due) if node.due else None
+            self._signer_task(inst, token, now, due)
+        elif data["next"] >= total and not any(
+            t.status == OPEN and t.token == token.seq for t in inst.tasks.values()
+        ):
+            self._decide(inst, token, node, "approved" if approve >= need else "rejected", user)
+
+    def _decide(
+        self, inst: Instance, token: Token, node: UserTask, outcome: str, user: int | None
+    ) -> None:
+        """The user task is done with ``outcome``: close what is left of it and move on."""
+        self._close_activity(inst, token)
+        inst.variables["outcome"] = outcome
+        inst.dirty = True
+        if node.countersign is not None:
+            data = token.data or {}
+            self._event(
+                inst,
+                "countersign_decided",
+                node=node.id,
+                data={
+                    "outcome": outcome,
+                    "approve": data.get("approve"),
+                    "reject": data.get("reject"),
+                    "signers": len(data.get("signers", ())),
+                },
+            )
+        if outcome == "rejected" and node.on_reject == "end":
+            self.finish(inst, REJECTED, node=node.id, actor=user)
+            return
+        self.leave(inst, token)
+
+    def _close_activity(self, inst: Instance, token: Token) -> None:
+        """Cancel the open tasks and the boundary timers of an activity token."""
+        for task in inst.tasks.values():
+            if task.token == token.seq and task.status == OPEN:
+                task.status = VOID
+                _touch(task)
+        for timer in inst.timers.values():
+            if timer.boundary_of == token.seq and timer.status == PENDING:
+                timer.status = VOID
+                _touch(timer)
+
+    # task handling without completing it
+
+    def claim(self, inst: Instance, seq: int, user: int) -> Task:
+        task = self._open_task(inst, seq)
+        if task.assignee is not None:
+            raise FlowError(
+                "task_taken", "the task already has an assignee", assignee=task.assignee
+            )
+        task.assignee = user
+        _touch(task)
+        self._event(inst, "claimed", actor=user, node=task.node, task=seq)
+        return task
+
+    def release(self, inst: Instance, seq: int, user: int | None) -> Task:
+        task = self._open_task(inst, seq)
+        if not task.candidates:
+            raise BadAction("not_pooled", "only a task offered to a pool can be released")
+        task.assignee = None
+        _touch(task)
+        self._event(inst, "released", actor=user, node=task.node, task=seq)
+        return task
+
+    def transfer(
+        self, inst: Instance, seq: int, by: int | None, to: int, comment: str | None = None
+    ) -> Task:
+        """Hand the task to another user 转交."""
+        task = self._open_task(inst, seq)
+        previous = task.assignee
+        task.assignee = to
+        _touch(task)
+        self._event(
+            inst,
+            "transferred",
+            actor=by,
+            node=task.node,
+            task=seq,
+            data={"from": previous, "to": to, "comment": comment},
+        )
+        inst.effects.append(
+            Effect(
+                "notify", task.token, task.node, {"task": seq, "users": [to], "why": "transferred"}
+            )
+        )
+        return task
+
+    def add_signer(self, inst: Instance, seq: int, by: int | None, user: int) -> Task | None:
+        """Add a signer 加签 to the countersign task ``seq`` belongs to."""
+        task = self._open_task(inst, seq)
+        node: UserTask = self.graph(inst).nodes[task.node]
+        if node.countersign is None or not node.countersign.allow_add_signer:
+            raise BadAction(
+                "not_countersign", "signers can only be added to a countersign that allows it"
+            )
+        token = inst.tokens[task.token]
+        data = token.data or {}
+        if user in data["signers"]:
+            raise FlowError("already_signer", "that user already signs here", user=user)
+        data["signers"].append(user)
+        _touch(token)
+        self._event(inst, "signer_added", actor=by, node=task.node, task=seq, data={"user": user})
+        if node.countersign.sequential:
+            return None
+        now = self.clock()
+        return self._signer_task(inst, token, now, task.due_at)
+
+    def return_to(
+        self, inst: Instance, seq: int, *, user: int | None, target: str, comment: str | None = None
+    ) -> None:
+        """Send the instance back to an earlier user task 退回: everything open is cancelled."""
+        task = self._open_task(inst, seq)
+        node: UserTask = self.graph(inst).nodes[task.node]
+        allowed = node.return_to or [n for n in inst.visited if n != node.id]
+        if target not in allowed or target == node.id:
+            raise BadAction(
+                "bad_return_target",
+                f"this task cannot return to {target!r}",
+                allowed=sorted(set(allowed)),
+            )
+        task.status = DONE
+        task.outcome = "returned"
+        task.completed_by = user
+        task.completed_at = self.clock()
+        task.comment = comment
+        _touch(task)
+        self._cancel_all(inst)
+        token = Token(inst.next_seq(), target)
+        inst.tokens[token.seq] = token
+        inst.queue.append(token)
+        inst.dirty = True
+        self._event(
+            inst,
+            "returned",
+            actor=user,
+            node=node.id,
+            task=seq,
+            data={"to": target, "comment": comment},
+        )
+        self.run(inst)
+
+    # outside events
+
+    def fire_timer(self, inst: Instance, seq: int) -> bool:
+        """A timer's time has come; False when it no longer matters (cancelled, already fired)."""
+        timer = inst.timers.get(seq)
+        if timer is None or timer.status != PENDING or inst.status != RUNNING:
+            return False
+        timer.status = FIRED
+        _touch(timer)
+        self._event(inst, "timer_fired", node=timer.node, data={"timer": seq})
+        if timer.boundary_of is None:
+            token = inst.tokens.get(timer.token)
+            if token is None:
+                return False
+            self.leave(inst, token)
+        else:
+            host = inst.tokens.get(timer.boundary_of)
+            if host is None:
+                return False
+            boundary = self.graph(inst).nodes[timer.node]
+            if boundary.interrupting:
+                self._close_activity(inst, host)
+                if self.graph(inst).nodes[host.node].type == "call_activity":
+                    inst.effects.append(Effect("cancel_call", host.seq, host.node))
+                self.consume(inst, host)
+            token = Token(inst.next_seq(), timer.node)
+            inst.tokens[token.seq] = token
+            self.leave(inst, token)
+        self.run(inst)
+        return True
+
+    def service_done(
+        self,
+        inst: Instance,
+        token_seq: int,
+        *,
+        job: int | None = None,
+        variables: dict[str, Any] | None = None,
+        record_changes: dict[str, Any] | None = None,
+    ) -> bool:
+        """A service task's job succeeded; False when its token is gone (interrupted, ended)
+        or has moved on (``job`` is the visit id the job was created for)."""
+        token = inst.tokens.get(token_seq)
+        if token is None or inst.status != RUNNING or token.status != WAITING:
+            return False
+        expected = (token.data or {}).get("job")
+        if expected is None or (job is not None and job != expected):
+            return False
+        if variables:
+            inst.variables.update(variables)
+            inst.dirty = True
+        if record_changes and inst.record is not None:
+            inst.record.update(record_changes)
+        self._event(
+            inst,
+            "service_done",
+            node=token.node,
+            data={k: v for k, v in (("variables", variables), ("record", record_changes)) if v}
+            or None,
+        )
+        self._close_activity(inst, token)
+        self.leave(inst, token)
+        self.run(inst)
+        return True
+
+    def service_failed(self, inst: Instance, token_seq: int, error: str) -> None:
+        """A service task's job failed for good: the instance stops there."""
+        token = inst.tokens.get(token_seq)
+        if token is not None and inst.status == RUNNING:
+            self.fail(inst, "service_failed", error, token.node)
+
+    def child_done(self, inst: Instance, token_seq: int, child_variables: dict[str, Any]) -> bool:
+        """The flow a call activity started has ended; its outputs become variables here."""
+        token = inst.tokens.get(token_seq)
+        if token is None or inst.status != RUNNING:
+            return False
+        context = dict(child_variables)
+        outputs = {
+            name: rule(context) for name, rule in self.graph(inst).outputs.get(token.node, ())
+        }
+        if outputs:
+            inst.variables.update(outputs)
+            inst.dirty = True
+        self._event(
+            inst, "call_done", node=token.node, data={"outputs": outputs} if outputs else None
+        )
+        self._close_activity(inst, token)
+        self.leave(inst, token)
+        self.run(inst)
+        return True
+
+    def cancel(self, inst: Instance, *, user: int | None, reason: str | None = None) -> None:
+        if inst.finished:
+            raise InstanceFinished(inst.status)
+        self.finish(inst, CANCELLED, actor=user, data={"reason": reason} if reason else None)
+
+    def record_changed(self, inst: Instance, record: dict[str, Any]) -> None:
+        """Refresh the record the conditions read (after a write outside the flow)."""
+        inst.record = record
+
+
+def open_tasks_for(inst: Instance, user: int) -> Iterable[Task]:
+    return (t for t in inst.tasks.values() if t.status == OPEN and t.assignee == user)
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None

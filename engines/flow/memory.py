@@ -1,0 +1,104 @@
+"""Run instances entirely in memory: assignments resolved by a plain function, service tasks
+and call activities run inline, timers fired by hand. Used by engine tests, the designer's
+dry run and the benchmark's no-persistence mode; the runtime persists instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engines.flow.engine import Engine
+from engines.flow.model import Assignee, Flow, ServiceTask, UserTask
+from engines.flow.state import Instance, Resolution
+
+Resolver = Callable[[Instance, Assignee], Resolution]
+Service = Callable[[Instance, ServiceTask], dict[str, Any] | None]
+
+
+def assignee_chain(flow: Flow, node: UserTask) -> list[Assignee]:
+    """The node's assignee, then its fallback, then the flow's fallback."""
+    chain = [node.assignee]
+    if node.fallback is not None:
+        chain.append(node.fallback)
+    if flow.fallback is not None:
+        chain.append(flow.fallback)
+    return chain
+
+
+#: Who gets a task nobody else resolved to.
+ADMINS = Resolution(pools=[["admins", ""]])
+
+
+class MemoryRunner:
+    def __init__(
+        self,
+        resolver: Resolver,
+        *,
+        engine: Engine | None = None,
+        service: Service | None = None,
+        flows: dict[str, Flow] | None = None,
+    ) -> None:
+        self.engine = engine or Engine()
+        self.resolver = resolver
+        self.service = service
+        self.flows = flows or {}
+        #: Children started by call activities: (parent, token seq) → child.
+        self.children: dict[tuple[int, int], Instance] = {}
+
+    def start(self, flow: Flow, **kwargs: Any) -> Instance:
+        inst = self.engine.start(flow, **kwargs)
+        self.settle(inst)
+        return inst
+
+    def complete(self, inst: Instance, seq: int, **kwargs: Any) -> None:
+        self.engine.complete(inst, seq, **kwargs)
+        self.settle(inst)
+
+    def fire(self, inst: Instance, seq: int) -> bool:
+        fired = self.engine.fire_timer(inst, seq)
+        self.settle(inst)
+        return fired
+
+    def settle(self, inst: Instance) -> None:
+        """Resolve pending assignments and run inline effects until the instance waits."""
+        engine = self.engine
+        graph = engine.graph(inst)
+        while inst.pending or inst.effects:
+            while inst.pending:
+                assignment = inst.pending.pop(0)
+                node = graph.nodes[assignment.node]
+                engine.assign(inst, assignment, self.resolve(inst, node))
+            effects, inst.effects = inst.effects, []
+            for effect in effects:
+                if effect.node is None or effect.token is None:
+                    continue
+                if effect.kind == "service" and self.service is not None:
+                    result = self.service(inst, graph.nodes[effect.node])
+                    engine.service_done(
+                        inst, effect.token, job=effect.data.get("job"), variables=result
+                    )
+                elif effect.kind == "call":
+                    self._call(inst, effect.token, effect.data)
+
+    def resolve(self, inst: Instance, node: UserTask) -> Resolution:
+        for assignee in assignee_chain(inst.flow, node):
+            resolution = self.resolver(inst, assignee)
+            if resolution:
+                return resolution
+        return ADMINS
+
+    def _call(self, parent: Instance, token: int, data: dict[str, Any]) -> None:
+        flow = self.flows.get(data["flow"])
+        if flow is None:
+            self.engine.fail(parent, "unknown_flow", f"no flow {data['flow']!r}", None)
+            return
+        child = self.start(flow, variables=data["variables"], started_by=parent.started_by)
+        self.children[(id(parent), token)] = child
+        if child.finished:
+            self.engine.child_done(parent, token, child.variables)
+
+    def child_finished(self, parent: Instance, token: int) -> None:
+        """Tell the parent that the child of ``token`` has ended (tests call this)."""
+        child = self.children[(id(parent), token)]
+        self.engine.child_done(parent, token, child.variables)
+        self.settle(parent)
