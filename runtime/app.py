@@ -22,6 +22,7 @@ from runtime.config import Settings, get_settings
 from runtime.errors import install_error_handlers
 from runtime.files.routes import router as files_router
 from runtime.files.storage import LocalStorage
+from runtime.flows.routes import flows_router
 from runtime.jobs import builtin  # noqa: F401  (registers the platform's job handlers)
 from runtime.jobs.routes import router as jobs_router
 from runtime.jobs.worker import Worker
@@ -115,6 +116,7 @@ def create_app(
         jobs_router,
         files_router,
         apps_router,
+        flows_router,
         ops_router,
     )
     for router in routers:

@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     plugins: list[str] = Field(default_factory=list)
     #: The organisation's time zone: date buckets, auto-number dates, "today" in rules.
     time_zone: str = "UTC"
+    # Outgoing mail (flow service tasks, notifications); without a host, sending fails clearly.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    mail_from: str = "tangram@localhost"
+    #: Outgoing webhooks (flow service tasks): seconds before a call counts as failed.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     db_pool_size: int = 10
     db_echo: bool = False
 

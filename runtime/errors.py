@@ -140,6 +140,21 @@ ERRORS: dict[str, ErrorSpec] = {
         "The file needs a department code column or a username column.",
         "文件需要包含部门编码列或用户名列。",
     ),
+    "task_not_open": ErrorSpec(409, "This task is already {status}.", "该任务已{status_zh}。"),
+    "task_not_yours": ErrorSpec(403, "This task is not assigned to you.", "该任务未分配给您。"),
+    "task_taken": ErrorSpec(409, "Someone has already claimed this task.", "该任务已被他人认领。"),
+    "instance_finished": ErrorSpec(409, "This process has already ended.", "该流程已结束。"),
+    "flow_action_invalid": ErrorSpec(
+        422, "This task does not allow that: {reason}", "该任务不允许此操作：{reason}"
+    ),
+    "task_fields_invalid": ErrorSpec(
+        422,
+        "Some fields may not be changed, or are required, at this step.",
+        "部分字段在此步骤不可修改或为必填。",
+    ),
+    "bpmn_invalid": ErrorSpec(
+        422, "The BPMN file cannot be imported as it is.", "该 BPMN 文件无法按原样导入。"
+    ),
     "internal_error": ErrorSpec(500, "Something went wrong on our side.", "服务器内部错误。"),
     "service_unavailable": ErrorSpec(
         503, "The service is not available right now.", "服务暂时不可用。"

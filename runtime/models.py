@@ -5,6 +5,15 @@ from runtime.audit.models import AuditEntry
 from runtime.auth.models import ApiToken, AuthFailure, User, UserSession
 from runtime.db import Base
 from runtime.files.models import StoredFile
+from runtime.flows.models import (
+    FlowCc,
+    FlowHistory,
+    FlowInstance,
+    FlowTask,
+    FlowTaskPool,
+    FlowTimer,
+    FlowToken,
+)
 from runtime.jobs.models import Job, WorkerProcess
 from runtime.org.models import (
     Department,
@@ -28,6 +37,13 @@ __all__ = [
     "Base",
     "Department",
     "DepartmentMember",
+    "FlowCc",
+    "FlowHistory",
+    "FlowInstance",
+    "FlowTask",
+    "FlowTaskPool",
+    "FlowTimer",
+    "FlowToken",
     "FormRecord",
     "Group",
     "GroupMember",

@@ -24,6 +24,7 @@ from runtime import migrate
 from runtime.app import create_app
 from runtime.config import Settings, normalise_database_url
 from runtime.db import create_engine
+from runtime.flows.definitions import clear_cache as clear_flow_cache
 from runtime.models import metadata
 from runtime.records.forms import clear_cache
 
@@ -146,6 +147,7 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
     finally:
         await _empty_tables(settings.database_url)
         clear_cache()
+        clear_flow_cache()
 
 
 @pytest.fixture

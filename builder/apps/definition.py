@@ -1,5 +1,5 @@
-"""The app definition: everything a version of an app contains (forms, roles and permission
-sets now; flows, rules and dashboards join as their engines arrive). Stored as JSON in
+"""The app definition: everything a version of an app contains (forms, roles, permission
+sets and flows now; rules and dashboards join as their engines arrive). Stored as JSON in
 ``app_versions``."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from builder.apps.permissions import AppRole, Grant
+from engines.flow.model import Flow
 from engines.form.schema import FormSchema
 
 CURRENT_SCHEMA_VERSION = 1
@@ -23,6 +24,8 @@ class AppDefinition(BaseModel):
     roles: list[AppRole] = Field(default_factory=list)
     #: Permission sets: without a grant, only administrators reach the app's records.
     permissions: list[Grant] = Field(default_factory=list)
+    #: Processes that run against the app's records (DESIGN §4).
+    flows: list[Flow] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_forms(self) -> AppDefinition:
@@ -39,6 +42,9 @@ class AppDefinition(BaseModel):
 
     def form_by_id(self, form_id: int) -> FormSchema | None:
         return next((f for f in self.forms if f.id == form_id), None)
+
+    def flow(self, key: str) -> Flow | None:
+        return next((f for f in self.flows if f.key == key), None)
 
 
 def load(document: dict[str, object]) -> AppDefinition:

@@ -1,4 +1,5 @@
-"""Publishing permission sets: every grantee must exist, and the app's roles become rows.
+"""Publishing permission sets and flows: every grantee and assignee must exist, and the app's
+roles become rows.
 
 The static checks (forms, fields, rules) are in :mod:`builder.apps.permissions`; these need
 the database: roles (the app's own or global), user groups, departments and users.
@@ -6,11 +7,15 @@ the database: roles (the app's own or global), user groups, departments and user
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps.definition import AppDefinition
 from builder.apps.permissions import grantee_keys
+from engines.flow.check import assignee_keys
+from engines.flow.model import Assignee, Flow, UserTask
 from engines.form.check import SchemaProblem
 from runtime.auth.models import User
 from runtime.org.models import Department, Group, Role
@@ -25,11 +30,57 @@ _LOOKUPS = {
 async def grantee_problems(
     db: AsyncSession, app_id: int, definition: AppDefinition
 ) -> list[SchemaProblem]:
-    """Grants naming a role, group, department or user that does not exist (one query per
-    kind). App roles count when the definition declares them."""
-    wanted = grantee_keys(definition.permissions)
+    """Grants and flow assignees naming a role, group, department or user that does not exist
+    (one query per kind). App roles count when the definition declares them."""
+    grants = grantee_keys(definition.permissions)
+    assignees = assignee_keys(definition.flows)
+    wanted = {k: grants.get(k, set()) | assignees.get(k, set()) for k in {*grants, *assignees}}
+    found = await _existing(db, app_id, definition, wanted)
+    problems = []
+    for index, grant in enumerate(definition.permissions):
+        key, kind = grant.grantee.key, grant.grantee.kind
+        if key is not None and key not in found.get(kind, set()):
+            problems.append(
+                SchemaProblem(
+                    f"permissions[{index}].grantee.key", _code(kind), f"no {kind} {key!r}"
+                )
+            )
+    for flow in definition.flows:
+        for where, assignee in flow_assignees(flow):
+            if assignee.kind in wanted and assignee.key not in found.get(assignee.kind, set()):
+                problems.append(
+                    SchemaProblem(
+                        f"flows[{flow.key}].{where}.key",
+                        _code(assignee.kind),
+                        f"no {assignee.kind} {assignee.key!r}",
+                    )
+                )
+    return problems
+
+
+def flow_assignees(flow: Flow) -> Iterator[tuple[str, Assignee]]:
+    """Every assignee a flow names, with its path in the flow."""
+    if flow.fallback is not None:
+        yield "fallback", flow.fallback
+    for node in flow.nodes:
+        if isinstance(node, UserTask):
+            where = f"nodes[{node.id}]"
+            yield f"{where}.assignee", node.assignee
+            if node.fallback is not None:
+                yield f"{where}.fallback", node.fallback
+            for index, cc in enumerate(node.cc):
+                yield f"{where}.cc[{index}]", cc
+
+
+def _code(kind: str) -> str:
+    return _LOOKUPS[kind][1] if kind in _LOOKUPS else "unknown_role"
+
+
+async def _existing(
+    db: AsyncSession, app_id: int, definition: AppDefinition, wanted: dict[str, set[str]]
+) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
-    if "role" in wanted:
+    if wanted.get("role"):
         rows = await db.execute(
             select(Role.key).where(
                 Role.key.in_(wanted["role"]), or_(Role.app_id.is_(None), Role.app_id == app_id)
@@ -37,19 +88,11 @@ async def grantee_problems(
         )
         found["role"] = set(rows.scalars()) | {role.key for role in definition.roles}
     for kind, (column, _) in _LOOKUPS.items():
-        if kind in wanted:
+        if wanted.get(kind):
             found[kind] = set(
                 (await db.execute(select(column).where(column.in_(wanted[kind])))).scalars()
             )
-    problems = []
-    for index, grant in enumerate(definition.permissions):
-        key, kind = grant.grantee.key, grant.grantee.kind
-        if key is not None and key not in found.get(kind, set()):
-            code = _LOOKUPS[kind][1] if kind in _LOOKUPS else "unknown_role"
-            problems.append(
-                SchemaProblem(f"permissions[{index}].grantee.key", code, f"no {kind} {key!r}")
-            )
-    return problems
+    return found
 
 
 async def sync_roles(db: AsyncSession, app_id: int, definition: AppDefinition) -> None:

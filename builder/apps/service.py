@@ -19,6 +19,7 @@ from builder.apps.definition import AppDefinition, load
 from builder.apps.grantees import grantee_problems, sync_roles
 from builder.apps.models import ARCHIVED, DRAFT, PUBLISHED, App, AppVersion, FormRecord
 from builder.apps.permissions import check_permissions
+from engines.flow.check import CheckContext, check_flows
 from engines.form.check import SchemaProblem, check_form, check_relations
 from engines.form.diff import Operation, PlanError, archive_removed, plan_form
 from engines.form.schema import FormSchema
@@ -195,6 +196,10 @@ def validate_definition(definition: AppDefinition) -> list[SchemaProblem]:
         problems.extend(check_form(form, f"forms[{index}]."))
     problems.extend(check_relations(definition.forms))
     problems.extend(check_permissions(definition.roles, definition.permissions, definition.forms))
+    context = CheckContext(
+        forms={f.key: f for f in definition.forms}, app_roles={r.key for r in definition.roles}
+    )
+    problems.extend(check_flows(definition.flows, context))
     return problems
 
 

@@ -10,6 +10,8 @@ from sqlalchemy import delete
 from runtime.auth import throttle
 from runtime.auth.models import UserSession
 from runtime.db import utcnow
+from runtime.flows import jobs as flow_jobs  # noqa: F401  (registers flow.timer, flow.service)
+from runtime.flows import triggers  # noqa: F401  (flows start on record events)
 from runtime.jobs import queue
 from runtime.jobs.context import JobContext
 from runtime.jobs.models import WorkerProcess

@@ -64,6 +64,8 @@ class RecordEvent:
     record_id: int
     actor_id: int | None
     changes: dict[str, Any] = field(default_factory=dict)
+    #: The published app version the write went through (flows read their triggers from it).
+    version_id: int | None = None
 
 
 Listener = Callable[[RecordEvent], Awaitable[None]]
@@ -76,9 +78,43 @@ def on_record_event(listener: Listener) -> Listener:
     return listener
 
 
+Hook = Callable[[AsyncSession, list[RecordEvent]], Awaitable[None]]
+_hooks: list[Hook] = []
+#: Rounds of hooks causing new events (a flow setting a field that starts a flow …).
+MAX_CASCADE = 8
+
+
+def in_transaction(hook: Hook) -> Hook:
+    """Register a hook that sees record events inside their transaction, before commit
+    (flows start here, so a record and the process it starts commit together)."""
+    _hooks.append(hook)
+    return hook
+
+
+async def run_hooks(db: AsyncSession) -> None:
+    """Give the in-transaction hooks every event they have not seen yet; events their own
+    writes cause are handed to them again, up to ``MAX_CASCADE`` rounds."""
+    events: list[RecordEvent] = db.info.get("record_events", [])
+    for _ in range(MAX_CASCADE):
+        seen = db.info.get("record_events_seen", 0)
+        if seen >= len(events) or not _hooks:
+            return
+        db.info["record_events_seen"] = len(events)
+        batch = events[seen:]
+        for hook in list(_hooks):
+            await hook(db, batch)
+    if db.info.get("record_events_seen", 0) < len(events):
+        raise ProblemError(
+            "validation_failed",
+            detail=f"record writes kept triggering each other more than {MAX_CASCADE} times",
+        )
+
+
 async def commit_and_dispatch(db: AsyncSession) -> None:
-    """Commit, then deliver the events the transaction collected."""
+    """Run the in-transaction hooks, commit, then deliver the events after commit."""
+    await run_hooks(db)
     events: list[RecordEvent] = db.info.pop("record_events", [])
+    db.info.pop("record_events_seen", None)
     await db.commit()
     for event in events:
         for listener in list(_listeners):
@@ -94,10 +130,15 @@ class RecordWriter:
         *,
         source: str = "api",
         time_zone: str | None = None,
+        author_id: int | None = None,
     ) -> None:
+        """``actor`` None writes as the system (no permission checks); ``author_id`` then
+        names who the history shows (a flow task's assignee writing the fields its node
+        lets them edit)."""
         self.db = db
         self.handle = handle
         self.actor = actor
+        self.author_id = actor.user_id if actor is not None else author_id
         self.source = source
         self.table = handle.table
         self.time_zone = time_zone or get_settings().time_zone
@@ -135,7 +176,7 @@ class RecordWriter:
             raise invalid(problems)
         await self._generate(prepared)
         now = utcnow()
-        actor_id = self.actor.user_id if self.actor else None
+        actor_id = self.author_id
         department = await self._department(inline=len(prepared) == 1)
         rows = [
             {
@@ -249,7 +290,7 @@ class RecordWriter:
         history.pop("record_id")
         parameters.update({f"h_{n}": v for n, v in history.items()})
         if inline_department:
-            parameters["department_user"] = self.actor.user_id if self.actor else None
+            parameters["department_user"] = self.author_id
         return statement, parameters
 
     def _build_folded(self, names: tuple[str, ...], inline_department: bool) -> Any:
@@ -318,7 +359,7 @@ class RecordWriter:
         if problems:
             raise invalid(problems)
         now = utcnow()
-        actor_id = self.actor.user_id if self.actor else None
+        actor_id = self.author_id
         updated = []
         for (record_id, row_version, _), changed in zip(items, prepared, strict=True):
             before = self.handle.storage_values(current[record_id], current_rows)
@@ -394,7 +435,7 @@ class RecordWriter:
             problems = await self._unique_problems([self.handle.storage_values(row)], [record_id])
             if problems:
                 raise invalid(problems)
-        actor_id = self.actor.user_id if self.actor else None
+        actor_id = self.author_id
         result = await self.db.execute(
             update(table)
             .where(table.c.id == record_id, table.c.row_version == row["row_version"])
@@ -613,7 +654,7 @@ class RecordWriter:
             "form_id": self.handle.form_id,
             "record_id": record_id,
             "at": utcnow(),
-            "actor_id": self.actor.user_id if self.actor else None,
+            "actor_id": self.author_id,
             "action": action,
             "source": self.source,
             "changes": _jsonable(changes),
@@ -635,8 +676,9 @@ class RecordWriter:
                 self.handle.app_id,
                 self.handle.form_id,
                 record_id,
-                self.actor.user_id if self.actor else None,
+                self.author_id,
                 changes,
+                self.handle.version_id,
             )
         )
 

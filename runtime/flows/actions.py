@@ -1,0 +1,160 @@
+"""What a service task does: set the record's fields, create a record, send mail, call a
+webhook. Each runs inside its job's transaction, so database effects commit together with
+the token moving on and the job being marked done (a retry after a crash finds nothing
+half-done). Mail and webhooks leave the database: they carry a key stable across retries
+(``Message-ID`` / ``Idempotency-Key``) so that a receiver can drop a repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import smtplib
+import ssl
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from builder.apps.models import App
+from engines.flow.model import CreateRecord, SendMail, ServiceTask, SetFields, Webhook
+from engines.logic import evaluate
+from runtime.config import Settings
+from runtime.flows.records import form_handle
+from runtime.flows.store import Run
+from runtime.records.forms import resolve as resolve_form
+from runtime.records.writer import RecordWriter
+
+_TEMPLATES = SandboxedEnvironment(autoescape=False)
+
+
+class ActionFailed(Exception):
+    """The action cannot succeed as configured (retrying would not help)."""
+
+
+async def run_action(
+    db: AsyncSession,
+    run: Run,
+    node: ServiceTask,
+    context: dict[str, Any],
+    key: str,
+    settings: Settings,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Run the node's action; returns (new variables, record changes)."""
+    action = node.action
+    if isinstance(action, SetFields):
+        return None, await _set_fields(db, run, action, context)
+    if isinstance(action, CreateRecord):
+        return await _create_record(db, run, action, context), None
+    if isinstance(action, SendMail):
+        await _send_mail(action, context, key, settings)
+        return None, None
+    if isinstance(action, Webhook):
+        return await _webhook(action, context, key, settings), None
+    raise ActionFailed(f"unknown action {action!r}")
+
+
+async def _set_fields(
+    db: AsyncSession, run: Run, action: SetFields, context: dict[str, Any]
+) -> dict[str, Any]:
+    record = run.inst.record
+    if run.record_id is None or record is None:
+        raise ActionFailed("this process has no record to set fields on")
+    handle = await form_handle(db, run.form_id)
+    if handle is None:
+        raise ActionFailed("the form is no longer published")
+    values = {key: evaluate(rule, context) for key, rule in action.values.items()}
+    written = await RecordWriter(db, handle, None, source="flow").update(
+        run.record_id, record["row_version"], values
+    )
+    changes = {k: written["values"].get(k) for k in values}
+    record.update(changes)
+    record["row_version"] = written["row_version"]
+    return changes
+
+
+async def _create_record(
+    db: AsyncSession, run: Run, action: CreateRecord, context: dict[str, Any]
+) -> dict[str, Any] | None:
+    app_key = (await db.execute(select(App.key).where(App.id == run.app_id))).scalar_one()
+    handle = await resolve_form(db, app_key, action.form)
+    values = {key: evaluate(rule, context) for key, rule in action.values.items()}
+    created = await RecordWriter(
+        db, handle, None, source="flow", author_id=run.inst.started_by
+    ).create(values)
+    return {action.result: created["id"]} if action.result else None
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    return _TEMPLATES.from_string(template).render(**context)
+
+
+def _addresses(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [str(v).strip() for v in items if isinstance(v, str) and "@" in v]
+
+
+async def _send_mail(
+    action: SendMail, context: dict[str, Any], key: str, settings: Settings
+) -> None:
+    if not settings.smtp_host:
+        raise ActionFailed("no mail server is configured (TANGRAM_SMTP_HOST)")
+    to = _addresses(evaluate(action.to, context))
+    if not to:
+        raise ActionFailed("the mail has no recipient")
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = ", ".join(to)
+    message["Subject"] = render(action.subject, context)
+    domain = settings.mail_from.rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<{key}@{domain}>"
+    message.set_content(render(action.body, context))
+    await asyncio.to_thread(_smtp_send, message, settings)
+
+
+def _smtp_send(message: EmailMessage, settings: Settings) -> None:
+    host, port = settings.smtp_host or "", settings.smtp_port
+    client: smtplib.SMTP
+    if settings.smtp_ssl:
+        client = smtplib.SMTP_SSL(host, port, timeout=30, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(host, port, timeout=30)
+    with client:
+        if settings.smtp_starttls and not settings.smtp_ssl:
+            client.starttls(context=ssl.create_default_context())
+        if settings.smtp_username:
+            client.login(settings.smtp_username, settings.smtp_password or "")
+        client.send_message(message)
+
+
+async def _webhook(
+    action: Webhook, context: dict[str, Any], key: str, settings: Settings
+) -> dict[str, Any] | None:
+    body = evaluate(action.body, context) if action.body is not None else _plain(context)
+    headers = {**action.headers, "Idempotency-Key": key, "User-Agent": "Tangram-Flow/1"}
+    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+        response = await client.request(
+            action.method,
+            action.url,
+            headers=headers,
+            json=None if action.method == "GET" else body,
+        )
+    if response.status_code >= 500 or response.status_code == 429:
+        raise RuntimeError(f"webhook answered {response.status_code}")  # retried
+    if response.status_code >= 400:
+        raise ActionFailed(f"webhook answered {response.status_code}: {response.text[:300]}")
+    if not action.result:
+        return None
+    try:
+        parsed = response.json()
+    except ValueError:
+        parsed = response.text
+    return {action.result: parsed}
+
+
+def _plain(context: dict[str, Any]) -> Any:
+    """The flow context as JSON (datetimes as ISO text)."""
+    return json.loads(json.dumps(context, default=str))

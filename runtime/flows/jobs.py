@@ -1,0 +1,95 @@
+"""The jobs that move instances on: ``flow.timer`` fires a timer, ``flow.service`` runs a
+service task. Each runs its transition in the job's own transaction (committed together with
+the job being marked done), so a worker killed at any point leaves either nothing or
+everything, and the retried job finds the timer fired or the token moved and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from engines.flow.model import ServiceTask
+from engines.flow.state import RUNNING
+from runtime.flows import service
+from runtime.flows.actions import ActionFailed, run_action
+from runtime.flows.store import Conflict
+from runtime.jobs.context import JobContext
+from runtime.jobs.registry import handlers
+
+log = logging.getLogger("tangram.flows")
+#: Transitions retried at once when another one changed the instance meanwhile.
+CONFLICT_RETRIES = 8
+
+
+async def _with_retries(ctx: JobContext, attempt: Any) -> dict[str, Any]:
+    for _ in range(CONFLICT_RETRIES):
+        savepoint = await ctx.session.begin_nested()
+        try:
+            result: dict[str, Any] = await attempt()
+        except Conflict:
+            await savepoint.rollback()
+            continue
+        except BaseException:
+            await savepoint.rollback()
+            raise
+        await savepoint.commit()
+        return result
+    raise RuntimeError("the instance kept changing; retrying later")
+
+
+@handlers.register(service.TIMER_JOB, max_attempts=20)
+async def fire_timer(ctx: JobContext) -> dict[str, Any]:
+    instance_id, seq = int(ctx.payload["instance"]), int(ctx.payload["timer"])
+
+    async def attempt() -> dict[str, Any]:
+        run = await service.open_run(ctx.session, instance_id)
+        fired = service.ENGINE.fire_timer(run.inst, seq)
+        if fired:
+            await service.settle(ctx.session, run)
+        return {"fired": fired, "status": run.inst.status}
+
+    return await _with_retries(ctx, attempt)
+
+
+@handlers.register(service.SERVICE_JOB, max_attempts=5)
+async def run_service(ctx: JobContext) -> dict[str, Any]:
+    instance_id = int(ctx.payload["instance"])
+    token, job = int(ctx.payload["token"]), int(ctx.payload["job"])
+    key = f"tangram-flow-{instance_id}-{job}"
+
+    async def attempt() -> dict[str, Any]:
+        db = ctx.session
+        run = await service.open_run(db, instance_id)
+        inst = run.inst
+        holder = inst.tokens.get(token)
+        if inst.status != RUNNING or holder is None or (holder.data or {}).get("job") != job:
+            return {"skipped": True}  # interrupted, cancelled, or already done
+        node = service.ENGINE.graph(inst).nodes[holder.node]
+        assert isinstance(node, ServiceTask)
+        context = service.ENGINE.context(inst)
+        action = await db.begin_nested()
+        try:
+            variables, changes = await run_action(db, run, node, context, key, ctx.settings)
+        except ActionFailed as exc:
+            await action.rollback()
+            return await _failed(run, token, str(exc))
+        except Exception as exc:
+            await action.rollback()
+            if ctx.attempt >= node.max_attempts:
+                return await _failed(run, token, f"{type(exc).__name__}: {exc}")
+            raise
+        await action.commit()
+        service.ENGINE.service_done(
+            inst, token, job=job, variables=variables, record_changes=changes
+        )
+        await service.settle(db, run)
+        return {"done": True, "status": inst.status}
+
+    async def _failed(run: service.Run, token: int, error: str) -> dict[str, Any]:
+        log.warning("flow instance %s: service task failed: %s", run.id, error)
+        service.ENGINE.service_failed(run.inst, token, error)
+        await service.settle(ctx.session, run)
+        return {"failed": error}
+
+    return await _with_retries(ctx, attempt)
