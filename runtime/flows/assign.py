@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engines.flow.memory import ADMINS, assignee_chain
@@ -122,11 +122,18 @@ def _ids(value: Any) -> list[int]:
     return [v for v in _flat(value) if isinstance(v, int) and not isinstance(v, bool)]
 
 
+#: The usual case, one username (built once: an IN list is rebuilt on every call).
+_ONE_USER = select(User.id).where(User.username == bindparam("b_name"), User.is_active.is_(True))
+
+
 async def _active_ids(
     db: AsyncSession, *, usernames: list[str] | None = None, ids: list[int] | None = None
 ) -> list[int]:
     if not usernames and not ids:
         return []
+    if usernames and len(usernames) == 1:
+        found = (await db.execute(_ONE_USER, {"b_name": usernames[0]})).scalar_one_or_none()
+        return [found] if found is not None else []
     column = User.username if usernames else User.id
     wanted: list[Any] = list(usernames or ids or [])
     rows = await db.execute(

@@ -54,6 +54,14 @@ def _ref(
     return FlowRef(app_id, app_key, version_id, flow, form.id if form else None)
 
 
+async def flow_of(db: AsyncSession, version_id: int, flow_key: str) -> Flow:
+    """Flow ``flow_key`` as version ``version_id`` defines it (no query once cached)."""
+    flow = (await definition(db, version_id)).flow(flow_key)
+    if flow is None:
+        raise ProblemError("not_found", detail=f"flow {flow_key!r}")
+    return flow
+
+
 async def flow_at(db: AsyncSession, app_id: int, version_id: int, flow_key: str) -> FlowRef:
     """Flow ``flow_key`` as version ``version_id`` defines it (a running instance's flow)."""
     document = await definition(db, version_id)

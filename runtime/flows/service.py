@@ -10,7 +10,6 @@ instances of call activities. When a child ends, its parent moves on in the same
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -21,7 +20,7 @@ from engines.flow.errors import FlowError, TaskNotOpen
 from engines.flow.model import ServiceTask, UserTask
 from engines.flow.state import COMPLETED, REJECTED, RUNNING, Effect, Task
 from runtime.errors import FieldError, ProblemError
-from runtime.flows import assign, definitions, store
+from runtime.flows import assign, definitions, loading, store
 from runtime.flows.definitions import FlowRef
 from runtime.flows.models import FlowCc, FlowInstance, FlowTask
 from runtime.flows.records import form_handle, record_context
@@ -59,13 +58,17 @@ def problem_of(exc: FlowError | Conflict) -> ProblemError:
 # --- loading ------------------------------------------------------------------------------------
 
 
-async def open_run(db: AsyncSession, instance_id: int) -> Run:
-    """The instance ``instance_id`` with its flow and record, ready for a transition."""
-    row = await store.load_row(db, instance_id)
-    if row is None:
+async def open_run(
+    db: AsyncSession, instance_id: int | None = None, *, task_id: int | None = None
+) -> Run:
+    """The instance ``instance_id`` (or the one task ``task_id`` belongs to) with its flow and
+    record, ready for a transition."""
+    loaded = await loading.fetch(db, instance_id=instance_id, task_id=task_id)
+    if loaded is None:
         raise ProblemError("not_found")
-    ref = await definitions.flow_at(db, row.app_id, row.version_id, row.flow_key)
-    run = await store.load(db, row, ref.flow)
+    row = loaded.row
+    flow = await definitions.flow_of(db, row["version_id"], row["flow_key"])
+    run = await store.load(db, loaded, flow)
     await _load_record(db, run)
     return run
 
@@ -279,19 +282,15 @@ async def _cancel_child(db: AsyncSession, run: Run, token: int | None) -> None:
 # --- reading tasks ------------------------------------------------------------------------------
 
 
-async def task_row(db: AsyncSession, task_id: int) -> FlowTask:
-    row = await db.get(FlowTask, task_id, populate_existing=True)
-    if row is None:
-        raise ProblemError("not_found")
-    return row
-
-
-def engine_task(run: Run, row: FlowTask) -> Task:
-    task = run.inst.tasks.get(row.seq)
-    if task is None:
-        raise problem_of(TaskNotOpen(row.seq, row.status))
-    return task
-
-
-def now_of(run: Run) -> datetime:
-    return ENGINE.clock()
+async def open_task(db: AsyncSession, task_id: int) -> tuple[Run, Task]:
+    """The instance of task ``task_id`` and the task in it; 404 if there is no such task,
+    409 if it is no longer open."""
+    try:
+        run = await open_run(db, task_id=task_id)
+    except ProblemError:
+        raise ProblemError("not_found") from None
+    for task in run.inst.tasks.values():
+        if task.id == task_id:
+            return run, task
+    status = (await db.execute(select(FlowTask.status).where(FlowTask.id == task_id))).scalar_one()
+    raise problem_of(TaskNotOpen(task_id, status))

@@ -119,9 +119,7 @@ async def complete(
     variables: dict[str, Any],
     comment: str | None,
 ) -> tuple[Run, Task]:
-    row = await service.task_row(db, task_id)
-    run = await service.open_run(db, row.instance_id)
-    task = service.engine_task(run, row)
+    run, task = await service.open_task(db, task_id)
     require_worker(principal, task)
     node = service.ENGINE.graph(run.inst).nodes[task.node]
     check_fields(node, fields, run.inst.record)
@@ -150,9 +148,7 @@ async def act(
     db: AsyncSession, principal: Principal, task_id: int, op: str, **kw: Any
 ) -> tuple[Run, Task]:
     """claim / release / transfer / add_signer / return_to on task ``task_id``."""
-    row = await service.task_row(db, task_id)
-    run = await service.open_run(db, row.instance_id)
-    task = service.engine_task(run, row)
+    run, task = await service.open_task(db, task_id)
     engine = service.ENGINE
     user = principal.user_id
     try:
