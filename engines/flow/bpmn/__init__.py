@@ -1,0 +1,23 @@
+"""BPMN 2.0 XML import and export of flows (see README.md in this package).
+
+xml = to_bpmn(flow)              # a file bpmn-js and Camunda Modeler open
+result = from_bpmn(xml)          # result.flow, result.document, result.problems
+from_bpmn(xml).flow == flow      # lossless for every flow
+"""
+
+from __future__ import annotations
+
+from engines.flow.bpmn.exporter import to_bpmn
+from engines.flow.bpmn.importer import from_bpmn
+from engines.flow.bpmn.namespaces import JSONLOGIC, SCRIPT_FORMAT, TANGRAM
+from engines.flow.bpmn.problems import ImportResult, Problem
+
+__all__ = [
+    "JSONLOGIC",
+    "SCRIPT_FORMAT",
+    "TANGRAM",
+    "ImportResult",
+    "Problem",
+    "from_bpmn",
+    "to_bpmn",
+]
