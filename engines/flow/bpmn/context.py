@@ -10,27 +10,8 @@ from xml.etree.ElementTree import Element
 
 from engines.flow.bpmn.namespaces import BPMN, JSONLOGIC, TANGRAM, display, q, split
 from engines.flow.bpmn.problems import Problem
+from engines.flow.bpmn.vocabulary import INERT
 
-#: Children any element may have that carry nothing to run (or nothing we read there).
-INERT = frozenset(
-    {
-        "documentation",
-        "extensionElements",
-        "incoming",
-        "outgoing",
-        "ioSpecification",
-        "property",
-        "dataInputAssociation",
-        "dataOutputAssociation",
-        "dataInput",
-        "dataOutput",
-        "inputSet",
-        "outputSet",
-        "auditing",
-        "monitoring",
-        "categoryValueRef",
-    }
-)
 _NO_RULE = object()
 
 

@@ -10,37 +10,11 @@ from xml.etree.ElementTree import Element
 from engines.flow.bpmn.context import MISSING, Context
 from engines.flow.bpmn.mapping import EXTENSION, labels_from
 from engines.flow.bpmn.namespaces import JSONLOGIC, SCRIPT_FORMAT, display, split
+from engines.flow.bpmn.vocabulary import EVENT_DEFINITIONS, NODE_TYPES
 from engines.flow.model import parse_duration
 
-#: BPMN element → node type.
-NODE_TYPES = {
-    "startEvent": "start",
-    "endEvent": "end",
-    "userTask": "user_task",
-    "scriptTask": "script",
-    "serviceTask": "service_task",
-    "exclusiveGateway": "exclusive_gateway",
-    "parallelGateway": "parallel_gateway",
-    "inclusiveGateway": "inclusive_gateway",
-    "intermediateCatchEvent": "timer",
-    "boundaryEvent": "boundary_timer",
-    "callActivity": "call_activity",
-}
-_EVENT_DEFINITIONS = frozenset(
-    {
-        "timerEventDefinition",
-        "messageEventDefinition",
-        "signalEventDefinition",
-        "errorEventDefinition",
-        "escalationEventDefinition",
-        "compensateEventDefinition",
-        "conditionalEventDefinition",
-        "linkEventDefinition",
-        "cancelEventDefinition",
-        "terminateEventDefinition",
-        "eventDefinitionRef",
-    }
-)
+#: Other engines' assignment attributes, named when a user task has no Tangram assignee.
+_ASSIGNMENTS = frozenset({"assignee", "candidateUsers", "candidateGroups"})
 
 
 def node(ctx: Context, element: Element) -> dict[str, Any] | None:
@@ -55,7 +29,7 @@ def node(ctx: Context, element: Element) -> dict[str, Any] | None:
         **props,
     }
     if kind in {"start", "end", "timer", "boundary_timer"}:
-        definitions = ctx.children(element, _EVENT_DEFINITIONS)
+        definitions = ctx.children(element, EVENT_DEFINITIONS)
         return _event(ctx, element, doc, definitions)
     if kind == "user_task":
         _user_task(ctx, element, doc)
@@ -89,10 +63,16 @@ def node(ctx: Context, element: Element) -> dict[str, Any] | None:
 def _user_task(ctx: Context, element: Element, doc: dict[str, Any]) -> None:
     loops = ctx.children(element, {"multiInstanceLoopCharacteristics"})
     if "assignee" not in doc:
+        foreign = [
+            f"{display(name)}={value!r}"
+            for name, value in element.attrib.items()
+            if split(name)[0] and split(name)[1] in _ASSIGNMENTS
+        ]
+        note = f" ({', '.join(foreign)}: another engine's, not imported)" if foreign else ""
         ctx.report(
             element,
             "assignee_missing",
-            "a user task needs an assignee (who works it); set one in the designer",
+            f"a user task needs an assignee (who works it); set one in the designer{note}",
             "assignee",
         )
     if loops and "countersign" not in doc:
@@ -251,4 +231,4 @@ def edge(ctx: Context, element: Element) -> dict[str, Any] | None:
     return doc
 
 
-__all__ = ["NODE_TYPES", "edge", "node"]
+__all__ = ["edge", "node"]

@@ -7,7 +7,6 @@ from typing import Any
 
 from engines.flow.bpmn import layout
 from engines.flow.bpmn.mapping import (
-    ELEMENTS,
     EXTENSION,
     FLOW_EXTENSION,
     completion_condition,
@@ -16,6 +15,7 @@ from engines.flow.bpmn.mapping import (
     primary_name,
 )
 from engines.flow.bpmn.namespaces import EXPORTER, JSONLOGIC, SCRIPT_FORMAT, TANGRAM
+from engines.flow.bpmn.vocabulary import ELEMENTS
 from engines.flow.bpmn.xmlwrite import El, number, serialize
 from engines.flow.model import (
     BoundaryTimer,
@@ -71,8 +71,8 @@ class _Exporter:
             name=primary_name(self.flow.name),
             isExecutable="true",
         )
-        dump = self.flow.model_dump(mode="json", exclude_defaults=True)
-        props = {k: dump[k] for k in sorted(FLOW_EXTENSION) if k in dump and k != "key"}
+        # Python mode: JSON mode would refuse strings JSON can escape (lone surrogates).
+        props = self.flow.model_dump(include=set(FLOW_EXTENSION), exclude_defaults=True)
         if self.process_id != self.flow.key:
             props["key"] = self.flow.key
         _extension(process, self.flow.name, props)
@@ -107,9 +107,8 @@ class _Exporter:
             element.set(calledElement=node.flow)
         elif isinstance(node, ScriptTask):
             element.set(scriptFormat=SCRIPT_FORMAT)
-        dump = node.model_dump(mode="json", exclude_defaults=True)
-        wanted = EXTENSION.get(node.type, frozenset())
-        props = {k: v for k, v in dump.items() if k in wanted}
+        wanted = set(EXTENSION.get(node.type, ()))
+        props = node.model_dump(include=wanted, exclude_defaults=True)
         if "action" in props:  # its kind is a default, yet it tells the actions apart
             props["action"] = {"kind": node.action.kind, **props["action"]}
         _extension(element, node.name, props)

@@ -11,59 +11,15 @@ from xml.etree.ElementTree import Element
 from pydantic import ValidationError
 
 from engines.flow.bpmn import diagram, elements
-from engines.flow.bpmn.context import INERT, Context
+from engines.flow.bpmn.context import Context
 from engines.flow.bpmn.mapping import FLOW_EXTENSION, labels_from
 from engines.flow.bpmn.namespaces import BPMN, display, q, split
 from engines.flow.bpmn.parse import parse_xml
 from engines.flow.bpmn.problems import ImportResult, Problem
+from engines.flow.bpmn.vocabulary import DECLARATIONS, ELEMENTS, IGNORED, NODE_TYPES
 from engines.flow.check import CheckContext, check_flow
 from engines.flow.model import Flow
 from engines.form.schema import KEY_PATTERN
-
-#: Process children that are drawn but not run: lanes, annotations, groups, data objects.
-IGNORED = INERT | {
-    "laneSet",
-    "textAnnotation",
-    "association",
-    "group",
-    "dataObject",
-    "dataObjectReference",
-    "dataStoreReference",
-    "correlationSubscription",
-}
-#: Definitions children that only declare things other elements refer to.
-DECLARATIONS = frozenset(
-    {
-        "documentation",
-        "extensionElements",
-        "import",
-        "extension",
-        "relationship",
-        "message",
-        "signal",
-        "error",
-        "escalation",
-        "itemDefinition",
-        "dataStore",
-        "interface",
-        "resource",
-        "category",
-        "correlationProperty",
-        "partnerEntity",
-        "partnerRole",
-        "endPoint",
-        "timerEventDefinition",
-        "messageEventDefinition",
-        "signalEventDefinition",
-        "errorEventDefinition",
-        "escalationEventDefinition",
-        "conditionalEventDefinition",
-        "compensateEventDefinition",
-        "linkEventDefinition",
-        "terminateEventDefinition",
-        "cancelEventDefinition",
-    }
-)
 
 
 def from_bpmn(
@@ -118,7 +74,7 @@ def _import(ctx: Context, root: Element) -> dict[str, Any] | None:
         element_id = child.get("id")
         if element_id in taken:
             continue  # a duplicate id, reported already
-        if namespace == BPMN and (local in elements.NODE_TYPES or local == "sequenceFlow"):
+        if namespace == BPMN and (local in NODE_TYPES or local == "sequenceFlow"):
             if not element_id:
                 ctx.report(
                     child, "id_missing", f"a {display(child.tag)} without an id was not imported"
@@ -155,7 +111,7 @@ def _choose_process(ctx: Context, root: Element) -> Element | None:
         if namespace == BPMN and local not in DECLARATIONS | {"process", "collaboration"}:
             ctx.report(child, "unsupported_element", f"{display(child.tag)} is not supported")
     processes = root.findall(q(BPMN, "process"))
-    busy = [p for p in processes if any(split(c.tag)[1] in elements.NODE_TYPES for c in p)]
+    busy = [p for p in processes if any(split(c.tag)[1] in NODE_TYPES for c in p)]
     executable = [p for p in busy if p.get("isExecutable") == "true"]
     chosen = (executable or busy or processes)[0] if processes else None
     for other in busy:
@@ -241,7 +197,7 @@ def _what(ref: str, dropped: dict[str, Element]) -> str:
 
 
 def _flow_properties(ctx: Context, process: Element) -> dict[str, Any]:
-    props = ctx.extension(process, FLOW_EXTENSION)
+    props = ctx.extension(process, frozenset({*FLOW_EXTENSION, "key"}))
     stored_name = props.pop("name", None)
     key = props.pop("key", None) or process.get("id") or "flow"
     if not isinstance(key, str) or not re.match(KEY_PATTERN, key):
@@ -273,7 +229,7 @@ def _report_invalid(ctx: Context, document: dict[str, Any], error: Any) -> None:
         item = document[loc[0]][loc[1]]
         element_id = item.get("id")
         if loc[0] == "nodes":
-            element_type = f"bpmn:{_TAGS.get(item.get('type'), 'task')}"
+            element_type = f"bpmn:{ELEMENTS.get(item.get('type'), 'task')}"
             loc = loc[3:]  # past the node type the union adds
         else:
             element_type, loc = "bpmn:sequenceFlow", loc[2:]
@@ -284,6 +240,3 @@ def _report_invalid(ctx: Context, document: dict[str, Any], error: Any) -> None:
     ctx.problems.append(
         Problem("invalid_property", f"{path}: {error['msg']}", element_id, element_type)
     )
-
-
-_TAGS = {kind: tag for tag, kind in elements.NODE_TYPES.items()}

@@ -9,21 +9,6 @@ from typing import Any
 
 from engines.flow.model import Countersign
 
-#: Node type → BPMN element (local name in the BPMN namespace).
-ELEMENTS: dict[str, str] = {
-    "start": "startEvent",
-    "end": "endEvent",
-    "user_task": "userTask",
-    "script": "scriptTask",
-    "service_task": "serviceTask",
-    "exclusive_gateway": "exclusiveGateway",
-    "parallel_gateway": "parallelGateway",
-    "inclusive_gateway": "inclusiveGateway",
-    "timer": "intermediateCatchEvent",
-    "boundary_timer": "boundaryEvent",
-    "call_activity": "callActivity",
-}
-
 #: Properties kept in the extension, per node type (``name`` is handled by :func:`labels`);
 #: every other property has a place in BPMN itself.
 EXTENSION: dict[str, frozenset[str]] = {
@@ -33,7 +18,9 @@ EXTENSION: dict[str, frozenset[str]] = {
     "service_task": frozenset({"action", "max_attempts"}),
     "call_activity": frozenset({"inputs", "outputs"}),
 }
-FLOW_EXTENSION = frozenset({"key", "form", "triggers", "fallback", "step_limit"})
+#: Flow properties kept in the process's extension (and ``key``, when the process id is not
+#: the flow key because a node has that id).
+FLOW_EXTENSION = ("form", "triggers", "fallback", "step_limit")
 
 # Characters XML 1.0 cannot hold at all, not even as character references.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -20,6 +20,14 @@ PREFIXES = {
     TANGRAM: "tangram",
 }
 
+#: Other vendors' namespaces, named by their usual prefix in problems.
+VENDORS = {
+    "http://camunda.org/schema/1.0/bpmn": "camunda",
+    "http://camunda.org/schema/zeebe/1.0": "zeebe",
+    "http://flowable.org/bpmn": "flowable",
+    "http://activiti.org/bpmn": "activiti",
+}
+
 #: ``language`` of every formal expression holding JsonLogic (conditions, timer dates, the
 #: countersign completion condition), and the definitions' ``expressionLanguage``.
 JSONLOGIC = "https://jsonlogic.com"
@@ -45,7 +53,7 @@ def split(tag: str) -> tuple[str, str]:
 def display(tag: str) -> str:
     """A tag as people read it in a BPMN file: ``bpmn:userTask``, ``camunda:taskListener``."""
     namespace, local = split(tag)
-    prefix = PREFIXES.get(namespace)
+    prefix = PREFIXES.get(namespace) or VENDORS.get(namespace)
     if prefix is not None:
         return f"{prefix}:{local}"
     return f"{{{namespace}}}{local}" if namespace else local
