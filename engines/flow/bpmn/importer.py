@@ -62,6 +62,7 @@ def _import(ctx: Context, root: Element) -> dict[str, Any] | None:
         ctx.problems.append(Problem("no_process", "the file has no bpmn:process to import"))
         return None
     ctx.process_id = process.get("id")
+    properties = _flow_properties(ctx, process)
     _duplicates(ctx, root)
     nodes: list[dict[str, Any]] = []
     edges: list[dict[str, Any]] = []
@@ -99,7 +100,7 @@ def _import(ctx: Context, root: Element) -> dict[str, Any] | None:
     nodes = _attached(ctx, nodes, dropped, taken)
     edges = _connected(ctx, edges, {n["id"] for n in nodes}, dropped, taken)
     diagram.apply(ctx, root, nodes, edges)
-    return {**_flow_properties(ctx, process), "nodes": nodes, "edges": edges}
+    return {**properties, "nodes": nodes, "edges": edges}
 
 
 def _choose_process(ctx: Context, root: Element) -> Element | None:

@@ -45,11 +45,13 @@ def place(
     """A layout for every item not in ``fixed`` (``edges`` are ``(source, target)`` ids)."""
     hosts = {i.id: i.attached_to for i in items if i.attached_to is not None}
     flowing = [i.id for i in items if i.id not in hosts]
+    types = {i.id: i.type for i in items}
     known = set(flowing)
     # A boundary timer's successors follow its activity.
     links = [(hosts.get(s, s), t) for s, t in edges]
     links = [(s, t) for s, t in links if s in known and t in known and s != t]
-    layers = _layers(flowing, links)
+    starts_first = sorted(flowing, key=lambda n: types[n] != "start")
+    layers = _layers(starts_first, links)
     rows: dict[int, int] = {}
     result: dict[str, Layout] = {}
     for item in items:
@@ -79,35 +81,62 @@ def place(
 
 
 def _layers(nodes: list[str], links: list[tuple[str, str]]) -> dict[str, int]:
-    """Longest-path layer of each node once the back edges of a depth-first walk are cut."""
+    """Longest-path layer of each node once the edges that close a loop are cut: an edge
+    closes a loop when it leads back (no further from the start than where it leaves)
+    to a node from which its source can be reached again."""
     successors: dict[str, list[str]] = {n: [] for n in nodes}
     for source, target in links:
         successors[source].append(target)
-    state: dict[str, int] = {}  # 1: on the walk's stack, 2: done
-    order: list[str] = []
-    forward: dict[str, list[str]] = {n: [] for n in nodes}
-    for root in nodes:
-        if root in state:
-            continue
-        stack = [(root, iter(successors[root]))]
-        state[root] = 1
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                state[node] = 2
-                order.append(node)
-                stack.pop()
-            elif state.get(child) != 1:  # not a back edge
-                forward[node].append(child)
-                if child not in state:
-                    state[child] = 1
-                    stack.append((child, iter(successors[child])))
+    distance = _distances(nodes, successors)
+    reach: dict[str, set[str]] = {}
+
+    def reaches(start: str) -> set[str]:
+        if start not in reach:
+            seen, stack = {start}, [start]
+            while stack:
+                for nxt in successors[stack.pop()]:
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        stack.append(nxt)
+            reach[start] = seen
+        return reach[start]
+
+    forward = [(s, t) for s, t in links if distance[t] > distance[s] or s not in reaches(t)]
+    incoming = dict.fromkeys(nodes, 0)
+    after: dict[str, list[str]] = {n: [] for n in nodes}
+    for source, target in forward:
+        incoming[target] += 1
+        after[source].append(target)
     layer = dict.fromkeys(nodes, 0)
-    for node in reversed(order):  # a topological order of the forward edges
-        for child in forward[node]:
-            layer[child] = max(layer[child], layer[node] + 1)
+    ready = [n for n in nodes if incoming[n] == 0]
+    while ready:
+        node = ready.pop(0)
+        for nxt in after[node]:
+            layer[nxt] = max(layer[nxt], layer[node] + 1)
+            incoming[nxt] -= 1
+            if incoming[nxt] == 0:
+                ready.append(nxt)
     return layer
+
+
+def _distances(nodes: list[str], successors: dict[str, list[str]]) -> dict[str, int]:
+    """Breadth-first distance from the first node (a start event), then from each node not
+    reached yet, in order."""
+    distance: dict[str, int] = {}
+    base = 0
+    for root in nodes:
+        if root in distance:
+            continue
+        distance[root] = base
+        queue = [root]
+        while queue:
+            node = queue.pop(0)
+            for nxt in successors[node]:
+                if nxt not in distance:
+                    distance[nxt] = distance[node] + 1
+                    queue.append(nxt)
+        base = max(distance.values()) + 1
+    return distance
 
 
 def route(source: Layout, target: Layout) -> list[Point]:
