@@ -3,11 +3,11 @@ every element may have (the Tangram extension, JsonLogic expressions, child elem
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 from xml.etree.ElementTree import Element
 
+from engines.flow.bpmn.mapping import load_json
 from engines.flow.bpmn.namespaces import BPMN, JSONLOGIC, TANGRAM, display, q, split
 from engines.flow.bpmn.problems import Problem
 from engines.flow.bpmn.vocabulary import INERT
@@ -68,7 +68,7 @@ class Context:
                 "tangram:properties is given twice; the first is used",
             )
         try:
-            props = json.loads(found[0].text or "{}")
+            props = load_json(found[0].text or "{}")
         except ValueError as exc:
             self.report(element, "invalid_extension", f"tangram:properties is not JSON: {exc}")
             return {}
@@ -108,7 +108,7 @@ class Context:
             )
             return MISSING
         try:
-            return json.loads(text)
+            return load_json(text)
         except ValueError as exc:
             self.report(
                 holder,

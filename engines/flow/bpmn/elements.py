@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from xml.etree.ElementTree import Element
 
 from engines.flow.bpmn.context import MISSING, Context
-from engines.flow.bpmn.mapping import EXTENSION, labels_from
+from engines.flow.bpmn.mapping import EXTENSION, labels_from, load_json
 from engines.flow.bpmn.namespaces import JSONLOGIC, SCRIPT_FORMAT, display, split
 from engines.flow.bpmn.vocabulary import EVENT_DEFINITIONS, NODE_TYPES
 from engines.flow.model import parse_duration
@@ -103,7 +102,7 @@ def _script(ctx: Context, element: Element, doc: dict[str, Any]) -> None:
         )
         return
     try:
-        assign = json.loads(text)
+        assign = load_json(text)
     except ValueError as exc:
         ctx.report(element, "invalid_script", f"the script is not JSON: {exc}", "assign")
         return

@@ -38,6 +38,28 @@ def dump_json(value: Any) -> str:
     return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+#: JSON in a file nested deeper than this is refused (JsonLogic itself allows 200 levels).
+MAX_JSON_DEPTH = 256
+
+
+def load_json(text: str) -> Any:
+    """Parse JSON from a file; ``ValueError`` also for JSON nested too deeply to handle."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return value
+
+
 # --- names ----------------------------------------------------------------------------------
 
 

@@ -188,3 +188,22 @@ def test_damaged_exports_never_raise(data):
     assert isinstance(result, ImportResult)
     assert result.flow is not None or result.problems
     assert all(p.code and p.message for p in result.problems)
+
+
+@pytest.mark.parametrize("depth", [300, 100_000])
+def test_deeply_nested_json_is_reported(depth):
+    xml = (DATA / "bad_extensions.bpmn").read_text()
+    xml = xml.replace("{assignee: starter}", "[" * depth + "]" * depth)
+    problem = next(p for p in from_bpmn(xml).problems if p.element_id == "not_json")
+    assert problem.code == "invalid_extension"
+    assert "nested deeper than 256 levels" in problem.message
+
+
+def test_deeply_nested_xml_is_read():
+    xml = (DATA / "two_processes.bpmn").read_text()
+    nested = "<bpmn:documentation>" * 50_000 + "</bpmn:documentation>" * 50_000
+    xml = xml.replace(
+        '<bpmn:startEvent id="shop_start" />',
+        f'<bpmn:startEvent id="shop_start">{nested}</bpmn:startEvent>',
+    )
+    assert from_bpmn(xml).flow is not None
