@@ -6,6 +6,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 CONSTRAINTS := constraints.txt
+NODESTAMP := node_modules/.installed
 
 .PHONY: run test lint format lock migrate worker clean ci
 
@@ -23,16 +24,22 @@ $(DEVSTAMP): $(STAMP) pyproject.toml $(CONSTRAINTS)
 	$(PIP) install -q -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $@
 
+# Node tools for the tests only (bpmn-moddle checks exported BPMN), pinned by package-lock.json.
+$(NODESTAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js 20+ and npm are required for the tests" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
 run: $(STAMP)
 	@mkdir -p var
 	$(BIN)/tangram migrate
 	$(BIN)/tangram init
 	$(BIN)/tangram run
 
-test: $(DEVSTAMP)
+test: $(DEVSTAMP) $(NODESTAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	TANGRAM_REQUIRE_NODE=1 $(BIN)/python -m pytest
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
@@ -53,4 +60,4 @@ lock: $(DEVSTAMP)
 	$(PIP) freeze --exclude-editable | grep -v '^-e ' | grep -v '^tangram' > $(CONSTRAINTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache node_modules
