@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
+from builder.apps.flow_routes import router as app_flows_router
 from builder.apps.routes import router as apps_router
 from runtime import db as database
 from runtime.audit.routes import router as audit_router
@@ -116,6 +117,7 @@ def create_app(
         jobs_router,
         files_router,
         apps_router,
+        app_flows_router,
         flows_router,
         ops_router,
     )
