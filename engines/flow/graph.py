@@ -28,6 +28,8 @@ class Graph:
             if isinstance(node, BoundaryTimer):
                 self.boundaries.setdefault(node.attached_to, []).append(node)
         self.starts = [n.id for n in flow.nodes if n.type == "start"]
+        self._downstream: dict[str, frozenset[str]] = {}
+        self._upstream_of: dict[str, frozenset[str]] = {}
 
     @cached_property
     def conditions(self) -> dict[str, CompiledRule]:
@@ -90,6 +92,20 @@ class Graph:
                     seen.add(prev)
                     queue.append(prev)
         return seen
+
+    def downstream(self, node_id: str) -> frozenset[str]:
+        """The nodes a token at ``node_id`` may still reach (itself included), memoised."""
+        hit = self._downstream.get(node_id)
+        if hit is None:
+            hit = self._downstream[node_id] = frozenset(self.reachable_from(node_id))
+        return hit
+
+    def upstream_of(self, node_id: str) -> frozenset[str]:
+        """The nodes from which ``node_id`` can be reached (itself included), memoised."""
+        hit = self._upstream_of.get(node_id)
+        if hit is None:
+            hit = self._upstream_of[node_id] = frozenset(self.reaching({node_id}))
+        return hit
 
     @cached_property
     def upstream(self) -> dict[str, frozenset[str]]:
