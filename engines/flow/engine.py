@@ -621,12 +621,13 @@ class Engine:
         """The tokens a return to ``target`` cancels, or None when it would deadlock.
 
         A restart at ``target`` replaces the tokens it can produce again: the returning one,
-        and every token whose arrival edge starts at a node reachable from ``target``. Tokens
-        of other parallel branches stay, with their tasks. The return is refused when a
-        parallel join downstream of ``target`` would wait for a branch nothing can bring any
-        more (returning into a branch of a region already joined)."""
+        and every token whose arrival edge starts in the restart's region (the nodes it can
+        reach without passing a join, see :meth:`Graph.restart_region`). Tokens of other
+        parallel branches stay, with their tasks. The return is refused when a parallel join
+        in the region would wait for a branch nothing can bring any more (returning into a
+        branch of a region already joined, or from one branch into another)."""
         graph = self.graph(inst)
-        reach = graph.downstream(target)
+        reach = graph.restart_region(target)
         edges = graph.edges
         cancel: list[Token] = []
         kept: list[Token] = []
@@ -679,7 +680,7 @@ class Engine:
             self._cancel_token(inst, other)
         inst.pending = [a for a in inst.pending if a.token in inst.tokens]
         # Nodes the restart passes again are visited anew (the target included).
-        reach = self.graph(inst).downstream(target)
+        reach = self.graph(inst).restart_region(target)
         inst.visited = [n for n in inst.visited if n not in reach]
         restart = Token(inst.next_seq(), target)
         inst.tokens[restart.seq] = restart

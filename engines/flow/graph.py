@@ -28,7 +28,13 @@ class Graph:
             if isinstance(node, BoundaryTimer):
                 self.boundaries.setdefault(node.attached_to, []).append(node)
         self.starts = [n.id for n in flow.nodes if n.type == "start"]
-        self._downstream: dict[str, frozenset[str]] = {}
+        self._region: dict[str, frozenset[str]] = {}
+        #: Gateways that wait for several incoming edges.
+        self.joins = frozenset(
+            n.id
+            for n in flow.nodes
+            if n.type in ("parallel_gateway", "inclusive_gateway") and len(self.incoming[n.id]) > 1
+        )
         self._upstream_of: dict[str, frozenset[str]] = {}
 
     @cached_property
@@ -93,11 +99,23 @@ class Graph:
                     queue.append(prev)
         return seen
 
-    def downstream(self, node_id: str) -> frozenset[str]:
-        """The nodes a token at ``node_id`` may still reach (itself included), memoised."""
-        hit = self._downstream.get(node_id)
+    def restart_region(self, node_id: str) -> frozenset[str]:
+        """The nodes a token restarted at ``node_id`` may reach on its own (itself included):
+        joins (parallel or inclusive gateways with several incoming edges) are reached but not
+        passed, since passing one takes the other branches too. Memoised."""
+        hit = self._region.get(node_id)
         if hit is None:
-            hit = self._downstream[node_id] = frozenset(self.reachable_from(node_id))
+            seen = {node_id}
+            queue = deque([node_id])
+            while queue:
+                current = queue.popleft()
+                if current != node_id and current in self.joins:
+                    continue
+                for nxt in self.successors(current):
+                    if nxt not in seen and nxt in self.nodes:
+                        seen.add(nxt)
+                        queue.append(nxt)
+            hit = self._region[node_id] = frozenset(seen)
         return hit
 
     def upstream_of(self, node_id: str) -> frozenset[str]:

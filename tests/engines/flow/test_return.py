@@ -12,6 +12,12 @@ APPROVAL = flow("approval")
 PARALLEL = flow("parallel")
 
 
+def sign_b(h: Harness, inst: object) -> None:
+    """rework's b is an "any" countersign: one approval decides."""
+    task = h.tasks(inst, "b")[0]  # type: ignore[arg-type]
+    h.do(inst, "complete", task.seq, user=task.assignee, action="approve")
+
+
 def at_finance(h: Harness) -> object:
     inst = h.start(APPROVAL, record={"assignee": USERS["carol"]})
     h.complete(inst, "draft")
@@ -160,3 +166,27 @@ def test_the_first_user_task_has_nothing_to_return_to() -> None:
     task = h.task(inst, "task")
     # task is the first user task: nothing to return to
     assert h.do(inst, "return_targets", task.seq) == []
+
+
+def test_return_into_a_joined_region_inside_a_loop_is_refused() -> None:
+    # rework: split → a, b → join → review → again? back to split. Every node reaches every
+    # other around the loop, but a restart at a or b cannot pass the join alone.
+    h = Harness()
+    inst = h.start(flow("rework"))
+    h.complete(inst, "a")
+    sign_b(h, inst)
+    review = h.task(inst, "review")
+    assert h.do(inst, "return_targets", review.seq) == []
+    with pytest.raises(BadAction):
+        h.do(inst, "return_to", review.seq, user=3, target="a")
+
+
+def test_return_from_one_branch_to_the_other_around_a_loop_is_refused() -> None:
+    h = Harness()
+    inst = h.start(flow("rework"))
+    h.complete(inst, "a")
+    sign_b(h, inst)
+    h.complete(inst, "review", variables={"again": True})
+    # second round: b was passed (in round one) and lies "upstream" of a around the loop
+    a = h.task(inst, "a")
+    assert "b" not in h.do(inst, "return_targets", a.seq)
