@@ -72,7 +72,10 @@ class Engine:
 
     @staticmethod
     def graph(inst: Instance) -> Graph:
-        return graph_of(inst.flow)
+        graph: Graph | None = inst.graph
+        if graph is None or graph.flow is not inst.flow:
+            graph = inst.graph = graph_of(inst.flow)
+        return graph
 
     @staticmethod
     def context(inst: Instance) -> dict[str, Any]:
@@ -437,7 +440,7 @@ class Engine:
         _touch(task)
         self._event(
             inst,
-            f"task_{outcome}",
+            "task_completed" if action == "complete" else action,
             actor=user,
             node=task.node,
             task=seq,

@@ -145,6 +145,7 @@ class Instance:
         "error",
         "flow",
         "gone_tokens",
+        "graph",
         "history",
         "id",
         "pending",
@@ -172,6 +173,8 @@ class Instance:
     ) -> None:
         self.id = id
         self.flow = flow
+        #: The flow's indexed graph, set by the engine on first use.
+        self.graph: Any = None
         self.status = RUNNING
         self.variables: dict[str, Any] = variables if variables is not None else {}
         self.record = record

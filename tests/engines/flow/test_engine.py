@@ -58,7 +58,7 @@ def test_history_records_who_what_when_and_data() -> None:
         "task_created",
         "task_completed",
         "task_created",
-        "task_approved",
+        "approve",
         "completed",
     ]
     started, created, completed, *_ = inst.history
