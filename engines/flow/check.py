@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engines.flow.graph import Graph
@@ -37,6 +37,9 @@ RECORD_SYSTEM_VARS = frozenset(
 )
 #: Variables every instance has.
 BUILTIN_VARS = frozenset({"record", "instance", "starter", "outcome", "now", "current_user"})
+#: Names the engine puts in every context over the flow's variables (a variable of that name
+#: could never be read).
+RESERVED_VARS = frozenset({"record", "instance", "starter"})
 
 
 @dataclass
@@ -65,7 +68,7 @@ def check_flows(flows: list[Flow], context: CheckContext) -> list[SchemaProblem]
             problems.append(
                 SchemaProblem(f"flows[{key}]", "duplicate_key", "a flow key is used twice")
             )
-    context.flows = set(keys)
+    context = replace(context, flows=set(keys))
     for flow in flows:
         problems.extend(check_flow(flow, context))
     problems.extend(_call_cycles(flows))
@@ -133,7 +136,7 @@ class _Checker:
         self._ids()
         self._edges()
         self._shape()
-        if not self.problems:
+        if self.graph.starts:
             self._reachability()
         self._gateways()
         for node in self.flow.nodes:
@@ -179,12 +182,15 @@ class _Checker:
 
     def _shape(self) -> None:
         starts = self.graph.starts
-        if len(starts) != 1:
-            self.add(
-                "nodes",
-                "start_count",
-                f"a flow needs exactly one start event, it has {len(starts)}",
-            )
+        if not starts:
+            self.add("nodes", "start_count", "a flow needs exactly one start event, it has none")
+        elif len(starts) > 1:
+            for start in starts:
+                self.add(
+                    f"nodes[{start}]",
+                    "start_count",
+                    f"a flow needs exactly one start event, it has {len(starts)}",
+                )
         if not any(n.type == "end" for n in self.flow.nodes):
             self.add("nodes", "no_end", "a flow needs an end event")
         for node in self.flow.nodes:
@@ -208,7 +214,9 @@ class _Checker:
                 )
 
     def _reachability(self) -> None:
-        reached = self.graph.reachable_from(self.graph.starts[0])
+        reached: set[str] = set()
+        for start in self.graph.starts:
+            reached |= self.graph.reachable_from(start)
         ends = {n.id for n in self.flow.nodes if n.type == "end"}
         finishing = self.graph.reaching(ends)
         for node in self.flow.nodes:
@@ -264,6 +272,7 @@ class _Checker:
             self._user_task(node, where)
         elif isinstance(node, ScriptTask):
             for name, rule in node.assign.items():
+                self._variable(f"{where}.assign.{name}", name)
                 self._rule(f"{where}.assign.{name}", rule)
         elif isinstance(node, ServiceTask):
             self._service(node, where)
@@ -285,12 +294,12 @@ class _Checker:
         elif isinstance(node, CallActivity):
             if node.flow not in self.context.flows:
                 self.add(f"{where}.flow", "unknown_flow", f"no flow {node.flow!r} in this app")
-            for name, rule in {**node.inputs, **node.outputs}.items():
-                self._rule(
-                    f"{where}.inputs.{name}" if name in node.inputs else f"{where}.outputs.{name}",
-                    rule,
-                    record=False,
-                )
+            # Inputs read this flow's context (record included), outputs the child's variables.
+            for name, rule in node.inputs.items():
+                self._rule(f"{where}.inputs.{name}", rule)
+            for name, rule in node.outputs.items():
+                self._variable(f"{where}.outputs.{name}", name)
+                self._rule(f"{where}.outputs.{name}", rule, record=False)
 
     def _user_task(self, node: UserTask, where: str) -> None:
         self._assignee(f"nodes[{node.id}].assignee", node.assignee)
@@ -317,6 +326,12 @@ class _Checker:
                 self.add(f"{where}.return_to", "not_a_user_task", f"{target!r} is not a user task")
             elif target == node.id:
                 self.add(f"{where}.return_to", "return_to_self", "a task cannot return to itself")
+            elif target not in self.graph.reaching({node.id}):
+                self.add(
+                    f"{where}.return_to",
+                    "not_upstream",
+                    f"{target!r} does not come before this task: it cannot be returned to",
+                )
 
     def _service(self, node: ServiceTask, where: str) -> None:
         action = node.action
@@ -329,6 +344,8 @@ class _Checker:
                 self._field(f"{where}.action.values.{key}", key)
                 self._rule(f"{where}.action.values.{key}", rule)
         elif isinstance(action, CreateRecord):
+            if action.result is not None:
+                self._variable(f"{where}.action.result", action.result)
             target = self.context.forms.get(action.form)
             if target is None:
                 self.add(
@@ -348,13 +365,15 @@ class _Checker:
                 error = template_error(getattr(action, name))
                 if error:
                     self.add(f"{where}.action.{name}", "template_invalid", error)
-        elif isinstance(action, Webhook) and action.body is not None:
-            self._rule(f"{where}.action.body", action.body)
+        elif isinstance(action, Webhook):
+            if action.result is not None:
+                self._variable(f"{where}.action.result", action.result)
+            if action.body is not None:
+                self._rule(f"{where}.action.body", action.body)
 
     def _assignee(self, where: str, assignee: Assignee) -> None:
-        if assignee.kind == "role" and self.context.app_roles is not None:
-            # Role keys not of this app are global roles, checked against the database.
-            pass
+        # Role keys may name app roles or global roles: both are checked against the database
+        # (see assignee_keys), not here.
         if assignee.kind in {"field", "department_head"} and assignee.key is not None:
             wanted = "user" if assignee.kind == "field" else "department"
             if self.form is None:
@@ -375,6 +394,14 @@ class _Checker:
             self._rule(f"{where}.rule", assignee.rule)
 
     # --- references --------------------------------------------------------------------------
+
+    def _variable(self, where: str, name: str) -> None:
+        if name in RESERVED_VARS:
+            self.add(
+                where,
+                "reserved_variable",
+                f"{name!r} is set by the engine in every context; choose another name",
+            )
 
     def _field(self, where: str, key: str) -> None:
         if self.form is not None and self.form.find(key) is None:
@@ -403,6 +430,9 @@ def _record_vars(rule: Any) -> set[str]:
     return names
 
 
+_SCOPED = frozenset({"map", "filter", "reduce", "all", "some", "none"})
+
+
 def _var_paths(rule: Any) -> Iterable[str]:
     if isinstance(rule, list):
         for item in rule:
@@ -413,6 +443,11 @@ def _var_paths(rule: Any) -> Iterable[str]:
                 name = args[0] if isinstance(args, list) and args else args
                 if isinstance(name, str):
                     yield name
+            elif op in _SCOPED and isinstance(args, list):
+                # The body of map/filter/… reads the current element, not the context.
+                for position, arg in enumerate(args):
+                    if position != 1:
+                        yield from _var_paths(arg)
             else:
                 yield from _var_paths(args)
 
@@ -447,6 +482,7 @@ def template_error(text: str) -> str | None:
 
 __all__ = [
     "BUILTIN_VARS",
+    "RESERVED_VARS",
     "CheckContext",
     "assignee_keys",
     "check_flow",

@@ -20,10 +20,12 @@ from engines.flow.errors import BadAction, FlowError, InstanceFinished, TaskNotO
 from engines.flow.graph import Graph, graph_of
 from engines.flow.model import Edge, Flow, UserTask, parse_duration
 from engines.flow.model import Timer as TimerSpec
-from engines.flow.nodes import NODE_BEHAVIOURS
+from engines.flow.nodes import NODE_BEHAVIOURS, InclusiveBehaviour
 from engines.flow.state import (
+    ADMINS,
     CANCELLED,
     CLEAN,
+    COMPLETED,
     DIRTY,
     DONE,
     FAILED,
@@ -70,7 +72,10 @@ class Engine:
 
     @staticmethod
     def graph(inst: Instance) -> Graph:
-        return graph_of(inst.flow)
+        graph: Graph | None = inst.graph
+        if graph is None or graph.flow is not inst.flow:
+            graph = inst.graph = graph_of(inst.flow)
+        return graph
 
     @staticmethod
     def context(inst: Instance) -> dict[str, Any]:
@@ -132,14 +137,17 @@ class Engine:
         self._event(inst, action or status, actor=actor, node=node, data=data)
 
     def fail(self, inst: Instance, code: str, message: str, node: str | None) -> None:
-        """Stop the instance with an error on it; its tokens stay where they stand."""
+        """Stop the instance with an error on it. Its tokens stay where they stand (to show
+        where it stopped); its open tasks, pending timers and running children are cancelled,
+        since nobody can work them any more."""
+        self._cancel_work(inst)
         inst.status = FAILED
         inst.error = {"code": code, "message": message, "node": node}
         inst.dirty = True
-        inst.queue.clear()
         self._event(inst, "failed", node=node, data=inst.error)
 
-    def _cancel_all(self, inst: Instance) -> None:
+    def _cancel_work(self, inst: Instance) -> None:
+        """Cancel every open task, pending timer, running child and pending assignment."""
         for task in inst.tasks.values():
             if task.status == OPEN:
                 task.status = VOID
@@ -148,18 +156,33 @@ class Engine:
             if timer.status == PENDING:
                 timer.status = VOID
                 _touch(timer)
-        for token in list(inst.tokens.values()):
-            if (
-                token.status == WAITING
-                and self.graph(inst).nodes[token.node].type == "call_activity"
-            ):
-                inst.effects.append(Effect("cancel_call", token.seq, token.node))
-            self.consume(inst, token)
+        nodes = self.graph(inst).nodes
+        for token in inst.tokens.values():
+            if token.status == WAITING and nodes[token.node].type == "call_activity":
+                self._cancel_call(inst, token)
         inst.queue.clear()
         inst.pending.clear()
 
+    def _cancel_all(self, inst: Instance) -> None:
+        self._cancel_work(inst)
+        for token in list(inst.tokens.values()):
+            self.consume(inst, token)
+
+    @staticmethod
+    def _cancel_call(inst: Instance, token: Token) -> None:
+        call = (token.data or {}).get("call")
+        inst.effects.append(Effect("cancel_call", token.seq, token.node, {"call": call}))
+
+    def _cancel_token(self, inst: Instance, token: Token) -> None:
+        """End one token where it stands: its tasks, timers and child are cancelled."""
+        if token.status == WAITING and self.graph(inst).nodes[token.node].type == "call_activity":
+            self._cancel_call(inst, token)
+        self._close_activity(inst, token)
+        self.consume(inst, token)
+
     def request_assignment(self, inst: Instance, token: Token) -> None:
         token.data = {"assign": True}
+        _touch(token)
         inst.pending.append(Assignment(token.seq, token.node))
 
     def arm_boundaries(self, inst: Instance, token: Token) -> None:
@@ -231,8 +254,6 @@ class Engine:
                     if other.node == token.node and other is not token:
                         self.consume(inst, other)
                 token.status = READY
-                from engines.flow.nodes import InclusiveBehaviour
-
                 InclusiveBehaviour.split(self, inst, token, node)
                 return True
         return False
@@ -249,6 +270,8 @@ class Engine:
         instance_id: int | None = None,
     ) -> Instance:
         graph = graph_of(flow)
+        if not graph.starts:
+            raise FlowError("no_start", "the flow has no start event")
         inst = Instance(
             flow,
             id=instance_id,
@@ -272,25 +295,34 @@ class Engine:
     def assign(self, inst: Instance, assignment: Assignment, resolution: Resolution) -> list[Task]:
         """Create the tasks of a user task whose assignee resolved to ``resolution``."""
         token = inst.tokens.get(assignment.token)
-        if token is None or token.node != assignment.node:
-            return []
+        if (
+            token is None
+            or inst.status != RUNNING
+            or token.node != assignment.node
+            or token.status != WAITING
+            or not (token.data or {}).get("assign")
+        ):
+            return []  # stale or already assigned: never a second set of tasks
+        if not resolution:
+            resolution = ADMINS  # a task never vanishes
         node: UserTask = self.graph(inst).nodes[token.node]
         now = self.clock()
         due = now + parse_duration(node.due) if node.due else None
+        users = list(dict.fromkeys(resolution.users))
         if node.countersign is None:
-            if len(resolution.users) == 1 and not resolution.pools:
-                task = self._new_task(inst, token, now, due, assignee=resolution.users[0])
+            if len(users) == 1 and not resolution.pools:
+                task = self._new_task(inst, token, now, due, assignee=users[0])
             else:
-                pools = [["user", u] for u in resolution.users] + [
-                    list(p) for p in resolution.pools
-                ]
+                pools = [["user", u] for u in users] + [list(p) for p in resolution.pools]
                 task = self._new_task(inst, token, now, due, candidates=pools)
             token.data = None
             _touch(token)
             return [task]
-        signers: list[Any] = list(dict.fromkeys(resolution.users))
-        if not signers:
-            signers = [{"pools": resolution.pools}]
+        # Every user signs; pools (nobody expanded them to users) make one more signer whose
+        # task one of their members claims.
+        signers: list[Any] = users
+        if resolution.pools:
+            signers.append({"pools": [list(p) for p in resolution.pools]})
         token.data = {"signers": signers, "approve": 0, "reject": 0, "next": 0}
         _touch(token)
         count = 1 if node.countersign.sequential else len(signers)
@@ -304,7 +336,8 @@ class Engine:
         data["next"] = index + 1
         signer = data["signers"][index]
         if isinstance(signer, dict):
-            return self._new_task(inst, token, now, due, candidates=signer["pools"], signer=index)
+            pools = [list(p) for p in signer["pools"]]
+            return self._new_task(inst, token, now, due, candidates=pools, signer=index)
         return self._new_task(inst, token, now, due, assignee=signer, signer=index)
 
     def _new_task(
@@ -407,7 +440,7 @@ class Engine:
         _touch(task)
         self._event(
             inst,
-            action if action != "complete" else "task_completed",
+            "task_completed" if action == "complete" else action,
             actor=user,
             node=task.node,
             task=seq,
@@ -424,28 +457,34 @@ class Engine:
     def _tally(
         self, inst: Instance, token: Token, node: UserTask, outcome: str, user: int | None
     ) -> None:
-        data = token.data or {}
+        """Count a signer's vote; decide as soon as the outcome is certain (early completion).
+
+        ``need`` approvals decide for approval, more than ``total - need`` rejections for
+        rejection; every signer voting always decides, so a sequential countersign that is
+        still open has a next signer. ``n`` above the number of signers means all of them.
+        """
+        countersign = node.countersign
+        assert countersign is not None and token.data is not None
+        data = token.data
         votes = "reject" if outcome == "rejected" else "approve"
         data[votes] += 1
         _touch(token)
         total = len(data["signers"])
         approve, reject = data["approve"], data["reject"]
-        mode = node.countersign.mode if node.countersign else "all"
-        need = {"all": total, "any": 1}.get(
-            mode, node.countersign.n if node.countersign else 1
-        ) or 1
+        if countersign.mode == "all":
+            need = total
+        elif countersign.mode == "any":
+            need = 1
+        else:
+            need = min(countersign.n or 1, total)
         if approve >= need:
             self._decide(inst, token, node, "approved", user)
         elif reject > total - need:
             self._decide(inst, token, node, "rejected", user)
-        elif node.countersign and node.countersign.sequential and data["next"] < total:
+        elif countersign.sequential:
             now = self.clock()
             due = now + parse_duration(node.due) if node.due else None
             self._signer_task(inst, token, now, due)
-        elif data["next"] >= total and not any(
-            t.status == OPEN and t.token == token.seq for t in inst.tasks.values()
-        ):
-            self._decide(inst, token, node, "approved" if approve >= need else "rejected", user)
 
     def _decide(
         self, inst: Instance, token: Token, node: UserTask, outcome: str, user: int | None
@@ -473,13 +512,14 @@ class Engine:
         self.leave(inst, token)
 
     def _close_activity(self, inst: Instance, token: Token) -> None:
-        """Cancel the open tasks and the boundary timers of an activity token."""
+        """Cancel the open tasks and the pending timers (boundary or intermediate) of a token."""
+        seq = token.seq
         for task in inst.tasks.values():
-            if task.token == token.seq and task.status == OPEN:
+            if task.token == seq and task.status == OPEN:
                 task.status = VOID
                 _touch(task)
         for timer in inst.timers.values():
-            if timer.boundary_of == token.seq and timer.status == PENDING:
+            if timer.token == seq and timer.status == PENDING:
                 timer.status = VOID
                 _touch(timer)
 
@@ -508,8 +548,15 @@ class Engine:
     def transfer(
         self, inst: Instance, seq: int, by: int | None, to: int, comment: str | None = None
     ) -> Task:
-        """Hand the task to another user 转交."""
+        """Hand the task to another user 转交 (in a countersign, the vote goes with it)."""
         task = self._open_task(inst, seq)
+        if task.signer is not None:
+            token = inst.tokens[task.token]
+            signers = (token.data or {})["signers"]
+            if to in signers and signers.index(to) != task.signer:
+                raise FlowError("already_signer", "that user already signs here", user=to)
+            signers[task.signer] = to
+            _touch(token)
         previous = task.assignee
         task.assignee = to
         _touch(task)
@@ -529,7 +576,10 @@ class Engine:
         return task
 
     def add_signer(self, inst: Instance, seq: int, by: int | None, user: int) -> Task | None:
-        """Add a signer 加签 to the countersign task ``seq`` belongs to."""
+        """Add a signer 加签 to the countersign task ``seq`` belongs to.
+
+        In parallel mode the new signer gets a task at once (returned); in sequential mode the
+        new signer signs right after the current one (None is returned)."""
         task = self._open_task(inst, seq)
         node: UserTask = self.graph(inst).nodes[task.node]
         if node.countersign is None or not node.countersign.allow_add_signer:
@@ -540,7 +590,10 @@ class Engine:
         data = token.data or {}
         if user in data["signers"]:
             raise FlowError("already_signer", "that user already signs here", user=user)
-        data["signers"].append(user)
+        if node.countersign.sequential:
+            data["signers"].insert(data["next"], user)
+        else:
+            data["signers"].append(user)
         _touch(token)
         self._event(inst, "signer_added", actor=by, node=task.node, task=seq, data={"user": user})
         if node.countersign.sequential:
@@ -548,68 +601,129 @@ class Engine:
         now = self.clock()
         return self._signer_task(inst, token, now, task.due_at)
 
+    def return_targets(self, inst: Instance, seq: int) -> list[str]:
+        """The user tasks task ``seq`` may be returned to 退回, latest visited first: nodes this
+        instance passed that lie upstream of the task (within the node's ``return_to`` when it
+        has one), and from which the flow can go on without waiting forever at a parallel join
+        whose other branches are gone."""
+        task = self._open_task(inst, seq)
+        node: UserTask = self.graph(inst).nodes[task.node]
+        token = inst.tokens[task.token]
+        upstream = self.graph(inst).upstream_of(task.node)
+        listed = set(node.return_to) if node.return_to else None
+        return [
+            n
+            for n in reversed(inst.visited)
+            if n != task.node
+            and n in upstream
+            and (listed is None or n in listed)
+            and self._return_plan(inst, token, n) is not None
+        ]
+
+    def _return_plan(self, inst: Instance, token: Token, target: str) -> list[Token] | None:
+        """The tokens a return to ``target`` cancels, or None when it would deadlock.
+
+        A restart at ``target`` replaces the tokens it can produce again: the returning one,
+        and every token whose arrival edge starts in the restart's region (the nodes it can
+        reach without passing a join, see :meth:`Graph.restart_region`). Tokens of other
+        parallel branches stay, with their tasks. The return is refused when a parallel join
+        in the region would wait for a branch nothing can bring any more (returning into a
+        branch of a region already joined, or from one branch into another)."""
+        graph = self.graph(inst)
+        reach = graph.restart_region(target)
+        edges = graph.edges
+        cancel: list[Token] = []
+        kept: list[Token] = []
+        for other in inst.tokens.values():
+            via = edges.get(other.via) if other.via is not None else None
+            source = via.source if via is not None else other.node
+            if other is token or other.node == target or source in reach:
+                cancel.append(other)
+            else:
+                kept.append(other)
+        for join_id in reach:
+            incoming = graph.incoming[join_id]
+            if graph.nodes[join_id].type != "parallel_gateway" or len(incoming) < 2:
+                continue
+            for edge in incoming:
+                if edge.source in reach:
+                    continue
+                feeders = graph.upstream_of(edge.source)
+                if not any(
+                    (k.node == join_id and k.via == edge.id)
+                    or (k.node != join_id and k.node in feeders)
+                    for k in kept
+                ):
+                    return None
+        return cancel
+
     def return_to(
         self, inst: Instance, seq: int, *, user: int | None, target: str, comment: str | None = None
     ) -> None:
-        """Send the instance back to an earlier user task 退回: everything open is cancelled."""
-        task = self._open_task(inst, seq)
-        node: UserTask = self.graph(inst).nodes[task.node]
-        allowed = node.return_to or [n for n in inst.visited if n != node.id]
-        if target not in allowed or target == node.id:
+        """Send the instance back to an earlier user task 退回: the tokens the restart replaces
+        are cancelled with their tasks and timers (all of them, unless the task is in a
+        parallel branch and returns within it), and a token starts again at ``target``."""
+        allowed = self.return_targets(inst, seq)
+        if target not in allowed:
             raise BadAction(
                 "bad_return_target",
                 f"this task cannot return to {target!r}",
-                allowed=sorted(set(allowed)),
+                allowed=allowed,
             )
+        task = inst.tasks[seq]
+        token = inst.tokens[task.token]
+        cancel = self._return_plan(inst, token, target) or [token]
         task.status = DONE
         task.outcome = "returned"
         task.completed_by = user
         task.completed_at = self.clock()
         task.comment = comment
         _touch(task)
-        self._cancel_all(inst)
-        token = Token(inst.next_seq(), target)
-        inst.tokens[token.seq] = token
-        inst.queue.append(token)
+        for other in cancel:
+            self._cancel_token(inst, other)
+        inst.pending = [a for a in inst.pending if a.token in inst.tokens]
+        # Nodes the restart passes again are visited anew (the target included).
+        reach = self.graph(inst).restart_region(target)
+        inst.visited = [n for n in inst.visited if n not in reach]
+        restart = Token(inst.next_seq(), target)
+        inst.tokens[restart.seq] = restart
+        inst.queue.append(restart)
         inst.dirty = True
         self._event(
             inst,
             "returned",
             actor=user,
-            node=node.id,
+            node=task.node,
             task=seq,
-            data={"to": target, "comment": comment},
+            data={"to": target, "comment": comment} if comment else {"to": target},
         )
         self.run(inst)
 
     # outside events
 
     def fire_timer(self, inst: Instance, seq: int) -> bool:
-        """A timer's time has come; False when it no longer matters (cancelled, already fired)."""
+        """A timer's time has come; False (and nothing changes) when it no longer matters:
+        cancelled, already fired, or its instance is over."""
         timer = inst.timers.get(seq)
         if timer is None or timer.status != PENDING or inst.status != RUNNING:
+            return False
+        graph = self.graph(inst)
+        token = inst.tokens.get(timer.token if timer.boundary_of is None else timer.boundary_of)
+        node = graph.nodes[timer.node]
+        where = timer.node if timer.boundary_of is None else node.attached_to
+        if token is None or token.node != where or token.status != WAITING:
             return False
         timer.status = FIRED
         _touch(timer)
         self._event(inst, "timer_fired", node=timer.node, data={"timer": seq})
         if timer.boundary_of is None:
-            token = inst.tokens.get(timer.token)
-            if token is None:
-                return False
             self.leave(inst, token)
         else:
-            host = inst.tokens.get(timer.boundary_of)
-            if host is None:
-                return False
-            boundary = self.graph(inst).nodes[timer.node]
-            if boundary.interrupting:
-                self._close_activity(inst, host)
-                if self.graph(inst).nodes[host.node].type == "call_activity":
-                    inst.effects.append(Effect("cancel_call", host.seq, host.node))
-                self.consume(inst, host)
-            token = Token(inst.next_seq(), timer.node)
-            inst.tokens[token.seq] = token
-            self.leave(inst, token)
+            if node.interrupting:
+                self._cancel_token(inst, token)
+            escape = Token(inst.next_seq(), timer.node)
+            inst.tokens[escape.seq] = escape
+            self.leave(inst, escape)
         self.run(inst)
         return True
 
@@ -624,12 +738,9 @@ class Engine:
     ) -> bool:
         """A service task's job succeeded; False when its token is gone (interrupted, ended)
         or has moved on (``job`` is the visit id the job was created for)."""
-        token = inst.tokens.get(token_seq)
-        if token is None or inst.status != RUNNING or token.status != WAITING:
+        if not self._job_matches(inst, token_seq, "job", job):
             return False
-        expected = (token.data or {}).get("job")
-        if expected is None or (job is not None and job != expected):
-            return False
+        token = inst.tokens[token_seq]
         if variables:
             inst.variables.update(variables)
             inst.dirty = True
@@ -647,17 +758,40 @@ class Engine:
         self.run(inst)
         return True
 
-    def service_failed(self, inst: Instance, token_seq: int, error: str) -> None:
-        """A service task's job failed for good: the instance stops there."""
-        token = inst.tokens.get(token_seq)
-        if token is not None and inst.status == RUNNING:
-            self.fail(inst, "service_failed", error, token.node)
-
-    def child_done(self, inst: Instance, token_seq: int, child_variables: dict[str, Any]) -> bool:
-        """The flow a call activity started has ended; its outputs become variables here."""
-        token = inst.tokens.get(token_seq)
-        if token is None or inst.status != RUNNING:
+    def service_failed(
+        self, inst: Instance, token_seq: int, error: str, *, job: int | None = None
+    ) -> bool:
+        """A service task's job failed for good: the instance stops there (False when the job
+        is stale, as for :meth:`service_done`)."""
+        if not self._job_matches(inst, token_seq, "job", job):
             return False
+        self.fail(inst, "service_failed", error, inst.tokens[token_seq].node)
+        return True
+
+    @staticmethod
+    def _job_matches(inst: Instance, token_seq: int, kind: str, visit: int | None) -> bool:
+        """Whether token ``token_seq`` still waits for the job or child (``kind``) of visit
+        ``visit`` (None: of its current visit)."""
+        token = inst.tokens.get(token_seq)
+        if token is None or inst.status != RUNNING or token.status != WAITING:
+            return False
+        expected = (token.data or {}).get(kind)
+        return expected is not None and (visit is None or visit == expected)
+
+    def child_done(
+        self,
+        inst: Instance,
+        token_seq: int,
+        child_variables: dict[str, Any],
+        *,
+        call: int | None = None,
+    ) -> bool:
+        """The flow a call activity started has ended; its outputs become variables here.
+        False when the token no longer waits for that child (``call`` is the visit id of the
+        ``call`` effect)."""
+        if not self._job_matches(inst, token_seq, "call", call):
+            return False
+        token = inst.tokens[token_seq]
         context = dict(child_variables)
         outputs = {
             name: rule(context) for name, rule in self.graph(inst).outputs.get(token.node, ())
@@ -674,7 +808,8 @@ class Engine:
         return True
 
     def cancel(self, inst: Instance, *, user: int | None, reason: str | None = None) -> None:
-        if inst.finished:
+        """Cancel the instance (a failed one too: cancelling is how it is put away)."""
+        if inst.status in (COMPLETED, REJECTED, CANCELLED):
             raise InstanceFinished(inst.status)
         self.finish(inst, CANCELLED, actor=user, data={"reason": reason} if reason else None)
 

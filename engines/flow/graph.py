@@ -28,6 +28,14 @@ class Graph:
             if isinstance(node, BoundaryTimer):
                 self.boundaries.setdefault(node.attached_to, []).append(node)
         self.starts = [n.id for n in flow.nodes if n.type == "start"]
+        self._region: dict[str, frozenset[str]] = {}
+        #: Gateways that wait for several incoming edges.
+        self.joins = frozenset(
+            n.id
+            for n in flow.nodes
+            if n.type in ("parallel_gateway", "inclusive_gateway") and len(self.incoming[n.id]) > 1
+        )
+        self._upstream_of: dict[str, frozenset[str]] = {}
 
     @cached_property
     def conditions(self) -> dict[str, CompiledRule]:
@@ -90,6 +98,32 @@ class Graph:
                     seen.add(prev)
                     queue.append(prev)
         return seen
+
+    def restart_region(self, node_id: str) -> frozenset[str]:
+        """The nodes a token restarted at ``node_id`` may reach on its own (itself included):
+        joins (parallel or inclusive gateways with several incoming edges) are reached but not
+        passed, since passing one takes the other branches too. Memoised."""
+        hit = self._region.get(node_id)
+        if hit is None:
+            seen = {node_id}
+            queue = deque([node_id])
+            while queue:
+                current = queue.popleft()
+                if current != node_id and current in self.joins:
+                    continue
+                for nxt in self.successors(current):
+                    if nxt not in seen and nxt in self.nodes:
+                        seen.add(nxt)
+                        queue.append(nxt)
+            hit = self._region[node_id] = frozenset(seen)
+        return hit
+
+    def upstream_of(self, node_id: str) -> frozenset[str]:
+        """The nodes from which ``node_id`` can be reached (itself included), memoised."""
+        hit = self._upstream_of.get(node_id)
+        if hit is None:
+            hit = self._upstream_of[node_id] = frozenset(self.reaching({node_id}))
+        return hit
 
     @cached_property
     def upstream(self) -> dict[str, frozenset[str]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from engines.flow.engine import Engine
 from engines.flow.model import Assignee, Flow, ServiceTask, UserTask
-from engines.flow.state import Instance, Resolution
+from engines.flow.state import ADMINS, Effect, Instance, Resolution
 
 Resolver = Callable[[Instance, Assignee], Resolution]
 Service = Callable[[Instance, ServiceTask], dict[str, Any] | None]
@@ -25,11 +25,18 @@ def assignee_chain(flow: Flow, node: UserTask) -> list[Assignee]:
     return chain
 
 
-#: Who gets a task nobody else resolved to.
-ADMINS = Resolution(pools=[["admins", ""]])
+__all__ = ["ADMINS", "MemoryRunner", "Resolver", "Service", "assignee_chain"]
 
 
 class MemoryRunner:
+    """Drives instances through an :class:`Engine`, doing the outside world's part at once.
+
+    ``resolver`` maps an assignee to users and pools (the chain of :func:`assignee_chain`,
+    then :data:`ADMINS`); ``service`` runs a service task and returns its variables (None:
+    service tasks wait for :meth:`Engine.service_done`); ``flows`` are the flows call
+    activities start. With ``keep_effects`` every effect is also appended to ``effects``.
+    """
+
     def __init__(
         self,
         resolver: Resolver,
@@ -37,6 +44,7 @@ class MemoryRunner:
         engine: Engine | None = None,
         service: Service | None = None,
         flows: dict[str, Flow] | None = None,
+        keep_effects: bool = False,
     ) -> None:
         self.engine = engine or Engine()
         self.resolver = resolver
@@ -44,6 +52,7 @@ class MemoryRunner:
         self.flows = flows or {}
         #: Children started by call activities: (parent, token seq) → child.
         self.children: dict[tuple[int, int], Instance] = {}
+        self.effects: list[Effect] | None = [] if keep_effects else None
 
     def start(self, flow: Flow, **kwargs: Any) -> Instance:
         inst = self.engine.start(flow, **kwargs)
@@ -52,6 +61,10 @@ class MemoryRunner:
 
     def complete(self, inst: Instance, seq: int, **kwargs: Any) -> None:
         self.engine.complete(inst, seq, **kwargs)
+        self.settle(inst)
+
+    def return_to(self, inst: Instance, seq: int, **kwargs: Any) -> None:
+        self.engine.return_to(inst, seq, **kwargs)
         self.settle(inst)
 
     def fire(self, inst: Instance, seq: int) -> bool:
@@ -69,6 +82,8 @@ class MemoryRunner:
                 node = graph.nodes[assignment.node]
                 engine.assign(inst, assignment, self.resolve(inst, node))
             effects, inst.effects = inst.effects, []
+            if self.effects is not None:
+                self.effects.extend(effects)
             for effect in effects:
                 if effect.node is None or effect.token is None:
                     continue
@@ -78,7 +93,7 @@ class MemoryRunner:
                         inst, effect.token, job=effect.data.get("job"), variables=result
                     )
                 elif effect.kind == "call":
-                    self._call(inst, effect.token, effect.data)
+                    self._call(inst, effect)
 
     def resolve(self, inst: Instance, node: UserTask) -> Resolution:
         for assignee in assignee_chain(inst.flow, node):
@@ -87,18 +102,22 @@ class MemoryRunner:
                 return resolution
         return ADMINS
 
-    def _call(self, parent: Instance, token: int, data: dict[str, Any]) -> None:
+    def _call(self, parent: Instance, effect: Effect) -> None:
+        data = effect.data
+        token = effect.token
+        assert token is not None
         flow = self.flows.get(data["flow"])
         if flow is None:
-            self.engine.fail(parent, "unknown_flow", f"no flow {data['flow']!r}", None)
+            self.engine.fail(parent, "unknown_flow", f"no flow {data['flow']!r}", effect.node)
             return
         child = self.start(flow, variables=data["variables"], started_by=parent.started_by)
         self.children[(id(parent), token)] = child
         if child.finished:
-            self.engine.child_done(parent, token, child.variables)
+            self.engine.child_done(parent, token, child.variables, call=data.get("call"))
 
-    def child_finished(self, parent: Instance, token: int) -> None:
+    def child_finished(self, parent: Instance, token: int) -> bool:
         """Tell the parent that the child of ``token`` has ended (tests call this)."""
         child = self.children[(id(parent), token)]
-        self.engine.child_done(parent, token, child.variables)
+        done = self.engine.child_done(parent, token, child.variables)
         self.settle(parent)
+        return done

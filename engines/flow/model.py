@@ -25,6 +25,9 @@ CURRENT_SCHEMA_VERSION: Literal[1] = 1
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$"
 Rule = Any  # a JsonLogic rule, validated by engines.logic.iter_errors in check_flow
 
+#: The longest duration accepted (a timer beyond it is a typo, and would overflow datetimes).
+MAX_DURATION = timedelta(days=36_600)
+
 _DURATION = re.compile(
     r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
@@ -39,7 +42,13 @@ def parse_duration(text: str) -> timedelta:
     if match is None or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(f"{text!r} is not an ISO 8601 duration such as PT24H or P2DT4H")
     parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
-    return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    try:
+        value = timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    except OverflowError:
+        value = MAX_DURATION * 2
+    if value > MAX_DURATION:
+        raise ValueError(f"{text!r} is longer than {MAX_DURATION.days} days")
+    return value
 
 
 class _Model(BaseModel):

@@ -65,7 +65,10 @@ class UserTaskBehaviour(NodeBehaviour):
         engine.arm_boundaries(inst, token)
         visited = inst.visited
         if not visited or visited[-1] != token.node:
+            if token.node in visited:
+                visited.remove(token.node)  # each node once, the latest visit last
             visited.append(token.node)
+            inst.dirty = True
 
 
 class ServiceBehaviour(NodeBehaviour):
@@ -88,8 +91,11 @@ class CallBehaviour(NodeBehaviour):
         context = engine.context(inst)
         inputs = {name: rule(context) for name, rule in engine.graph(inst).inputs[token.node]}
         flow = getattr(node, "flow", "")
+        # A fresh id per visit, as for service jobs: a late child_done cannot advance a later one.
+        call = inst.next_seq()
+        token.data = {"call": call}
         inst.effects.append(
-            Effect("call", token.seq, token.node, {"flow": flow, "variables": inputs})
+            Effect("call", token.seq, token.node, {"flow": flow, "variables": inputs, "call": call})
         )
         engine.arm_boundaries(inst, token)
 
@@ -107,7 +113,9 @@ class ExclusiveBehaviour(NodeBehaviour):
         default = getattr(node, "default", None)
         conditions = graph.conditions
         for edge in outs:
-            if edge.id != default and truthy(conditions[edge.id](context)):
+            if edge.id != default and (
+                edge.condition is None or truthy(conditions[edge.id](context))
+            ):
                 engine.move(inst, token, edge)
                 return
         if default is not None:
@@ -125,18 +133,22 @@ class ParallelBehaviour(NodeBehaviour):
         graph = engine.graph(inst)
         incoming = graph.incoming[token.node]
         if len(incoming) > 1:
+            # Wait for a token on every incoming edge; the arriving token stands for its own
+            # edge (others that came the same way, e.g. around a loop, wait for the next round).
             engine.park(inst, token)
-            arrived: dict[str, Token] = {}
+            arrived: dict[str | None, Token] = {token.via: token}
             for other in inst.tokens.values():
                 if (
                     other.node == token.node
                     and other.status == WAITING
                     and other.via not in arrived
                 ):
-                    arrived[other.via or ""] = other
-            if len(arrived) < len(incoming) or any(e.id not in arrived for e in incoming):
-                return
-            for other in arrived.values():
+                    arrived[other.via] = other
+            for edge in incoming:
+                if edge.id not in arrived:
+                    return
+            for edge in incoming:
+                other = arrived[edge.id]
                 if other is not token:
                     engine.consume(inst, other)
         engine.fork(inst, token, graph.outgoing[token.node])

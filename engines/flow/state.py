@@ -132,6 +132,10 @@ class Resolution:
         return bool(self.users or self.pools)
 
 
+#: Who gets a task nobody else resolved to (the engine's last resort, so a task never vanishes).
+ADMINS = Resolution(pools=[["admins", ""]])
+
+
 class Instance:
     """A flow instance: its variables, the record it runs on, and its live items."""
 
@@ -141,6 +145,7 @@ class Instance:
         "error",
         "flow",
         "gone_tokens",
+        "graph",
         "history",
         "id",
         "pending",
@@ -168,6 +173,8 @@ class Instance:
     ) -> None:
         self.id = id
         self.flow = flow
+        #: The flow's indexed graph, set by the engine on first use.
+        self.graph: Any = None
         self.status = RUNNING
         self.variables: dict[str, Any] = variables if variables is not None else {}
         self.record = record
@@ -185,13 +192,15 @@ class Instance:
         self.dirty = False
         #: Seqs of tokens consumed since the last save (their rows are deleted).
         self.gone_tokens: list[int] = []
-        #: User-task nodes passed, in order (where a task may be returned to).
+        #: User-task nodes passed, each once, the latest visit last (where a task may be
+        #: returned to).
         self.visited: list[str] = []
         #: Tokens ready to step (the interpreter's work list).
         self.queue: list[Token] = []
 
     def next_seq(self) -> int:
         self.seq += 1
+        self.dirty = True
         return self.seq
 
     @property
