@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("parent_id", _ID, nullable=True),
         sa.Column("parent_token", sa.Integer(), nullable=True),
+        sa.Column("parent_call", sa.Integer(), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["app_id"], ["apps.id"], name=op.f("fk_flow_instances_app_id_apps"), ondelete="CASCADE"

@@ -28,7 +28,8 @@ TIMER_COLUMNS = ("seq", "node", "token", "due_at", "status", "boundary_of")
 _JSON_COLUMNS = {"data", "candidates"}
 INSTANCE_COLUMNS = (
     "id", "app_id", "version_id", "flow_key", "form_id", "record_id", "status", "variables",
-    "seq", "visited", "error", "started_by", "parent_id", "parent_token", "row_version",
+    "seq", "visited", "error", "started_by", "parent_id", "parent_token", "parent_call",
+    "row_version",
 )  # fmt: skip
 
 

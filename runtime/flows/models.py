@@ -40,6 +40,8 @@ class FlowInstance(Base):
         ForeignKey("flow_instances.id", ondelete="CASCADE")
     )
     parent_token: Mapped[int | None]
+    #: The call activity's visit id (a late answer for an earlier visit is ignored).
+    parent_call: Mapped[int | None]
     row_version: Mapped[int] = mapped_column(default=1)
 
     __table_args__ = (

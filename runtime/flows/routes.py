@@ -321,7 +321,8 @@ async def _task_detail(db: AsyncSession, user: Principal, task_id: int) -> TaskD
                 actions.append("add_signer")
             if engine_task.candidates:
                 actions.append("release" if engine_task.assignee else "claim")
-        targets = list(node.return_to or [n for n in run.inst.visited if n != node.id])
+        if engine_task is not None:
+            targets = service.ENGINE.return_targets(run.inst, engine_task.seq)
         token = run.inst.tokens.get(task.token)
         if node.countersign and token is not None and token.data:
             countersign = {

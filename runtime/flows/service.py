@@ -92,6 +92,7 @@ async def start(
     record_id: int | None = None,
     parent: Run | None = None,
     parent_token: int | None = None,
+    parent_call: int | None = None,
     depth: int = 0,
 ) -> Run:
     """Start ``ref`` (on record ``record_id`` of its form, when it has one) and step it."""
@@ -118,6 +119,7 @@ async def start(
         record_id,
         parent.id if parent is not None else None,
         parent_token,
+        parent_call,
     )
     await settle(db, run, depth=depth, parent=parent)
     return run
@@ -232,6 +234,7 @@ async def _call(db: AsyncSession, run: Run, effect: Effect, depth: int) -> bool:
         record_id=run.record_id if same_record else None,
         parent=run,
         parent_token=token,
+        parent_call=effect.data.get("call"),
         depth=depth + 1,
     )
     if child.inst.finished:
@@ -240,18 +243,17 @@ async def _call(db: AsyncSession, run: Run, effect: Effect, depth: int) -> bool:
 
 
 def _child_ended(parent: Run, token: int, child: Run) -> bool:
+    """Tell the parent its child ended; False when the parent moved on meanwhile."""
+    holder = parent.inst.tokens.get(token)
+    call = child.parent_call
+    if holder is None or parent.inst.status != RUNNING or (holder.data or {}).get("call") != call:
+        return False
     status = child.inst.status
     if status in (COMPLETED, REJECTED):
-        return ENGINE.child_done(parent.inst, token, {**child.inst.variables, "status": status})
-    node = ENGINE.graph(parent.inst).nodes.get(
-        parent.inst.tokens[token].node if token in parent.inst.tokens else ""
-    )
-    if parent.inst.status == RUNNING:
-        ENGINE.fail(
-            parent.inst, "call_failed", f"the called flow ended {status}", getattr(node, "id", None)
-        )
-        return True
-    return False
+        variables = {**child.inst.variables, "status": status}
+        return ENGINE.child_done(parent.inst, token, variables, call=call)
+    ENGINE.fail(parent.inst, "call_failed", f"the called flow ended {status}", holder.node)
+    return True
 
 
 async def _resume_parent(db: AsyncSession, child: Run) -> None:

@@ -53,6 +53,7 @@ class Run:
     record_id: int | None = None
     parent_id: int | None = None
     parent_token: int | None = None
+    parent_call: int | None = None
 
     @property
     def id(self) -> int:
@@ -132,6 +133,7 @@ async def load(db: AsyncSession, loaded: Loaded, flow: Flow) -> Run:
         row["record_id"],
         row["parent_id"],
         row["parent_token"],
+        row["parent_call"],
     )
 
 
@@ -323,6 +325,7 @@ async def _save_instance(db: AsyncSession, run: Run, now: datetime) -> None:
                 started_at=now,
                 parent_id=run.parent_id,
                 parent_token=run.parent_token,
+                parent_call=run.parent_call,
                 row_version=1,
                 **values,
             )
