@@ -41,7 +41,7 @@ import httpx
 from sqlalchemy import func, select
 
 from benchmarks import spiff_peer
-from benchmarks.records import bench_settings, expect, git_commit, make_database, say
+from benchmarks.records import bench_settings, git_commit, make_database, publish, say
 from engines.flow.memory import MemoryRunner
 from engines.flow.model import load
 from engines.flow.state import Resolution
@@ -127,42 +127,6 @@ def tangram_memory(n: int, warmup: int = 50) -> float:
 # --- Tangram persisted ---------------------------------------------------------------------------
 
 
-async def _publish(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
-    app_id = expect(
-        await client.post(
-            "/api/v1/apps", json={"key": APP_KEY, "name": {"en": "Flows"}}, headers=headers
-        ),
-        201,
-    ).json()["id"]
-    draft = expect(await client.get(f"/api/v1/apps/{app_id}/draft", headers=headers), 200).json()
-    added = expect(
-        await client.post(
-            f"/api/v1/apps/{app_id}/forms",
-            json={"key": "note", "label": NOTE_FORM["label"], "row_version": draft["row_version"]},
-            headers=headers,
-        ),
-        201,
-    ).json()
-    form = {**NOTE_FORM, "id": added["definition"]["forms"][0]["id"]}
-    definition = {**added["definition"], "forms": [form], "flows": [TICKET, WAKE]}
-    saved = expect(
-        await client.put(
-            f"/api/v1/apps/{app_id}/draft",
-            json={"row_version": added["row_version"], "definition": definition},
-            headers=headers,
-        ),
-        200,
-    ).json()
-    expect(
-        await client.post(
-            f"/api/v1/apps/{app_id}/publish",
-            json={"row_version": saved["row_version"]},
-            headers=headers,
-        ),
-        200,
-    )
-
-
 async def _setup(app: Any) -> Principal:
     async with app.state.sessions() as db:
         admin, _ = await users.create_user(
@@ -174,7 +138,13 @@ async def _setup(app: Any) -> Principal:
         token = await _token(db, admin)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://tangram") as client:
-        await _publish(client, {"Authorization": f"Bearer {token}"})
+        await publish(
+            client,
+            {"Authorization": f"Bearer {token}"},
+            NOTE_FORM,
+            {"flows": [TICKET, WAKE]},
+            APP_KEY,
+        )
     async with app.state.sessions() as db:
         user = await db.get(User, admin.id)
         assert user is not None

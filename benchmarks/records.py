@@ -320,13 +320,14 @@ async def publish(
     headers: dict[str, str],
     form: dict[str, Any],
     extra: dict[str, Any] | None = None,
+    app_key: str = APP_KEY,
 ) -> str:
     """Create, draft and publish the app through the apps API; returns the records URL.
 
     ``extra``: more keys of the app definition (e.g. ``permissions`` and ``roles``)."""
     created = expect(
         await client.post(
-            "/api/v1/apps", json={"key": APP_KEY, "name": {"en": "Bench"}}, headers=headers
+            "/api/v1/apps", json={"key": app_key, "name": {"en": "Bench"}}, headers=headers
         ),
         201,
     )
@@ -358,7 +359,7 @@ async def publish(
         ),
         200,
     )
-    return f"/api/v1/records/{APP_KEY}/{form['key']}"
+    return f"/api/v1/records/{app_key}/{form['key']}"
 
 
 async def measure_creates(

@@ -65,32 +65,12 @@ async def _one(
         return Resolution(users=await _heads(db, a, context))
     if kind == "role":
         role_id = await _role_id(db, run.app_id, a.key or "")
-        if role_id is None:
-            return Resolution()
-        if expand:
-            return Resolution(
-                users=await _members(db, RoleMember.user_id, RoleMember.role_id == role_id)
-            )
-        return (
-            Resolution(pools=[["role", role_id]])
-            if await _any_member(db, RoleMember.user_id, RoleMember.role_id == role_id)
-            else Resolution()
-        )
+        return await _pool(db, "role", role_id, RoleMember.user_id, RoleMember.role_id, expand)
     if kind == "group":
         group_id = (
             await db.execute(select(Group.id).where(Group.key == a.key))
         ).scalar_one_or_none()
-        if group_id is None:
-            return Resolution()
-        if expand:
-            return Resolution(
-                users=await _members(db, GroupMember.user_id, GroupMember.group_id == group_id)
-            )
-        return (
-            Resolution(pools=[["group", group_id]])
-            if await _any_member(db, GroupMember.user_id, GroupMember.group_id == group_id)
-            else Resolution()
-        )
+        return await _pool(db, "group", group_id, GroupMember.user_id, GroupMember.group_id, expand)
     if kind == "department":
         dept = (
             await db.execute(select(Department.id, Department.path).where(Department.code == a.key))
@@ -109,6 +89,20 @@ async def _one(
         return Resolution(
             pools=[["department_tree" if a.include_children else "department", dept.id]]
         )
+    return Resolution()
+
+
+async def _pool(
+    db: AsyncSession, kind: str, ref: int | None, user_column: Any, ref_column: Any, expand: bool
+) -> Resolution:
+    """A role or group: its members (a countersign's signers), or the pool they claim from
+    (nobody when it has no active member)."""
+    if ref is None:
+        return Resolution()
+    if expand:
+        return Resolution(users=await _members(db, user_column, ref_column == ref))
+    if await _any_member(db, user_column, ref_column == ref):
+        return Resolution(pools=[[kind, ref]])
     return Resolution()
 
 
