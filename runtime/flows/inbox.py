@@ -121,8 +121,10 @@ async def list_tasks(
         query = query.where(App.key == app)
     if overdue is True:
         query = query.where(FlowTask.status == "open", FlowTask.due_at < now)
-    elif overdue is False:
-        query = query.where(or_(FlowTask.due_at.is_(None), FlowTask.due_at >= now))
+    elif overdue is False:  # what task_out flags not overdue: closed, no due date, or not yet
+        query = query.where(
+            or_(FlowTask.status != "open", FlowTask.due_at.is_(None), FlowTask.due_at >= now)
+        )
     if before_id is not None:
         query = query.where(FlowTask.id < before_id)
     rows = (await db.execute(query.order_by(FlowTask.id.desc()).limit(limit))).all()

@@ -2,12 +2,18 @@
 service task. Each runs its transition in the job's own transaction (committed together with
 the job being marked done), so a worker killed at any point leaves either nothing or
 everything, and the retried job finds the timer fired or the token moved and does nothing.
+
+Records a service task writes are record events like any other write: the in-transaction
+hooks (flows started by triggers) see them before the job's transaction commits. An attempt
+that rolls back takes its events with it.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from engines.flow.model import ServiceTask
 from engines.flow.state import RUNNING
@@ -16,6 +22,7 @@ from runtime.flows.actions import ActionFailed, run_action
 from runtime.flows.store import Conflict
 from runtime.jobs.context import JobContext
 from runtime.jobs.registry import handlers
+from runtime.records.writer import run_hooks
 
 log = logging.getLogger("tangram.flows")
 #: Transitions retried at once when another one changed the instance meanwhile.
@@ -23,19 +30,37 @@ CONFLICT_RETRIES = 8
 
 
 async def _with_retries(ctx: JobContext, attempt: Any) -> dict[str, Any]:
+    db = ctx.session
     for _ in range(CONFLICT_RETRIES):
-        savepoint = await ctx.session.begin_nested()
+        mark = _event_mark(db)
+        savepoint = await db.begin_nested()
         try:
             result: dict[str, Any] = await attempt()
+            await run_hooks(db)
         except Conflict:
             await savepoint.rollback()
+            _forget_events(db, mark)
             continue
         except BaseException:
             await savepoint.rollback()
+            _forget_events(db, mark)
             raise
         await savepoint.commit()
         return result
     raise RuntimeError("the instance kept changing; retrying later")
+
+
+def _event_mark(db: AsyncSession) -> tuple[int, int]:
+    """How many record events the session holds, and how many the hooks have seen."""
+    events = db.info.setdefault("record_events", [])
+    return len(events), db.info.get("record_events_seen", 0)
+
+
+def _forget_events(db: AsyncSession, mark: tuple[int, int]) -> None:
+    """Drop the record events of writes a savepoint rolled back."""
+    count, seen = mark
+    del db.info.setdefault("record_events", [])[count:]
+    db.info["record_events_seen"] = min(seen, count)
 
 
 @handlers.register(service.TIMER_JOB, max_attempts=20)
@@ -68,14 +93,17 @@ async def run_service(ctx: JobContext) -> dict[str, Any]:
         node = service.ENGINE.graph(inst).nodes[holder.node]
         assert isinstance(node, ServiceTask)
         context = service.ENGINE.context(inst)
+        mark = _event_mark(db)
         action = await db.begin_nested()
         try:
             variables, changes = await run_action(db, run, node, context, key, ctx.settings)
         except ActionFailed as exc:
             await action.rollback()
+            _forget_events(db, mark)
             return await _failed(run, token, str(exc))
         except Exception as exc:
             await action.rollback()
+            _forget_events(db, mark)
             if ctx.attempt >= node.max_attempts:
                 return await _failed(run, token, f"{type(exc).__name__}: {exc}")
             raise

@@ -4,13 +4,21 @@ arrange roles, departments and groups and to work tasks."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from runtime.config import Settings
+from runtime.flows.models import FlowCc, FlowTimer
+from runtime.jobs.models import Job
+from runtime.jobs.worker import Worker
 from runtime.org.models import Department, DepartmentMember, Group, GroupMember, Role, RoleMember
 from tests.conftest import Account, make_account
 from tests.runtime.records.conftest import EVERYONE, publish_app
+from tests.support.jobs import eventually, running
 
 REQUEST = {
     "key": "request",
@@ -87,6 +95,17 @@ class FlowApp:
             f"/api/v1/tasks/{task_id}/complete", json=body, headers=who.headers
         )
 
+    async def until(
+        self, instance_id: int, check: Callable[[dict], Any], message: str = "the instance"
+    ) -> dict:
+        """Poll the instance (as the administrator) until ``check(detail)`` holds (bounded)."""
+
+        async def probe() -> dict | None:
+            detail = await self.instance(self.admin, instance_id)
+            return detail if check(detail) else None
+
+        return await eventually(probe, message=message)
+
     async def history(self, who: Account, instance_id: int) -> list[dict]:
         got = await self.client.get(
             f"/api/v1/flow-instances/{instance_id}/history", headers=who.headers
@@ -96,13 +115,28 @@ class FlowApp:
 
 
 async def publish_flows(
-    client, admin, flows: list[dict], *, key: str = "desk", roles=(), permissions=None
+    client,
+    admin,
+    flows: list[dict],
+    *,
+    key: str = "desk",
+    roles=(),
+    permissions=None,
+    forms: list[dict] | tuple[dict, ...] = (),
 ) -> FlowApp:
+    """Publish the request form (and ``forms``, more form definitions) with ``flows``."""
+
     def build(ids: dict[str, int]) -> list[dict]:
-        return [{**REQUEST, "id": ids["request"]}]
+        return [{**form, "id": ids[form["key"]]} for form in (REQUEST, *forms)]
 
     under_test = await publish_app(
-        client, admin, key, ["request"], build, permissions=permissions or EVERYONE, roles=roles
+        client,
+        admin,
+        key,
+        ["request", *(f["key"] for f in forms)],
+        build,
+        permissions=permissions or EVERYONE,
+        roles=roles,
     )
     draft = await under_test.draft()
     saved = await client.put(
@@ -165,3 +199,37 @@ async def org(sessions, people: dict[str, Account]) -> dict[str, int]:
             )
         await db.commit()
         return {"hq": hq.id, "support": support.id, "managers": managers.id, "team_a": team.id}
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def working(sessions: Any, settings: Settings, **overrides: Any) -> AsyncIterator[Worker]:
+    """A job worker running beside the test (timers, service tasks), with ``overrides``
+    applied to its settings (e.g. the SMTP server)."""
+    worker = Worker(sessions, settings.model_copy(update=overrides), concurrency=2)
+    async with running(worker):
+        yield worker
+
+
+async def jobs_named(sessions: Any, name: str) -> list[Job]:
+    async with sessions() as db:
+        rows = await db.execute(select(Job).where(Job.name == name).order_by(Job.id))
+        return list(rows.scalars())
+
+
+async def timer_rows(sessions: Any, instance_id: int) -> list[FlowTimer]:
+    async with sessions() as db:
+        rows = await db.execute(
+            select(FlowTimer).where(FlowTimer.instance_id == instance_id).order_by(FlowTimer.seq)
+        )
+        return list(rows.scalars())
+
+
+async def cc_rows(sessions: Any, instance_id: int) -> list[FlowCc]:
+    async with sessions() as db:
+        rows = await db.execute(
+            select(FlowCc).where(FlowCc.instance_id == instance_id).order_by(FlowCc.id)
+        )
+        return list(rows.scalars())
