@@ -141,3 +141,33 @@ async def test_a_service_task_write_triggers_another_flow(
     [closing_instance] = await instances(app, "closing")
     assert closing_instance["record_id"] == record["id"]
     assert closing_instance["status"] == "running"
+
+
+async def test_a_flows_own_service_write_does_not_restart_it(
+    client, admin, sessions, settings: Settings, people
+) -> None:
+    """The instance is still running when its own write is seen: no second start (a flow
+    ending in set_fields, triggered by updates, would otherwise restart itself forever)."""
+    nodes = [
+        {"id": "start", "type": "start"},
+        {
+            "id": "bump",
+            "type": "service_task",
+            "action": {
+                "kind": "set_fields",
+                "values": {"amount": {"+": [{"var": "record.amount"}, 1]}},
+            },
+        },
+        {"id": "end", "type": "end"},
+    ]
+    bumper = flow("bumper", nodes, chain("start", "bump", "end"), triggers=[{"on": "updated"}])
+    app = await publish_flows(client, admin, [bumper])
+    record = await app.record(people["agent1"], amount=1)
+    record = await patch(app, people["agent1"], record, amount=10)
+    [first] = await instances(app)
+
+    async with working(sessions, settings):
+        await app.until(first["id"], lambda d: d["status"] == "completed", "the bump")
+    assert [i["id"] for i in await instances(app)] == [first["id"]]
+    stored = (await client.get(f"{app.records}/{record['id']}", headers=admin.headers)).json()
+    assert stored["values"]["amount"] == 11
