@@ -171,3 +171,23 @@ async def test_a_flows_own_service_write_does_not_restart_it(
     assert [i["id"] for i in await instances(app)] == [first["id"]]
     stored = (await client.get(f"{app.records}/{record['id']}", headers=admin.headers)).json()
     assert stored["values"]["amount"] == 11
+
+
+async def test_a_flows_own_task_write_does_not_restart_it(client, admin, sessions, people) -> None:
+    handle = {
+        "id": "work",
+        "type": "user_task",
+        "assignee": {"kind": "user", "key": "agent1"},
+        "fields": {"resolution": "editable"},
+    }
+    nodes = [{"id": "start", "type": "start"}, handle, {"id": "end", "type": "end"}]
+    review = flow("review", nodes, chain("start", "work", "end"), triggers=[{"on": "updated"}])
+    app = await publish_flows(client, admin, [review])
+    agent = people["agent1"]
+    record = await app.record(agent)
+    await patch(app, agent, record, amount=10)
+    [first] = await instances(app)
+    [task] = await app.tasks(agent)
+    done = await app.complete(agent, task["id"], fields={"resolution": "fixed"})
+    assert done.status_code == 200, done.text
+    assert [(i["id"], i["status"]) for i in await instances(app)] == [(first["id"], "completed")]
