@@ -3,6 +3,10 @@ webhook. Each runs inside its job's transaction, so database effects commit toge
 the token moving on and the job being marked done (a retry after a crash finds nothing
 half-done). Mail and webhooks leave the database: they carry a key stable across retries
 (``Message-ID`` / ``Idempotency-Key``) so that a receiver can drop a repeat.
+
+Failures that a retry would only repeat (the form refuses the values, a template fails, the
+receiver answers 3xx/4xx) raise :class:`ActionFailed`: the instance fails at once. Anything
+else (a conflict, the network, a 5xx) is raised as it is, and the job retries.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
+from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +28,7 @@ from builder.apps.models import App
 from engines.flow.model import CreateRecord, SendMail, ServiceTask, SetFields, Webhook
 from engines.logic import evaluate
 from runtime.config import Settings
+from runtime.errors import ProblemError
 from runtime.flows.records import form_handle
 from runtime.flows.store import Run
 from runtime.records.forms import resolve as resolve_form
@@ -44,6 +50,29 @@ async def run_action(
     settings: Settings,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Run the node's action; returns (new variables, record changes)."""
+    try:
+        return await _run(db, run, node, context, key, settings)
+    except ProblemError as exc:
+        if exc.status == 409 or exc.status >= 500:
+            raise  # the record changed meanwhile (or the database is unwell): retry
+        raise ActionFailed(_refusal(exc)) from exc
+    except TemplateError as exc:
+        raise ActionFailed(f"the template failed: {exc}") from exc
+
+
+def _refusal(exc: ProblemError) -> str:
+    details = [f"{e.field}: {e.code}" for e in exc.errors] or [exc.detail or ""]
+    return f"the record write was refused ({exc.code}): " + "; ".join(d for d in details if d)
+
+
+async def _run(
+    db: AsyncSession,
+    run: Run,
+    node: ServiceTask,
+    context: dict[str, Any],
+    key: str,
+    settings: Settings,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     action = node.action
     if isinstance(action, SetFields):
         return None, await _set_fields(db, run, action, context)
@@ -108,7 +137,8 @@ async def _send_mail(
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = ", ".join(to)
-    message["Subject"] = render(action.subject, context)
+    # One line: a header cannot hold the line breaks a field's value may bring.
+    message["Subject"] = " ".join(render(action.subject, context).split())
     domain = settings.mail_from.rpartition("@")[2] or "localhost"
     message["Message-ID"] = f"<{key}@{domain}>"
     message.set_content(render(action.body, context))
@@ -144,7 +174,8 @@ async def _webhook(
         )
     if response.status_code >= 500 or response.status_code == 429:
         raise RuntimeError(f"webhook answered {response.status_code}")  # retried
-    if response.status_code >= 400:
+    if response.status_code >= 300:
+        # 3xx: redirects are not followed (the call did not reach its target); 4xx: refused.
         raise ActionFailed(f"webhook answered {response.status_code}: {response.text[:300]}")
     if not action.result:
         return None

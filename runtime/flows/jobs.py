@@ -4,8 +4,9 @@ the job being marked done), so a worker killed at any point leaves either nothin
 everything, and the retried job finds the timer fired or the token moved and does nothing.
 
 Records a service task writes are record events like any other write: the in-transaction
-hooks (flows started by triggers) see them before the job's transaction commits. An attempt
-that rolls back takes its events with it.
+hooks (flows started by triggers) see them at once, while the instance that wrote them is
+still running on the record (so it does not trigger itself again). An attempt that rolls
+back takes its events with it.
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ async def run_service(ctx: JobContext) -> dict[str, Any]:
         action = await db.begin_nested()
         try:
             variables, changes = await run_action(db, run, node, context, key, ctx.settings)
+            # Triggers see the write while this instance still runs on the record, so a
+            # flow does not start itself again with its own write.
+            await run_hooks(db)
         except ActionFailed as exc:
             await action.rollback()
             _forget_events(db, mark)

@@ -21,7 +21,7 @@ from runtime.errors import FieldError, ProblemError
 from runtime.flows import service
 from runtime.flows.records import form_handle
 from runtime.flows.store import Run
-from runtime.records.writer import RecordWriter
+from runtime.records.writer import RecordWriter, run_hooks
 
 EMPTY = (None, "", [], {})
 
@@ -126,6 +126,9 @@ async def complete(
     if action not in ("complete", "approve", "reject"):
         raise ProblemError("flow_action_invalid", params={"reason": f"unknown action {action!r}"})
     written = await write_fields(db, run, principal.user_id, fields)
+    # Triggers see the write while this instance still runs on the record: the last task of
+    # a flow started by record updates must not start the flow again.
+    await run_hooks(db)
     if task.assignee is None:
         task.assignee = principal.user_id
     try:

@@ -228,3 +228,72 @@ async def test_service_task_exhausting_its_attempts_fails_the_instance(
     assert job.attempts == 3 and job.max_attempts == 3
     # the task never ran: no user task was created after it
     assert detail["tasks"] == [] and [p["node"] for p in detail["position"]] == ["act"]
+
+
+async def failed_at_once(
+    app: FlowApp, sessions: Any, settings: Settings, instance_id: int, **overrides: Any
+) -> dict:
+    """Run the worker until the instance ends; it must have failed on the first attempt."""
+    async with working(sessions, settings, **overrides):
+        detail = await app.until(instance_id, finished, "the instance to fail")
+    assert detail["status"] == "failed", detail
+    assert detail["error"]["code"] == "service_failed" and detail["error"]["node"] == "act"
+    [job] = await jobs_named(sessions, SERVICE_JOB)
+    assert job.attempts == 1 and job.status == "done"
+    return detail
+
+
+async def test_set_fields_refused_by_the_form_fails_without_retries(
+    client, admin, sessions, settings: Settings, people
+) -> None:
+    action = {"kind": "set_fields", "values": {"amount": "lots"}}
+    app = await publish_flows(client, admin, [service_flow("bad", action)])
+    instance_id = await start(app, "bad", amount=1)
+    detail = await failed_at_once(app, sessions, settings, instance_id)
+    assert "amount" in detail["error"]["message"]
+    record = (
+        await client.get(f"{app.records}/{detail['record_id']}", headers=admin.headers)
+    ).json()
+    assert record["values"]["amount"] == 1
+
+
+async def test_mail_template_failing_at_render_fails_without_retries(
+    client, admin, sessions, settings: Settings, people
+) -> None:
+    action = {"kind": "send_mail", "to": "a@example.com", "subject": "{{ x | no_such_filter }}"}
+    app = await publish_flows(client, admin, [service_flow("mail", action)])
+    instance_id = await start(app, "mail")
+    with smtp_server() as mailbox:
+        detail = await failed_at_once(
+            app, sessions, settings, instance_id, smtp_host="127.0.0.1", smtp_port=mailbox.port
+        )
+    assert "no_such_filter" in detail["error"]["message"]
+    assert mailbox.attempts == []
+
+
+async def test_mail_subject_from_several_lines_is_one_line(
+    client, admin, sessions, settings: Settings, people
+) -> None:
+    action = {
+        "kind": "send_mail",
+        "to": "a@example.com",
+        "subject": "Done: {{ record.resolution }}",
+    }
+    app = await publish_flows(client, admin, [service_flow("mail", action)])
+    instance_id = await start(app, "mail", resolution="replaced the toner\r\nand the drum")
+    with smtp_server() as mailbox:
+        async with working(sessions, settings, smtp_host="127.0.0.1", smtp_port=mailbox.port):
+            await app.until(instance_id, waiting_at_after, "the mail to be sent")
+    [message] = mailbox.messages
+    assert message["Subject"] == "Done: replaced the toner and the drum"
+
+
+async def test_webhook_redirect_fails_the_instance(
+    client, admin, sessions, settings: Settings, people
+) -> None:
+    with http_server((307, {"moved": True})) as hook:
+        app = await publish_flows(client, admin, [service_flow("hook", webhook(hook.url))])
+        instance_id = await start(app, "hook", {"order": {}})
+        detail = await failed_at_once(app, sessions, settings, instance_id)
+    assert "307" in detail["error"]["message"]
+    assert len(hook.requests) == 1

@@ -141,3 +141,53 @@ async def test_a_service_task_write_triggers_another_flow(
     [closing_instance] = await instances(app, "closing")
     assert closing_instance["record_id"] == record["id"]
     assert closing_instance["status"] == "running"
+
+
+async def test_a_flows_own_service_write_does_not_restart_it(
+    client, admin, sessions, settings: Settings, people
+) -> None:
+    """The instance is still running when its own write is seen: no second start (a flow
+    ending in set_fields, triggered by updates, would otherwise restart itself forever)."""
+    nodes = [
+        {"id": "start", "type": "start"},
+        {
+            "id": "bump",
+            "type": "service_task",
+            "action": {
+                "kind": "set_fields",
+                "values": {"amount": {"+": [{"var": "record.amount"}, 1]}},
+            },
+        },
+        {"id": "end", "type": "end"},
+    ]
+    bumper = flow("bumper", nodes, chain("start", "bump", "end"), triggers=[{"on": "updated"}])
+    app = await publish_flows(client, admin, [bumper])
+    record = await app.record(people["agent1"], amount=1)
+    record = await patch(app, people["agent1"], record, amount=10)
+    [first] = await instances(app)
+
+    async with working(sessions, settings):
+        await app.until(first["id"], lambda d: d["status"] == "completed", "the bump")
+    assert [i["id"] for i in await instances(app)] == [first["id"]]
+    stored = (await client.get(f"{app.records}/{record['id']}", headers=admin.headers)).json()
+    assert stored["values"]["amount"] == 11
+
+
+async def test_a_flows_own_task_write_does_not_restart_it(client, admin, sessions, people) -> None:
+    handle = {
+        "id": "work",
+        "type": "user_task",
+        "assignee": {"kind": "user", "key": "agent1"},
+        "fields": {"resolution": "editable"},
+    }
+    nodes = [{"id": "start", "type": "start"}, handle, {"id": "end", "type": "end"}]
+    review = flow("review", nodes, chain("start", "work", "end"), triggers=[{"on": "updated"}])
+    app = await publish_flows(client, admin, [review])
+    agent = people["agent1"]
+    record = await app.record(agent)
+    await patch(app, agent, record, amount=10)
+    [first] = await instances(app)
+    [task] = await app.tasks(agent)
+    done = await app.complete(agent, task["id"], fields={"resolution": "fixed"})
+    assert done.status_code == 200, done.text
+    assert [(i["id"], i["status"]) for i in await instances(app)] == [(first["id"], "completed")]
