@@ -94,6 +94,10 @@ def in_transaction(hook: Hook) -> Hook:
 async def run_hooks(db: AsyncSession) -> None:
     """Give the in-transaction hooks every event they have not seen yet; events their own
     writes cause are handed to them again, up to ``MAX_CASCADE`` rounds."""
+    if not isinstance(db, AsyncSession):
+        # Events delivered after their transaction committed (a large import's spool):
+        # in-transaction hooks have nothing to write into.
+        return
     events: list[RecordEvent] = db.info.get("record_events", [])
     for _ in range(MAX_CASCADE):
         seen = db.info.get("record_events_seen", 0)
