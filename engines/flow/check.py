@@ -469,12 +469,12 @@ def _exhaustive(conditions: list[Any]) -> bool:
 
 
 def template_error(text: str) -> str | None:
-    """The syntax error of a Jinja2 template, or None."""
+    """The error of a Jinja2 template (syntax, unknown filters and tests), or None."""
     from jinja2 import TemplateSyntaxError
     from jinja2.sandbox import SandboxedEnvironment
 
     try:
-        SandboxedEnvironment().parse(text)
+        SandboxedEnvironment().from_string(text)
     except TemplateSyntaxError as exc:
         return f"line {exc.lineno}: {exc.message}"
     return None

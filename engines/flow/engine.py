@@ -196,6 +196,7 @@ class Engine:
         if spec.duration is not None:
             due = now + parse_duration(spec.duration)
         else:
+            # No date (an empty field): the wait is over at once rather than never.
             due = _as_datetime(compile_rule(spec.at)(self.context(inst))) or now
         timer = Timer(inst.next_seq(), node, token, due, boundary_of=boundary_of)
         inst.timers[timer.seq] = timer
