@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engines.flow.model import ServiceTask
+from engines.flow.model import SendMail, ServiceTask, Webhook
 from engines.flow.state import RUNNING
 from runtime.flows import service
 from runtime.flows.actions import ActionFailed, run_action
@@ -83,6 +83,10 @@ async def run_service(ctx: JobContext) -> dict[str, Any]:
     instance_id = int(ctx.payload["instance"])
     token, job = int(ctx.payload["token"]), int(ctx.payload["job"])
     key = f"tangram-flow-{instance_id}-{job}"
+    #: The outcome of a mail or webhook sent by an earlier try of this run that then lost the
+    #: instance's lock to another transition (a parallel branch): the retry must not send it
+    #: again. Database actions rolled back with their try, so they run again.
+    sent: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
 
     async def attempt() -> dict[str, Any]:
         db = ctx.session
@@ -97,7 +101,12 @@ async def run_service(ctx: JobContext) -> dict[str, Any]:
         mark = _event_mark(db)
         action = await db.begin_nested()
         try:
-            variables, changes = await run_action(db, run, node, context, key, ctx.settings)
+            if sent:
+                variables, changes = sent[0]
+            else:
+                variables, changes = await run_action(db, run, node, context, key, ctx.settings)
+                if isinstance(node.action, SendMail | Webhook):
+                    sent.append((variables, changes))
             # Triggers see the write while this instance still runs on the record, so a
             # flow does not start itself again with its own write.
             await run_hooks(db)
