@@ -97,6 +97,10 @@ async def run_service(ctx: JobContext) -> dict[str, Any]:
             return {"skipped": True}  # interrupted, cancelled, or already done
         node = service.ENGINE.graph(inst).nodes[holder.node]
         assert isinstance(node, ServiceTask)
+        if ctx.attempt > node.max_attempts:
+            # The queue allows one attempt more than the node: the last real one ended with
+            # its worker (killed, lease expired), and the instance must not wait forever.
+            return await _failed(run, token, "the worker running this step stopped")
         context = service.ENGINE.context(inst)
         mark = _event_mark(db)
         action = await db.begin_nested()

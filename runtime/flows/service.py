@@ -180,7 +180,8 @@ async def _apply(db: AsyncSession, run: Run, effect: Effect, depth: int) -> bool
             SERVICE_JOB,
             {"instance": run.id, "token": effect.token, "job": effect.data["job"]},
             idempotency_key=f"flow-service:{run.id}:{effect.data['job']}",
-            max_attempts=node.max_attempts,
+            # One more than the node allows: see runtime.flows.jobs.run_service.
+            max_attempts=node.max_attempts + 1,
         )
     elif kind == "notify" and effect.data.get("why") == "cc":
         await _cc(db, run, effect)

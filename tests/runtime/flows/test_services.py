@@ -225,7 +225,8 @@ async def test_service_task_exhausting_its_attempts_fails_the_instance(
     assert "503" in detail["error"]["message"]
     assert len(hook.requests) == 3
     [job] = await jobs_named(sessions, SERVICE_JOB)
-    assert job.attempts == 3 and job.max_attempts == 3
+    # The queue allows one attempt more, for a worker killed during the last one.
+    assert job.attempts == 3 and job.max_attempts == 4
     # the task never ran: no user task was created after it
     assert detail["tasks"] == [] and [p["node"] for p in detail["position"]] == ["act"]
 
@@ -260,14 +261,16 @@ async def test_set_fields_refused_by_the_form_fails_without_retries(
 async def test_mail_template_failing_at_render_fails_without_retries(
     client, admin, sessions, settings: Settings, people
 ) -> None:
-    action = {"kind": "send_mail", "to": "a@example.com", "subject": "{{ x | no_such_filter }}"}
+    # (An unknown filter is refused at publish; reading through an undefined value fails only
+    # when the template renders.)
+    action = {"kind": "send_mail", "to": "a@example.com", "subject": "{{ no_such.thing }}"}
     app = await publish_flows(client, admin, [service_flow("mail", action)])
     instance_id = await start(app, "mail")
     with smtp_server() as mailbox:
         detail = await failed_at_once(
             app, sessions, settings, instance_id, smtp_host="127.0.0.1", smtp_port=mailbox.port
         )
-    assert "no_such_filter" in detail["error"]["message"]
+    assert "no_such" in detail["error"]["message"]
     assert mailbox.attempts == []
 
 
