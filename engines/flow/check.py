@@ -27,7 +27,7 @@ from engines.flow.model import (
     UserTask,
     Webhook,
 )
-from engines.form.check import SchemaProblem, rule_vars
+from engines.form.check import SchemaProblem, rule_var_paths, rule_vars
 from engines.form.schema import FormSchema
 from engines.logic import iter_errors
 
@@ -423,33 +423,11 @@ class _Checker:
 def _record_vars(rule: Any) -> set[str]:
     """Field keys a rule reads as ``record.<key>``."""
     names: set[str] = set()
-    for path in _var_paths(rule):
+    for path in rule_var_paths(rule):
         parts = path.split(".")
         if parts[0] == "record" and len(parts) > 1:
             names.add(parts[1])
     return names
-
-
-_SCOPED = frozenset({"map", "filter", "reduce", "all", "some", "none"})
-
-
-def _var_paths(rule: Any) -> Iterable[str]:
-    if isinstance(rule, list):
-        for item in rule:
-            yield from _var_paths(item)
-    elif isinstance(rule, dict):
-        for op, args in rule.items():
-            if op == "var":
-                name = args[0] if isinstance(args, list) and args else args
-                if isinstance(name, str):
-                    yield name
-            elif op in _SCOPED and isinstance(args, list):
-                # The body of map/filter/… reads the current element, not the context.
-                for position, arg in enumerate(args):
-                    if position != 1:
-                        yield from _var_paths(arg)
-            else:
-                yield from _var_paths(args)
 
 
 def _exhaustive(conditions: list[Any]) -> bool:

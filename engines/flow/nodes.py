@@ -4,6 +4,7 @@ timer, a job, a join) until an outside event resumes the instance."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
 from engines.flow.model import TimerEvent, parse_duration
@@ -15,13 +16,14 @@ if TYPE_CHECKING:
     from engines.flow.engine import Engine
 
 
-class NodeBehaviour:
+class NodeBehaviour(ABC):
     """What happens when a token enters a node of this ``type``."""
 
     type: ClassVar[str]
 
+    @abstractmethod
     def enter(self, engine: Engine, inst: Instance, token: Token, node: object) -> None:
-        raise NotImplementedError
+        """Move the token on, or park it until an outside event resumes the instance."""
 
 
 class StartBehaviour(NodeBehaviour):

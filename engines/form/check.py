@@ -28,25 +28,31 @@ class SchemaProblem:
 _SCOPED = frozenset({"map", "filter", "reduce", "all", "some", "none"})
 
 
-def rule_vars(rule: Any) -> Iterator[str]:
-    """Every ``var`` name a JsonLogic rule reads (first path segment)."""
+def rule_var_paths(rule: Any) -> Iterator[str]:
+    """Every ``var`` path a JsonLogic rule reads from its data (``record.status``, ``amount``)."""
     if isinstance(rule, list):
         for item in rule:
-            yield from rule_vars(item)
+            yield from rule_var_paths(item)
     elif isinstance(rule, dict):
         for op, args in rule.items():
             if op == "var":
                 name = args[0] if isinstance(args, list) and args else args
                 if isinstance(name, str) and name:
-                    yield name.split(".")[0]
+                    yield name
             elif op in _SCOPED and isinstance(args, list):
                 # The body of map/filter/reduce/all/some/none reads the current element, not
                 # the record: only the other arguments name fields.
                 for position, arg in enumerate(args):
                     if position != 1:
-                        yield from rule_vars(arg)
+                        yield from rule_var_paths(arg)
             else:
-                yield from rule_vars(args)
+                yield from rule_var_paths(args)
+
+
+def rule_vars(rule: Any) -> Iterator[str]:
+    """Every ``var`` name a JsonLogic rule reads (first path segment)."""
+    for path in rule_var_paths(rule):
+        yield path.split(".")[0]
 
 
 def _check_rule(rule: Any, path: str, keys: set[str]) -> list[SchemaProblem]:
