@@ -117,7 +117,8 @@ def _ids(value: Any) -> list[int]:
 
 
 #: The usual case, one username (built once: an IN list is rebuilt on every call).
-_ONE_USER = select(User.id).where(User.username == bindparam("b_name"), User.is_active.is_(True))
+_U = User.__table__
+_ONE_USER = select(_U.c.id).where(_U.c.username == bindparam("b_name"), _U.c.is_active.is_(True))
 
 
 async def _active_ids(

@@ -1,6 +1,7 @@
 """On PostgreSQL a transition's whole write is one statement: data-modifying CTEs update the
-instance under its optimistic lock and, only when that succeeded, delete consumed tokens and
-upsert tokens, tasks (with their claim pools), timers and history rows passed as JSON arrays.
+instance under its optimistic lock (or insert a new one) and, only when that succeeded, delete
+consumed tokens and upsert tokens, tasks (with their claim pools), timers and history rows
+passed as JSON arrays.
 
 One round trip instead of six keeps the persisted engine's cost close to the interpreter's
 (DESIGN §4). Identifiers are the platform's own table and column names; every value is a
@@ -21,9 +22,7 @@ from runtime.db import JsonType, UTCDateTime
 if TYPE_CHECKING:
     from runtime.flows.store import Changes, Run
 
-_SAVE = (
-    text(
-        """
+_UPDATE = """
 WITH inst AS (
     UPDATE flow_instances
     SET status = :status, variables = :variables, seq = :seq, visited = :visited,
@@ -31,7 +30,18 @@ WITH inst AS (
         row_version = row_version + 1
     WHERE id = :id AND row_version = :seen
     RETURNING id
-), gone AS (
+)"""
+_INSERT = """
+WITH inst AS (
+    INSERT INTO flow_instances (app_id, version_id, flow_key, form_id, record_id, status,
+        variables, seq, visited, error, started_by, started_at, updated_at, ended_at,
+        parent_id, parent_token, parent_call, row_version)
+    VALUES (:app_id, :version_id, :flow_key, :form_id, :record_id, :status, :variables, :seq,
+        :visited, :error, :started_by, :updated_at, :updated_at, :ended_at, :parent_id,
+        :parent_token, :parent_call, 1)
+    RETURNING id
+)"""
+_ITEMS = """, gone AS (
     DELETE FROM flow_tokens
     WHERE instance_id IN (SELECT id FROM inst) AND seq = ANY(:gone)
 ), tok AS (
@@ -78,29 +88,38 @@ WITH inst AS (
     FROM tsk JOIN jsonb_to_recordset(:pools) AS p(seq INTEGER, kind TEXT, ref_id BIGINT)
         ON p.seq = tsk.seq
 )
-SELECT (SELECT count(*) FROM inst) AS locked,
+SELECT (SELECT id FROM inst) AS locked,
        (SELECT coalesce(jsonb_agg(jsonb_build_array(tsk.seq, tsk.id)), '[]'::jsonb) FROM tsk)
            AS task_ids
 """
-    )
-    .bindparams(
-        bindparam("variables", type_=JsonType),
-        bindparam("visited", type_=JsonType),
-        bindparam("error", type_=JsonType),
-        bindparam("updated_at", type_=UTCDateTime()),
-        bindparam("ended_at", type_=UTCDateTime()),
-        bindparam("gone", type_=ARRAY(Integer)),
-        bindparam("tokens", type_=JSONB),
-        bindparam("timers", type_=JSONB),
-        bindparam("history", type_=JSONB),
-        bindparam("tasks", type_=JSONB),
-        bindparam("pools", type_=JSONB),
-        bindparam("id", type_=BigInteger),
-        bindparam("seen", type_=Integer),
-        bindparam("seq", type_=Integer),
-    )
-    .columns(locked=Integer, task_ids=JSONB)
-)
+_ITEM_TYPES: dict[str, Any] = {
+    "variables": JsonType,
+    "visited": JsonType,
+    "error": JsonType,
+    "updated_at": UTCDateTime(),
+    "ended_at": UTCDateTime(),
+    "gone": ARRAY(Integer),
+    **dict.fromkeys(("tokens", "timers", "history", "tasks", "pools"), JSONB),
+    "seq": Integer,
+}
+_ROW_TYPES: dict[str, Any] = {
+    **dict.fromkeys(
+        ("app_id", "version_id", "form_id", "record_id", "started_by", "parent_id"), BigInteger
+    ),
+    "parent_token": Integer,
+    "parent_call": Integer,
+}
+
+
+def _statement(sql: str, types: dict[str, Any]) -> Any:
+    params = [bindparam(name, type_=type_) for name, type_ in types.items()]
+    return text(sql).bindparams(*params).columns(locked=BigInteger, task_ids=JSONB)
+
+
+#: A transition of a stored instance, under its optimistic lock.
+_SAVE = _statement(_UPDATE + _ITEMS, {**_ITEM_TYPES, "id": BigInteger, "seen": Integer})
+#: A new instance's first transition (the instance row inserted by the same statement).
+_START = _statement(_INSERT + _ITEMS, {**_ITEM_TYPES, **_ROW_TYPES})
 
 
 def _iso(row: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +129,9 @@ def _iso(row: dict[str, Any]) -> dict[str, Any]:
 async def pg_save(
     db: AsyncSession, run: Run, changes: Changes, instance: dict[str, Any]
 ) -> dict[int, int] | None:
-    """Write the transition; task row ids by seq, or None when the lock was lost."""
+    """Write the transition; task row ids by seq, or None when the lock was lost.
+
+    A new instance (no id yet) is inserted by the same statement and gets its id."""
     inst = run.inst
     pools = [
         {"seq": task.seq, "kind": kind, "ref_id": int(ref or 0)}
@@ -120,8 +141,6 @@ async def pg_save(
     ]
     params = {
         **instance,
-        "id": inst.id,
-        "seen": inst.row_version,
         "gone": changes.gone,
         "tokens": changes.tokens,
         "timers": [_iso(t) for t in changes.timers],
@@ -129,7 +148,24 @@ async def pg_save(
         "tasks": [_iso(t) for t in changes.task_rows],
         "pools": pools,
     }
-    locked, task_ids = (await db.execute(_SAVE, params)).one()
-    if not locked:
-        return None
+    if inst.id is None:
+        params.update(
+            app_id=run.app_id,
+            version_id=run.version_id,
+            flow_key=run.flow_key,
+            form_id=run.form_id,
+            record_id=run.record_id,
+            started_by=inst.started_by,
+            parent_id=run.parent_id,
+            parent_token=run.parent_token,
+            parent_call=run.parent_call,
+        )
+        new_id, task_ids = (await db.execute(_START, params)).one()
+        inst.id = new_id
+        inst.row_version = 0  # the caller counts the write
+    else:
+        params.update(id=inst.id, seen=inst.row_version)
+        locked, task_ids = (await db.execute(_SAVE, params)).one()
+        if not locked:
+            return None
     return {seq: task_id for seq, task_id in task_ids}

@@ -166,7 +166,17 @@ async def _readable_instance(db: AsyncSession, user: Principal, instance_id: int
 
 
 async def _instance_detail(db: AsyncSession, instance_id: int) -> InstanceDetailOut:
-    row = await db.get(FlowInstance, instance_id, populate_existing=True)
+    # One consistent picture: the instance row is read FOR SHARE, so no transition (each one
+    # updates that row) commits between it and the reads of its tokens and tasks below
+    # (PostgreSQL reads each statement at its own moment; SQLite's transaction is a snapshot).
+    row = (
+        await db.execute(
+            select(FlowInstance)
+            .where(FlowInstance.id == instance_id)
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
     assert row is not None
     app_key = (await db.execute(select(App.key).where(App.id == row.app_id))).scalar_one()
     ref = await definitions.flow_at(db, row.app_id, row.version_id, row.flow_key)

@@ -67,9 +67,12 @@ _T = FlowToken.__table__
 _K = FlowTask.__table__
 _M = FlowTimer.__table__
 
+_I = FlowInstance.__table__
+# Core statements on the tables (not the ORM classes): no session synchronisation to run.
+_INSERT_INSTANCE = insert(_I).returning(_I.c.id)
 _UPDATE_INSTANCE = (
-    update(FlowInstance)
-    .where(FlowInstance.id == bindparam("b_id"), FlowInstance.row_version == bindparam("b_seen"))
+    update(_I)
+    .where(_I.c.id == bindparam("b_id"), _I.c.row_version == bindparam("b_seen"))
     .values(
         status=bindparam("b_status"),
         variables=bindparam("b_variables"),
@@ -254,7 +257,7 @@ async def save(db: AsyncSession, run: Run, now: datetime | None = None) -> None:
     inst = run.inst
     changes = _collect(run)
     inst.dirty = False
-    if db.get_bind().dialect.name == "postgresql" and inst.id is not None:
+    if db.get_bind().dialect.name == "postgresql":
         ids = await pg_save(db, run, changes, _instance_values(run, now))
         if ids is None:
             await _conflict(db, inst)
@@ -303,35 +306,35 @@ def _assign_ids(changes: Changes, ids: dict[int, int]) -> list[dict[str, Any]]:
 
 async def _conflict(db: AsyncSession, inst: Instance) -> None:
     current = (
-        await db.execute(select(FlowInstance.row_version).where(FlowInstance.id == inst.id))
+        await db.execute(select(_I.c.row_version).where(_I.c.id == inst.id))
     ).scalar_one_or_none()
     assert inst.id is not None
     raise Conflict(inst.id, current)
+
+
+def _new_instance(run: Run, now: datetime, values: dict[str, Any]) -> dict[str, Any]:
+    """The columns of a new instance row."""
+    return {
+        "app_id": run.app_id,
+        "version_id": run.version_id,
+        "flow_key": run.flow_key,
+        "form_id": run.form_id,
+        "record_id": run.record_id,
+        "started_by": run.inst.started_by,
+        "started_at": now,
+        "parent_id": run.parent_id,
+        "parent_token": run.parent_token,
+        "parent_call": run.parent_call,
+        "row_version": 1,
+        **values,
+    }
 
 
 async def _save_instance(db: AsyncSession, run: Run, now: datetime) -> None:
     inst = run.inst
     values = _instance_values(run, now)
     if inst.id is None:
-        statement = (
-            insert(FlowInstance)
-            .values(
-                app_id=run.app_id,
-                version_id=run.version_id,
-                flow_key=run.flow_key,
-                form_id=run.form_id,
-                record_id=run.record_id,
-                started_by=inst.started_by,
-                started_at=now,
-                parent_id=run.parent_id,
-                parent_token=run.parent_token,
-                parent_call=run.parent_call,
-                row_version=1,
-                **values,
-            )
-            .returning(FlowInstance.id)
-        )
-        inst.id = (await db.execute(statement)).scalar_one()
+        inst.id = (await db.execute(_INSERT_INSTANCE, _new_instance(run, now, values))).scalar_one()
         inst.row_version = 1
         return
     params = {f"b_{k}": v for k, v in values.items()}
