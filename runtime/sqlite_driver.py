@@ -14,8 +14,9 @@ under ``sqlite+tangram`` too.
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
-from typing import Any
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -24,10 +25,12 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_dbapi,
     SQLiteDialect_aiosqlite,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 DRIVER = "tangram"
+T = TypeVar("T")
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
@@ -132,3 +135,18 @@ class TangramSQLiteDialect(SQLiteDialect_aiosqlite):
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "TangramSQLiteDialect")
+
+
+async def on_connection_thread(db: AsyncSession, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``work(sqlite3_connection)`` on the session's connection thread, in its transaction.
+
+    For a batch of statements that would otherwise be a round trip each: ``work`` runs them
+    back to back with the plain ``sqlite3`` connection (bound parameters only).
+    """
+    connection = await db.connection()
+    raw = await connection.get_raw_connection()
+    adapted = raw.dbapi_connection
+    driver = raw.driver_connection
+    assert adapted is not None and driver is not None
+    async with adapted._execute_mutex:  # type: ignore[attr-defined]
+        return await driver._execute(lambda: work(driver._conn))  # type: ignore[no-any-return]

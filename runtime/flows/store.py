@@ -3,7 +3,8 @@
 Every save takes the optimistic lock: ``UPDATE flow_instances … WHERE row_version = :seen``;
 a transition that lost the race (another request or worker moved the instance first) raises
 :class:`Conflict` and its transaction rolls back. Only the items a transition touched are
-written (their ``state`` mark), with one statement per table and kind of change.
+written (their ``state`` mark): one statement on PostgreSQL, one trip to the connection's
+thread on SQLite.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engines.flow.graph import graph_of
@@ -22,14 +22,10 @@ from engines.flow.state import CLEAN, NEW, OPEN, PENDING, Instance, Task, Timer,
 from runtime.db import utcnow
 from runtime.flows.loading import Loaded, as_datetime
 from runtime.flows.models import (
-    FlowHistory,
     FlowInstance,
-    FlowTask,
-    FlowTaskPool,
-    FlowTimer,
-    FlowToken,
 )
 from runtime.flows.pg_save import pg_save
+from runtime.flows.sqlite_save import sqlite_save
 
 
 class Conflict(Exception):
@@ -61,30 +57,7 @@ class Run:
         return self.inst.id
 
 
-# --- statements, built once ---------------------------------------------------------------------
-
-_T = FlowToken.__table__
-_K = FlowTask.__table__
-_M = FlowTimer.__table__
-
 _I = FlowInstance.__table__
-# Core statements on the tables (not the ORM classes): no session synchronisation to run.
-_INSERT_INSTANCE = insert(_I).returning(_I.c.id)
-_UPDATE_INSTANCE = (
-    update(_I)
-    .where(_I.c.id == bindparam("b_id"), _I.c.row_version == bindparam("b_seen"))
-    .values(
-        status=bindparam("b_status"),
-        variables=bindparam("b_variables"),
-        seq=bindparam("b_seq"),
-        visited=bindparam("b_visited"),
-        error=bindparam("b_error"),
-        updated_at=bindparam("b_updated_at"),
-        ended_at=bindparam("b_ended_at"),
-        row_version=bindparam("b_seen") + 1,
-    )
-)
-_POOL_KINDS = {"user", "role", "group", "department", "department_tree", "admins"}
 
 
 # --- load ---------------------------------------------------------------------------------------
@@ -252,56 +225,32 @@ def _instance_values(run: Run, now: datetime) -> dict[str, Any]:
 
 
 async def save(db: AsyncSession, run: Run, now: datetime | None = None) -> None:
-    """Write what changed since the last load or save (one transition), under the lock."""
+    """Write what changed since the last load or save (one transition), under the lock.
+
+    One statement on PostgreSQL (:mod:`runtime.flows.pg_save`), one trip to the connection's
+    thread on SQLite (:mod:`runtime.flows.sqlite_save`)."""
     now = now or utcnow()
     inst = run.inst
     changes = _collect(run)
     inst.dirty = False
+    values = _instance_values(run, now)
     if db.get_bind().dialect.name == "postgresql":
-        ids = await pg_save(db, run, changes, _instance_values(run, now))
-        if ids is None:
-            await _conflict(db, inst)
-        inst.row_version += 1
-        _assign_ids(changes, ids or {})
-        return
-    await _save_instance(db, run, now)
-    instance_id = inst.id
-    if changes.gone:
-        await db.execute(
-            delete(_T).where(_T.c.instance_id == instance_id, _T.c.seq.in_(changes.gone))
-        )
-    if changes.tokens:
-        statement = _upsert(db, _T, ["instance_id", "seq"], ["node", "status", "via", "data"])
-        await db.execute(statement, [{"instance_id": instance_id, **r} for r in changes.tokens])
-    if changes.task_rows:
-        statement = _upsert(db, _K, ["instance_id", "seq"], _TASK_UPDATED).returning(
-            _K.c.id, _K.c.seq
-        )
-        rows = [{"instance_id": instance_id, **r} for r in changes.task_rows]
-        ids = {seq: task_id for task_id, seq in (await db.execute(statement, rows)).all()}
-        pools = _assign_ids(changes, ids)
-        if pools:
-            await db.execute(insert(FlowTaskPool.__table__), pools)
-    if changes.timers:
-        statement = _upsert(db, _M, ["instance_id", "seq"], ["status"])
-        await db.execute(statement, [{"instance_id": instance_id, **r} for r in changes.timers])
-    if changes.history:
-        await db.execute(
-            insert(FlowHistory.__table__),
-            [{"instance_id": instance_id, **r} for r in changes.history],
-        )
+        ids = await pg_save(db, run, changes, values)
+    else:
+        written = await sqlite_save(db, run, changes, values, now)
+        if written is not None and inst.id is None:
+            inst.id, inst.row_version = written.instance_id, 0
+        ids = written.task_ids if written is not None else None
+    if ids is None:
+        await _conflict(db, inst)
+    inst.row_version += 1
+    _assign_ids(changes, ids or {})
 
 
-def _assign_ids(changes: Changes, ids: dict[int, int]) -> list[dict[str, Any]]:
-    """Give new tasks their row ids; the pool rows of the new ones."""
-    pools: list[dict[str, Any]] = []
+def _assign_ids(changes: Changes, ids: dict[int, int]) -> None:
+    """Give new tasks their row ids."""
     for task in changes.tasks:
         task.id = ids.get(task.seq, task.id)
-        if task.seq in changes.fresh:
-            for kind, ref in task.candidates:
-                if kind in _POOL_KINDS:
-                    pools.append({"task_id": task.id, "kind": kind, "ref_id": int(ref or 0)})
-    return pools
 
 
 async def _conflict(db: AsyncSession, inst: Instance) -> None:
@@ -310,62 +259,6 @@ async def _conflict(db: AsyncSession, inst: Instance) -> None:
     ).scalar_one_or_none()
     assert inst.id is not None
     raise Conflict(inst.id, current)
-
-
-def _new_instance(run: Run, now: datetime, values: dict[str, Any]) -> dict[str, Any]:
-    """The columns of a new instance row."""
-    return {
-        "app_id": run.app_id,
-        "version_id": run.version_id,
-        "flow_key": run.flow_key,
-        "form_id": run.form_id,
-        "record_id": run.record_id,
-        "started_by": run.inst.started_by,
-        "started_at": now,
-        "parent_id": run.parent_id,
-        "parent_token": run.parent_token,
-        "parent_call": run.parent_call,
-        "row_version": 1,
-        **values,
-    }
-
-
-async def _save_instance(db: AsyncSession, run: Run, now: datetime) -> None:
-    inst = run.inst
-    values = _instance_values(run, now)
-    if inst.id is None:
-        inst.id = (await db.execute(_INSERT_INSTANCE, _new_instance(run, now, values))).scalar_one()
-        inst.row_version = 1
-        return
-    params = {f"b_{k}": v for k, v in values.items()}
-    result = await db.execute(
-        _UPDATE_INSTANCE, {"b_id": inst.id, "b_seen": inst.row_version, **params}
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        await _conflict(db, inst)
-    inst.row_version += 1
-
-
-def _upsert(db: AsyncSession, table: Any, keys: list[str], columns: list[str]) -> Any:
-    """``INSERT … ON CONFLICT (keys) DO UPDATE`` of ``columns``, built once per dialect."""
-    dialect = db.get_bind().dialect.name
-    cache_key = (dialect, table.name)
-    statement = _UPSERTS.get(cache_key)
-    if statement is None:
-        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        base = make(table)
-        statement = base.on_conflict_do_update(
-            index_elements=keys, set_={c: base.excluded[c] for c in columns}
-        )
-        _UPSERTS[cache_key] = statement
-    return statement
-
-
-_UPSERTS: dict[tuple[str, str], Any] = {}
-_TASK_UPDATED = [
-    "status", "assignee_id", "candidates", "outcome", "comment", "data", "due_at",
-    "completed_at", "completed_by",
-]  # fmt: skip
 
 
 def _jsonable(value: Any) -> Any:
