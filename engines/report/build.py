@@ -313,30 +313,40 @@ def _records(builder: _Builder, plan: Plan) -> Statement:
     return Statement(statement, columns, "records", fetch)
 
 
-def _top_n(builder: _Builder, plan: Plan) -> Statement:
+def top_values(builder: _Builder) -> Any:
+    """The top-N values of the first dimension: a subquery ``top(d0)`` ranking them by the
+    ``top_n.by`` measure (largest first, then by value)."""
     top_n = builder.widget.top_n
     assert top_n is not None
     ranked = builder.rows_select().subquery("rt")
     by = next(i for i, m in enumerate(builder.widget.measures) if m.key == top_n.by)
     rank = builder.aggregates[by][1](ranked)
-    first = builder.out[0]
-    first_value: Any = BinaryText(ranked.c.d0) if first.type == "text" else ranked.c.d0
-    top = (
+    first_value: Any = BinaryText(ranked.c.d0) if builder.out[0].type == "text" else ranked.c.d0
+    return (
         select(ranked.c.d0)
         .group_by(ranked.c.d0)
         .order_by(rank.desc().nulls_last(), first_value.asc().nulls_last())
         .limit(top_n.n)
         .subquery("top")
     )
-    base = builder.rows_select().subquery("r0")
-    # Two-valued (NULL IN (...) is NULL): a NULL first dimension is in the top when NULL is.
-    in_top = or_(
-        and_(base.c.d0.is_not(None), base.c.d0.in_(select(top.c.d0).where(top.c.d0.is_not(None)))),
-        and_(base.c.d0.is_(None), exists(select(top.c.d0).where(top.c.d0.is_(None)))),
+
+
+def in_top(value: Expr, top: Any) -> ColumnElement[bool]:
+    """Two-valued: is ``value`` one of the top values (NULL included when NULL is one)?"""
+    return or_(
+        and_(value.is_not(None), value.in_(select(top.c.d0).where(top.c.d0.is_not(None)))),
+        and_(value.is_(None), exists(select(top.c.d0).where(top.c.d0.is_(None)))),
     )
-    flagged = select(*base.c, in_top.label("t"))
+
+
+def _top_n(builder: _Builder, plan: Plan) -> Statement:
+    top_n = builder.widget.top_n
+    assert top_n is not None
+    top = top_values(builder)
+    base = builder.rows_select().subquery("r0")
+    flagged = select(*base.c, in_top(base.c.d0, top).label("t"))
     if not top_n.others:
-        flagged = flagged.where(in_top)
+        flagged = flagged.where(in_top(base.c.d0, top))
     marked = flagged.subquery("r1")
     rest = [marked.c[column.name] for column in base.c if column.name != "d0"]
     folded = select(
