@@ -462,8 +462,27 @@ def period(now: datetime) -> tuple[dict[str, str], datetime, datetime]:
     return {"from": first.isoformat(), "to": today.isoformat()}, start, end
 
 
+async def show_plan(db: Any, name: str, side: str, statement: Any, params: dict[str, Any]) -> None:
+    """Print a statement and its ``EXPLAIN (ANALYZE, BUFFERS)`` to stderr."""
+    if params:
+        names = statement._bindparams  # a text() query: bind the values before compiling
+        statement = statement.bindparams(**{k: v for k, v in params.items() if k in names})
+    compiled = statement.compile(
+        dialect=db.bind.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    positional = tuple(compiled.params[n] for n in compiled.positiontup or ())
+    sql = str(compiled)
+    rows = (await db.connection()).exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, positional)
+    plan = "\n".join("    " + str(r[0]) for r in (await rows).all())
+    print(f"[bench] {name} ({side}):\n    {sql}\n{plan}", file=sys.stderr, flush=True)
+
+
 async def measure(
-    app: Any, principal: Principal, rounds: int, handles: dict[str, FormHandle]
+    app: Any,
+    principal: Principal,
+    rounds: int,
+    handles: dict[str, FormHandle],
+    explain: bool = False,
 ) -> dict[str, Any]:
     settings = app.state.settings
     cache = ResultCache(0, 0)
@@ -500,6 +519,11 @@ async def measure(
             checks[name] = same_rows(engine_rows, hand, ordered)
             if not checks[name]:
                 say(f"{name}: engine {engine_rows[:5]} vs hand {hand[:5]}")
+        if explain:
+            for name, query in queries.items():
+                prepared = service.prepare(context, board, widgets[name], filters)
+                await show_plan(db, name, "engine", prepared.compiled.statement, {})
+                await show_plan(db, name, "handwritten", query, params)
         # Compile cost: prepare() (scope, rights, all compiler passes) per widget.
         started = time.perf_counter()
         iterations = 50
@@ -544,7 +568,7 @@ async def measure(
     }
 
 
-async def run(url: str, rows: int, rounds: int, tmp: Path) -> dict[str, Any]:
+async def run(url: str, rows: int, rounds: int, tmp: Path, explain: bool = False) -> dict[str, Any]:
     settings = bench_settings(url, tmp)
     settings = settings.model_copy(update={"time_zone": TZ})
     app = create_app(settings)
@@ -573,7 +597,7 @@ async def run(url: str, rows: int, rounds: int, tmp: Path) -> dict[str, Any]:
             assert principal is not None
             await load_membership(db, principal)
         say(f"measuring {rounds} rounds, engine and hand-written alternating")
-        results.update(await measure(app, principal, rounds, handles))
+        results.update(await measure(app, principal, rounds, handles, explain))
     return results
 
 
@@ -637,6 +661,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print only the JSON line on stdout")
     parser.add_argument("--rows", type=int, help="tickets in the table")
     parser.add_argument("--rounds", type=int, help="measured rounds per side and widget")
+    parser.add_argument("--explain", action="store_true", help="query plans of both sides")
     args = parser.parse_args(argv)
     args.sqlite = False  # COPY, percentile_cont and FILTER: the comparison is PostgreSQL's
     rows = args.rows or (200_000 if args.quick else 1_000_000)
@@ -651,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
         "report",
         profile,  # type: ignore[arg-type]
         args,
-        lambda url, tmp: run(url, rows, rounds, tmp),
+        lambda url, tmp: run(url, rows, rounds, tmp, args.explain),
         {
             f"max_ratio<={GOAL_RATIO}": lambda r: r["max_ratio"] <= GOAL_RATIO,
             f"compile_ms_per_widget<={GOAL_COMPILE_MS}": lambda r: (
