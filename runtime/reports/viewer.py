@@ -11,14 +11,16 @@ the compiler asked about, so the service can check the caller's rights on exactl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_
 
 from engines.report.catalog import FormEntry, Viewer
 from runtime.auth.principal import Principal
+from runtime.errors import ProblemError
 from runtime.permissions.access import access, logic_context
 from runtime.records.forms import FormHandle, PublishedApp
-from runtime.records.scope import read_scope, row_scope
+from runtime.records.scope import check_token, read_scope, row_scope
 
 
 @dataclass(frozen=True)
@@ -59,19 +61,28 @@ class ViewerScope:
     action: str = "read"
     touched: set[str] = field(default_factory=set)
 
-    def scope(self, form_key: str, table: Table) -> ColumnElement[bool]:
+    def _readable(self, form_key: str) -> FormHandle:
+        """The form's handle; 403 (``forbidden``, or ``token_scope`` for a narrowed token)
+        unless the viewer may read it: a widget over a form the viewer cannot read is
+        refused as a whole, not answered with empty numbers."""
         self.touched.add(form_key)
         handle = self.app.handles[form_key]
+        check_token(handle, self.principal, "read")
+        if not access(handle, self.principal).can("read"):
+            raise ProblemError("forbidden", extra={"action": "read", "form": form_key})
+        return handle
+
+    def scope(self, form_key: str, table: Table) -> ColumnElement[bool]:
+        handle = self._readable(form_key)
         condition = read_scope(handle, self.principal)
         if self.action != "read":
             condition = and_(condition, row_scope(handle, self.principal, self.action))
         return condition  # over the form's own table: the engine adapts it to its aliases
 
     def hidden(self, form_key: str) -> set[str]:
-        self.touched.add(form_key)
-        handle = self.app.handles.get(form_key)
-        if handle is None:
+        if form_key not in self.app.handles:
             return set()
+        handle = self._readable(form_key)
         rights = access(handle, self.principal)
         if rights.admin:
             return set()
@@ -87,3 +98,17 @@ class ViewerScope:
 
     def handles(self) -> list[FormHandle]:
         return [self.app.handles[key] for key in sorted(self.touched) if key in self.app.handles]
+
+
+def viewer_identity(principal: Principal) -> list[Any]:
+    """Everything a viewer's scope, hidden fields and rule context depend on besides the app
+    version: the user, administrator or not, a token's narrowing, the membership (departments,
+    roles, groups) and the JsonLogic context (the user's attributes)."""
+    return [
+        principal.user_id,
+        principal.is_admin,
+        sorted(principal.token_apps) if principal.token_apps is not None else None,
+        sorted(principal.token_actions) if principal.token_actions is not None else None,
+        repr(principal.membership),
+        logic_context(principal),
+    ]

@@ -168,3 +168,73 @@ async def test_a_user_without_read_sees_no_dashboard(desk: Desk, client, session
     assert listed.status_code == 200 and listed.json() == []
     missing = await client.post(f"{desk.base}/ops/run", json={}, headers=outsider.headers)
     assert missing.status_code == 404 and missing.json()["code"] == "dashboard_not_found"
+
+
+async def test_a_join_reads_the_joined_form_through_its_scope(desk: Desk):
+    client = desk.client
+
+    async def customer(who, level: str) -> int:
+        created = await client.post(
+            desk.records("customer"),
+            json={"values": {"name": level, "level": level}},
+            headers=who.headers,
+        )
+        assert created.status_code == 201, created.text
+        return int(created.json()["id"])
+
+    gold, silver = await customer(desk.ann, "gold"), await customer(desk.bob, "silver")
+    await desk.ticket(desk.ann, status="open", customer=gold)
+    await desk.ticket(desk.ann, status="open", customer=gold)
+    await desk.ticket(desk.bob, status="open", customer=silver)
+    await desk.ticket(desk.ann, status="open")
+    admin = await desk.result(desk.admin, "by_level")
+    assert by_dimension(admin["result"], "tickets") == {("gold",): 2, ("silver",): 1, (None,): 1}
+    mia = await desk.result(desk.mia, "by_level")
+    assert by_dimension(mia["result"], "tickets") == {("gold",): 2, (None,): 1}
+    # ann reads only her own customers and tickets; bob's customer is not hers to group by.
+    ann = await desk.result(desk.ann, "by_level")
+    assert by_dimension(ann["result"], "tickets") == {("gold",): 2, (None,): 1}
+    drilled = await client.post(
+        f"{desk.base}/ops/widgets/by_level/drill",
+        json={"cell": {"level": "gold"}},
+        headers=desk.mia.headers,
+    )
+    assert drilled.status_code == 200, drilled.text
+    assert drilled.json()["total"] == 2
+    assert {i["values"]["customer"] for i in drilled.json()["items"]} == {gold}
+    # The manager's grant narrowed to tickets: their own customers (none) is all they read
+    # of the joined form, so the levels read as NULL, nothing leaks.
+    desk.app.permissions = [
+        {**p, "form": "ticket"} if p["id"] == "managers" else p for p in desk.app.permissions
+    ]
+    published = await desk.app.change((await desk.app.draft())["definition"]["forms"])
+    assert published.status_code == 200, published.text
+    mia = await desk.result(desk.mia, "by_level")
+    assert by_dimension(mia["result"], "tickets") == {(None,): 3}
+    # Without any read on the joined form the widget is refused (the others still run).
+    desk.app.permissions = [{**p, "form": "ticket"} for p in desk.app.permissions]
+    published = await desk.app.change((await desk.app.draft())["definition"]["forms"])
+    assert published.status_code == 200, published.text
+    refused = await desk.run(desk.mia, "by_level")
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    run = {w["widget"]: w for w in (await desk.run(desk.mia)).json()["widgets"]}
+    assert run["by_level"]["ok"] is False and run["total"]["ok"] is True
+
+
+async def test_a_system_write_invalidates_too(tickets: Desk, sessions):
+    """Flows and rules write as the system through the same writer: their writes count."""
+    from runtime.records.forms import resolve
+    from runtime.records.writer import RecordWriter, commit_and_dispatch
+
+    desk = tickets
+    first = await desk.result(desk.admin, "total")
+    assert (
+        kpi(first["result"], "tickets"),
+        (await desk.result(desk.admin, "total"))["cached"],
+    ) == (5, True)
+    async with sessions() as db:
+        handle = await resolve(db, "desk", "ticket")
+        await RecordWriter(db, handle, None, source="flow").create({"subject": "by a flow"})
+        await commit_and_dispatch(db)
+    again = await desk.result(desk.admin, "total")
+    assert (kpi(again["result"], "tickets"), again["cached"]) == (6, False)
