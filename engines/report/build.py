@@ -37,13 +37,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from engines.form.schema import Labels
 from engines.logic.sql.dialect import BinaryText
 from engines.report.buckets import BUCKETS
 from engines.report.expressions import compile_rule, field_expression
 from engines.report.fields import FieldRef
 from engines.report.measures import MEASURES, Ratio
 from engines.report.plan import Plan
-from engines.report.spec import Labels, Measure
+from engines.report.spec import Measure
 
 STAGE = "compile"
 Expr = ColumnElement[Any]

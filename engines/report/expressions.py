@@ -28,9 +28,8 @@ def holder(plan: Plan, ref: FieldRef) -> Any:
 def field_expression(plan: Plan, ref: FieldRef) -> ColumnElement[Any]:
     """The column of ``ref`` (its key column for a many-relation)."""
     alias = holder(plan, ref)
-    if ref.column is None:
-        return alias.c.id
-    return alias.c[ref.column]
+    column: ColumnElement[Any] = alias.c.id if ref.column is None else alias.c[ref.column]
+    return column
 
 
 def _sql_field(plan: Plan, ref: FieldRef) -> SqlField:

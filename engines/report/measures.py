@@ -112,7 +112,8 @@ class _Extreme(MeasureType):
         return ref.value_type if ref is not None else "number"
 
     def aggregate(self, value: Expr | None, p: float | None = None) -> Expr:
-        return getattr(func, self.fn)(value)
+        aggregate: Expr = getattr(func, self.fn)(value)
+        return aggregate
 
     def partials(self, value: Expr | None) -> dict[str, Expr]:
         return {"x": self.aggregate(value)}

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.sql.elements import ColumnElement
 
 from engines.report.catalog import FormEntry
@@ -36,7 +35,7 @@ class ManyPlan:
     join: ManyJoin
     entry: FormEntry
     alias: Any
-    link: Table | None = None
+    link: Any = None  # an alias of the link table (many-relations)
     conditions: tuple[Bool, ...] = ()
 
 
