@@ -54,6 +54,7 @@ def forms(ids: dict[str, int]) -> list[dict[str, Any]]:
                 "label": {"en": "Customer"},
                 "options": {"form_id": ids["customer"]},
             },
+            {"id": 7, "key": "opened_at", "type": "datetime", "label": {"en": "Opened"}},
         ],
     }
     return [customer, ticket]
@@ -89,6 +90,14 @@ def widgets() -> list[dict[str, Any]]:
             "dimensions": [{"key": "level", "field": "customer.level"}],
         },
         {
+            "key": "per_day",
+            "chart": "line",
+            "form": "ticket",
+            "measures": [COUNT],
+            "dimensions": [{"key": "day", "field": "opened_at", "bucket": "day"}],
+            "sort": [{"key": "day"}],
+        },
+        {
             "key": "by_secret",
             "chart": "bar",
             "form": "ticket",
@@ -106,6 +115,12 @@ def dashboards() -> list[dict[str, Any]]:
             "widgets": widgets(),
             "filters": [
                 {"key": "period", "kind": "date_range", "field": "created_at"},
+                {
+                    "key": "opened",
+                    "kind": "date_range",
+                    "field": "opened_at",
+                    "widgets": ["per_day"],
+                },
                 {"key": "dept", "kind": "department"},
                 {"key": "status", "kind": "equals", "field": "status", "widgets": ["total"]},
             ],
