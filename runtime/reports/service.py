@@ -70,9 +70,13 @@ class Prepared:
     handles: list[FormHandle]
     #: What the answer depends on besides the data (see :mod:`runtime.reports.cache`).
     parts: tuple[Any, ...]
+    #: The statement's SQL and parameters once worked out (shared by reuses of the compile).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def cache_key(self, dialect: Any, versions: dict[int, int]) -> str:
-        sql, params = statement_identity(self.compiled.statement, dialect)
+        if "identity" not in self.memo:
+            self.memo["identity"] = statement_identity(self.compiled.statement, dialect)
+        sql, params = self.memo["identity"]
         data = sorted((h.form_id, versions.get(h.form_id, 0)) for h in self.handles)
         return cache_key(*self.parts, sql, params, data)
 
@@ -224,8 +228,9 @@ def prepare(
             viewer_identity(context.principal),
         )
         found = context.cache.get(key)
+    memo: dict[str, Any] = {}
     if found is not None:
-        compiled, handles = found
+        compiled, handles, memo = found
     else:
         scope = ViewerScope(context.app, context.principal, action)
         try:
@@ -242,14 +247,14 @@ def prepare(
             raise report_problem(exc, widget.key) from exc
         handles = scope.handles()
         if key:
-            context.cache.put(key, (compiled, handles))
+            context.cache.put(key, (compiled, handles, memo))
     for handle in handles:
         check_token(handle, context.principal, action)
         require(handle, context.principal, "read")
         if action != "read":
             require(handle, context.principal, action)
     parts = (context.app.stamp, widget.model_dump(mode="json"), zone, action)
-    return Prepared(widget, compiled, handles, parts)
+    return Prepared(widget, compiled, handles, parts, memo)
 
 
 # --- execute -----------------------------------------------------------------------------------
