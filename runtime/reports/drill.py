@@ -17,6 +17,7 @@ from engines.report.drill import drill_condition
 from engines.report.errors import ReportError
 from engines.report.spec import Dashboard, Widget
 from runtime.errors import FieldError, ProblemError
+from runtime.i18n import pick
 from runtime.records import reader
 from runtime.records.reader import Page
 from runtime.records.scope import check_token
@@ -37,19 +38,47 @@ def cell_of(widget: Widget, body: DrillIn) -> dict[str, Any]:
         if kind is not None:
             if not isinstance(value, kind):
                 problems.append(
-                    FieldError(f"cell.{key}", "invalid_cell", f"{key} takes a {kind.__name__}")
+                    FieldError(
+                        f"cell.{key}",
+                        "invalid_cell",
+                        pick(
+                            {"en": f"{key} takes a {kind.__name__}", "zh-CN": f"{key} 的值类型不对"}
+                        ),
+                    )
                 )
         elif key not in dimensions:
             problems.append(
                 FieldError(
-                    f"cell.{key}", "unknown_dimension", f"the widget has no dimension {key!r}"
+                    f"cell.{key}",
+                    "unknown_dimension",
+                    pick(
+                        {
+                            "en": f"the widget has no dimension {key!r}",
+                            "zh-CN": f"组件中没有维度 {key!r}",
+                        }
+                    ),
                 )
             )
         elif value is not None and not isinstance(value, str | int | float | bool):
-            problems.append(FieldError(f"cell.{key}", "invalid_cell", "a cell value is one value"))
+            problems.append(
+                FieldError(
+                    f"cell.{key}",
+                    "invalid_cell",
+                    pick({"en": "a cell value is one value", "zh-CN": "单元格的值只能是单个值"}),
+                )
+            )
     if body.measure is not None and body.measure not in {m.key for m in widget.measures}:
         problems.append(
-            FieldError("measure", "unknown_measure", f"the widget has no measure {body.measure!r}")
+            FieldError(
+                "measure",
+                "unknown_measure",
+                pick(
+                    {
+                        "en": f"the widget has no measure {body.measure!r}",
+                        "zh-CN": f"组件中没有指标 {body.measure!r}",
+                    }
+                ),
+            )
         )
     if problems:
         raise ProblemError(

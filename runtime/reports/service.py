@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,8 +27,8 @@ from engines.report.errors import ReportError
 from engines.report.spec import Dashboard, Widget
 from runtime.auth.principal import Principal
 from runtime.config import Settings
-from runtime.errors import ERRORS, FieldError, ProblemError, problem_body
-from runtime.i18n import current_locale
+from runtime.errors import FieldError, ProblemError, problem_body
+from runtime.i18n import current_locale, pick
 from runtime.records.forms import FormHandle, PublishedApp, resolve_app
 from runtime.records.scope import check_token, require
 from runtime.records.versions import data_versions
@@ -84,7 +83,8 @@ class Prepared:
 @dataclass
 class Outcome:
     widget: str
-    result: dict[str, Any] | None = None
+    #: The shaped result as JSON (``WidgetResult``: columns, rows, value, pivot …).
+    result: Any = None
     #: The statement's rows (``Row`` objects), for callers that compare or export them.
     rows: list[Any] | None = None
     cached: bool = False
@@ -148,13 +148,9 @@ def widget_of(board: Dashboard, key: str) -> Widget:
 
 
 def time_zone(context: ReportContext, board: Dashboard) -> str:
-    """The dashboard's own time zone if it names one, else the organisation's."""
-    zone = getattr(board, "timezone", None) or context.settings.time_zone
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return "UTC"
-    return str(zone)
+    """The dashboard's own time zone if its spec names one, else the organisation's
+    (``TANGRAM_TIME_ZONE``); the compiler refuses a zone it does not know."""
+    return str(getattr(board, "timezone", None) or context.settings.time_zone)
 
 
 def check_filters(board: Dashboard, values: dict[str, Any]) -> None:
@@ -166,7 +162,14 @@ def check_filters(board: Dashboard, values: dict[str, Any]) -> None:
             "validation_failed",
             errors=[
                 FieldError(
-                    f"filters.{key}", "unknown_filter", f"the dashboard has no filter {key!r}"
+                    f"filters.{key}",
+                    "unknown_filter",
+                    pick(
+                        {
+                            "en": f"the dashboard has no filter {key!r}",
+                            "zh-CN": f"仪表盘没有筛选条件 {key!r}",
+                        }
+                    ),
                 )
                 for key in unknown
             ],
@@ -367,7 +370,6 @@ async def _guarded(run: Callable[[], Any], widget: str) -> Outcome:
 
 
 def _problem(exc: ProblemError) -> dict[str, Any]:
-    assert exc.code in ERRORS
     return problem_body(
         exc.code, detail=exc.detail, errors=exc.errors, params=exc.params, extra=exc.extra
     )

@@ -123,3 +123,20 @@ async def test_bad_drill_cells_and_absurd_limits(tickets: Desk):
         url, json={"cell": {"status": "open"}, "measure": "ghost"}, headers=headers
     )
     problem(measure, 422, "drill_cell_invalid")
+
+
+async def test_field_errors_speak_the_callers_language(tickets: Desk):
+    desk = tickets
+    zh = {**desk.admin.headers, "Accept-Language": "zh-CN"}
+    unknown = await desk.client.post(f"{desk.base}/ops/run", json={"filters": {"x": 1}}, headers=zh)
+    body = problem(unknown, 422, "validation_failed")
+    assert body["title"] == "请求内容无效。" and "没有筛选条件" in body["errors"][0]["message"]
+    cell = await desk.client.post(
+        f"{desk.base}/ops/widgets/by_status/drill", json={"cell": {"x": "open"}}, headers=zh
+    )
+    body = problem(cell, 422, "drill_cell_invalid")
+    assert "不属于组件" in body["title"] and "没有维度" in body["errors"][0]["message"]
+    bad = await desk.client.post(
+        f"{desk.base}/ops/run", json={"filters": {"period": "soon"}}, headers=zh
+    )
+    assert problem(bad, 422, "validation_failed")["errors"][0]["message"].startswith("仪表盘筛选")
