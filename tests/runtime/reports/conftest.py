@@ -98,6 +98,24 @@ def widgets() -> list[dict[str, Any]]:
             "sort": [{"key": "day"}],
         },
         {
+            "key": "status_team",
+            "chart": "pivot",
+            "form": "ticket",
+            "measures": [COUNT],
+            "dimensions": [{"key": "status", "field": "status"}, {"key": "team", "field": "team"}],
+            "pivot": {"rows": ["status"], "columns": ["team"], "totals": True},
+        },
+        {
+            "key": "listing",
+            "chart": "table",
+            "form": "ticket",
+            "dimensions": [
+                {"key": "subject", "field": "subject", "label": {"en": "Subject"}},
+                {"key": "status", "field": "status", "label": {"en": "Status"}},
+            ],
+            "sort": [{"key": "subject"}],
+        },
+        {
             "key": "by_secret",
             "chart": "bar",
             "form": "ticket",

@@ -238,3 +238,38 @@ async def test_a_system_write_invalidates_too(tickets: Desk, sessions):
         await commit_and_dispatch(db)
     again = await desk.result(desk.admin, "total")
     assert (kpi(again["result"], "tickets"), again["cached"]) == (6, False)
+
+
+async def test_pivots_and_record_tables_run_and_export(tickets: Desk):
+    desk = tickets
+    pivot = (await desk.result(desk.mia, "status_team"))["result"]["pivot"]
+    assert pivot["rows"] == [["open"], ["resolved"]] and pivot["columns"] == [["l1"], ["l2"]]
+    assert pivot["cells"] == [[{"tickets": 1}, {"tickets": 1}], [{"tickets": 1}, None]]
+    assert pivot["row_totals"] == [{"tickets": 2}, {"tickets": 1}]
+    assert pivot["column_totals"] == [{"tickets": 2}, {"tickets": 1}]
+    assert pivot["total"] == {"tickets": 3}
+    exported = await desk.client.get(
+        f"{desk.base}/ops/widgets/status_team/export", headers=desk.mia.headers
+    )
+    assert exported.status_code == 200, exported.text
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0] == ["status", "team", "Tickets"]
+    assert sorted(rows[1:]) == [["open", "l1", "1"], ["open", "l2", "1"], ["resolved", "l1", "1"]]
+    listing = (await desk.result(desk.mia, "listing"))["result"]
+    assert sorted((r["subject"], r["status"]) for r in listing["rows"]) == [
+        ("s", "open"),
+        ("s", "open"),
+        ("s", "resolved"),
+    ]
+    table = await desk.client.get(
+        f"{desk.base}/ops/widgets/listing/export",
+        params={"format": "xlsx"},
+        headers=desk.mia.headers,
+    )
+    assert table.status_code == 200, table.text
+    cells = [
+        [c.value for c in row]
+        for row in load_workbook(io.BytesIO(table.content)).active.iter_rows()
+    ]
+    assert cells[0] == ["Subject", "Status"]
+    assert sorted(cells[1:]) == [["s", "open"], ["s", "open"], ["s", "resolved"]]
