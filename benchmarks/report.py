@@ -43,6 +43,7 @@ from benchmarks.records import (
     bench_settings,
     execute,
     expect,
+    save_and_publish,
     say,
     server_version,
 )
@@ -639,20 +640,7 @@ async def publish_center(client: httpx.AsyncClient, headers: dict[str, str]) -> 
         ],
         "dashboards": [dashboard()],
     }
-    saved = expect(
-        await client.put(
-            f"{base}/draft",
-            json={"row_version": draft["row_version"], "definition": definition},
-            headers=headers,
-        ),
-        200,
-    ).json()
-    expect(
-        await client.post(
-            f"{base}/publish", json={"row_version": saved["row_version"]}, headers=headers
-        ),
-        200,
-    )
+    await save_and_publish(client, headers, created["id"], draft["row_version"], definition)
 
 
 def main(argv: list[str] | None = None) -> int:
