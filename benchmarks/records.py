@@ -343,10 +343,22 @@ async def publish(
     ).json()
     stored = added["definition"]["forms"][0]
     definition = {**added["definition"], "forms": [{**form, "id": stored["id"]}], **(extra or {})}
+    await save_and_publish(client, headers, app_id, added["row_version"], definition)
+    return f"/api/v1/records/{app_key}/{form['key']}"
+
+
+async def save_and_publish(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    app_id: int,
+    row_version: int,
+    definition: dict[str, Any],
+) -> None:
+    """Save ``definition`` as the app's draft and publish it."""
     saved = expect(
         await client.put(
             f"/api/v1/apps/{app_id}/draft",
-            json={"row_version": added["row_version"], "definition": definition},
+            json={"row_version": row_version, "definition": definition},
             headers=headers,
         ),
         200,
@@ -359,7 +371,6 @@ async def publish(
         ),
         200,
     )
-    return f"/api/v1/records/{app_key}/{form['key']}"
 
 
 async def measure_creates(

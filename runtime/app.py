@@ -37,6 +37,7 @@ from runtime.org.routes import users_router as user_org_router
 from runtime.ratelimit.limiter import RateLimiter
 from runtime.records.io_routes import router as records_io_router
 from runtime.records.routes import router as records_router
+from runtime.reports.routes import router as reports_router
 from runtime.users.routes import router as users_router
 
 log = logging.getLogger("tangram.app")
@@ -119,6 +120,7 @@ def create_app(
         apps_router,
         app_flows_router,
         flows_router,
+        reports_router,
         ops_router,
     )
     for router in routers:

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     plugins: list[str] = Field(default_factory=list)
     #: The organisation's time zone: date buckets, auto-number dates, "today" in rules.
     time_zone: str = "UTC"
+    # Reports (runtime/reports): cached widget results per process (0 entries: no cache)
+    report_cache_entries: int = Field(default=1000, ge=0)
+    report_cache_seconds: float = Field(default=300.0, ge=0)
+    #: Widgets of one dashboard run at the same time (PostgreSQL; SQLite runs them in turn).
+    report_concurrency: int = Field(default=4, ge=1, le=32)
     # Outgoing mail (flow service tasks, notifications); without a host, sending fails clearly.
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -155,6 +155,33 @@ ERRORS: dict[str, ErrorSpec] = {
     "bpmn_invalid": ErrorSpec(
         422, "The BPMN file cannot be imported as it is.", "该 BPMN 文件无法按原样导入。"
     ),
+    # reports
+    "dashboard_not_found": ErrorSpec(
+        404, "The app has no dashboard {dashboard!r}.", "该应用没有仪表盘 {dashboard!r}。"
+    ),
+    "widget_not_found": ErrorSpec(
+        404,
+        "The dashboard {dashboard!r} has no widget {widget!r}.",
+        "仪表盘 {dashboard!r} 中没有组件 {widget!r}。",
+    ),
+    "widget_invalid": ErrorSpec(
+        422, "The widget {widget!r} cannot be run as it is.", "组件 {widget!r} 无法按此运行。"
+    ),
+    "widget_field_hidden": ErrorSpec(
+        403,
+        "The widget {widget!r} uses a field you may not see.",
+        "组件 {widget!r} 使用了您无权查看的字段。",
+    ),
+    "widget_failed": ErrorSpec(
+        503,
+        "The widget {widget!r} could not be computed right now.",
+        "组件 {widget!r} 暂时无法计算。",
+    ),
+    "drill_cell_invalid": ErrorSpec(
+        422,
+        "The clicked cell does not belong to the widget {widget!r}.",
+        "所点击的单元格不属于组件 {widget!r}。",
+    ),
     "internal_error": ErrorSpec(500, "Something went wrong on our side.", "服务器内部错误。"),
     "service_unavailable": ErrorSpec(
         503, "The service is not available right now.", "服务暂时不可用。"

@@ -23,7 +23,13 @@ from runtime.org.models import (
     Role,
     RoleMember,
 )
-from runtime.records.models import AutoNumberCounter, RecordComment, RecordFile, RecordHistory
+from runtime.records.models import (
+    AutoNumberCounter,
+    FormDataVersion,
+    RecordComment,
+    RecordFile,
+    RecordHistory,
+)
 
 metadata = Base.metadata
 
@@ -44,6 +50,7 @@ __all__ = [
     "FlowTaskPool",
     "FlowTimer",
     "FlowToken",
+    "FormDataVersion",
     "FormRecord",
     "Group",
     "GroupMember",

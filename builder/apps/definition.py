@@ -1,5 +1,5 @@
 """The app definition: everything a version of an app contains (forms, roles, permission
-sets and flows now; rules and dashboards join as their engines arrive). Stored as JSON in
+sets, flows and dashboards now; rules join as their engine arrives). Stored as JSON in
 ``app_versions``."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from builder.apps.permissions import AppRole, Grant
 from engines.flow.model import Flow
 from engines.form.schema import FormSchema
+from engines.report.spec import Dashboard
 
 CURRENT_SCHEMA_VERSION = 1
 
@@ -26,6 +27,8 @@ class AppDefinition(BaseModel):
     permissions: list[Grant] = Field(default_factory=list)
     #: Processes that run against the app's records (DESIGN §4).
     flows: list[Flow] = Field(default_factory=list)
+    #: Dashboards of widgets over the app's forms (DESIGN §5).
+    dashboards: list[Dashboard] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_forms(self) -> AppDefinition:
@@ -45,6 +48,9 @@ class AppDefinition(BaseModel):
 
     def flow(self, key: str) -> Flow | None:
         return next((f for f in self.flows if f.key == key), None)
+
+    def dashboard(self, key: str) -> Dashboard | None:
+        return next((d for d in self.dashboards if d.key == key), None)
 
 
 def load(document: dict[str, object]) -> AppDefinition:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps import apply as applier
+from builder.apps.dashboards import check_dashboards
 from builder.apps.definition import AppDefinition, load
 from builder.apps.grantees import grantee_problems, sync_roles
 from builder.apps.models import ARCHIVED, DRAFT, PUBLISHED, App, AppVersion, FormRecord
@@ -200,6 +201,7 @@ def validate_definition(definition: AppDefinition) -> list[SchemaProblem]:
         forms={f.key: f for f in definition.forms}, app_roles={r.key for r in definition.roles}
     )
     problems.extend(check_flows(definition.flows, context))
+    problems.extend(check_dashboards(definition.dashboards, definition.forms))
     return problems
 
 

@@ -11,6 +11,9 @@ LOGIN_PATHS = frozenset({"/api/v1/auth/login"})
 UNLIMITED_PATHS = frozenset({"/api/health", "/metrics"})
 #: POST endpoints that only read (a list with its filter in the body): counted as reads.
 READ_ONLY_POST_SUFFIXES = ("/query",)
+#: Dashboard runs and drill-downs (runtime filters in the body) only read too.
+REPORT_PREFIX = "/api/v1/apps/"
+REPORT_READ_SUFFIXES = ("/run", "/drill")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -19,8 +22,9 @@ def classify(method: str, path: str) -> RouteClass | None:
 
     ``exports``: any ``…/export`` (a streamed file of a whole form's records) — the costly
     reads. ``login``: :data:`LOGIN_PATHS`. ``reads``: GET, HEAD and OPTIONS, plus read-only
-    POSTs (``…/query``). ``writes``: every other method. File downloads
-    (``/files/{id}/content``) are reads: a record page loads its attachments that way.
+    POSTs (``…/query``, dashboard ``…/run`` and ``…/drill``). ``writes``: every other method.
+    File downloads (``/files/{id}/content``) are reads: a record page loads its attachments
+    that way.
     """
     if len(path) > 1:
         path = path.rstrip("/")
@@ -34,5 +38,12 @@ def classify(method: str, path: str) -> RouteClass | None:
     if method in READ_METHODS:
         return "reads"
     if method == "POST" and path.startswith("/api/") and path.endswith(READ_ONLY_POST_SUFFIXES):
+        return "reads"
+    if (
+        method == "POST"
+        and path.startswith(REPORT_PREFIX)
+        and "/dashboards/" in path
+        and path.endswith(REPORT_READ_SUFFIXES)
+    ):
         return "reads"
     return "writes"

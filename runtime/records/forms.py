@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import MetaData, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from builder.apps.definition import load
+from builder.apps.definition import AppDefinition, load
 from builder.apps.models import App, AppVersion, FormRecord
 from builder.apps.permissions import Grant
 from engines.form.registry import FIELD_TYPES
@@ -132,6 +132,7 @@ _CACHE_LIMIT = 1000
 
 def clear_cache() -> None:
     _cache.clear()
+    _apps.clear()
 
 
 def _metadata() -> MetaData:
@@ -187,6 +188,13 @@ async def sibling(db: AsyncSession, handle: FormHandle, form_id: int) -> FormHan
     )
 
 
+async def _definition(db: AsyncSession, version_id: int) -> AppDefinition:
+    document = (
+        await db.execute(select(AppVersion.definition).where(AppVersion.id == version_id))
+    ).scalar_one()
+    return load(document)
+
+
 async def _load(
     db: AsyncSession,
     app_id: int,
@@ -202,10 +210,7 @@ async def _load(
     cached = _cache.get(cache_key)
     if cached is not None:
         return cached
-    document = (
-        await db.execute(select(AppVersion.definition).where(AppVersion.id == version_id))
-    ).scalar_one()
-    definition = load(document)
+    definition = await _definition(db, version_id)
     form = (
         definition.form(form_key) if form_key is not None else definition.form_by_id(form_id or 0)
     )
@@ -231,3 +236,40 @@ async def _load(
         _cache.clear()
     _cache[cache_key] = handle
     return handle
+
+
+@dataclass(frozen=True)
+class PublishedApp:
+    """An app as end users run it: its published definition and a handle per form."""
+
+    app_id: int
+    app_key: str
+    version_id: int
+    stamp: str
+    definition: AppDefinition
+    handles: dict[str, FormHandle]
+
+
+_apps: dict[str, PublishedApp] = {}
+
+
+async def resolve_app(db: AsyncSession, app_key: str) -> PublishedApp:
+    """The published version of ``app_key`` with every form's handle; 404 if unpublished."""
+    row = (await db.execute(_PUBLISHED_QUERY, {"app_key": app_key})).one_or_none()
+    if row is None:
+        raise ProblemError("not_found")
+    app_id, key, version_id, published_at = row
+    stamp = f"{version_id}@{published_at.isoformat()}"
+    cached = _apps.get(stamp)
+    if cached is not None:
+        return cached
+    definition = await _definition(db, version_id)
+    handles = {
+        form.key: await _load(db, app_id, key, version_id, stamp, form_key=form.key)
+        for form in definition.forms
+    }
+    published = PublishedApp(app_id, key, version_id, stamp, definition, handles)
+    if len(_apps) >= 100:
+        _apps.clear()
+    _apps[stamp] = published
+    return published

@@ -86,3 +86,16 @@ class RecordFile(Base):
         Index("ix_record_files_file", "file_id", "form_id"),
         Index("ix_record_files_record", "form_id", "record_id", "field_id"),
     )
+
+
+class FormDataVersion(Base):
+    """A counter per form that every committed record write raises (see
+    :mod:`runtime.records.versions`): caches of derived data (report results) are keyed by it,
+    so a write in any process invalidates them in every process."""
+
+    __tablename__ = "form_data_versions"
+
+    form_id: Mapped[int] = mapped_column(
+        ForeignKey("forms.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    version: Mapped[int] = mapped_column(IdType, default=0)

@@ -176,9 +176,11 @@ async def list_records(
     deleted: bool = False,
     search: str | None = None,
     action: str = "read",
+    where: ColumnElement[bool] | None = None,
 ) -> Page:
     """A page of the records the caller can read (and, for ``action`` other than read, may
-    also ``action``: an export lists the rows both scopes cover)."""
+    also ``action``: an export lists the rows both scopes cover). ``where`` narrows the list
+    further (a report's drill-down: the rows behind one cell), inside the same scope."""
     table = handle.table
     rights = access(handle, principal)
     keys = parse_sort(handle, sort, rights)
@@ -188,6 +190,7 @@ async def list_records(
         row_scope(handle, principal, action) if action != "read" else true(),
         compile_filter(handle, filter_rule, principal),
         table.c.deleted_at.is_not(None) if deleted else table.c.deleted_at.is_(None),
+        true() if where is None else where,
     )
     if search:
         matches = _search(handle, rights, search, db.bind.dialect.name)

@@ -34,6 +34,7 @@ from runtime.records.forms import FormHandle, sibling
 from runtime.records.models import RecordHistory
 from runtime.records.numbering import local_now, take_numbers
 from runtime.records.scope import read_scope, require
+from runtime.records.versions import mark_written
 from runtime.requestctx import request_id_var
 
 MAX_BULK = 1000
@@ -365,6 +366,7 @@ class RecordWriter:
         now = utcnow()
         actor_id = self.author_id
         updated = []
+        mark_written(self.db, self.handle.form_id)  # even a write that changes no value
         for (record_id, row_version, _), changed in zip(items, prepared, strict=True):
             before = self.handle.storage_values(current[record_id], current_rows)
             statement = (
@@ -673,6 +675,7 @@ class RecordWriter:
             )
 
     def _event(self, kind: str, record_id: int, changes: dict[str, Any]) -> None:
+        mark_written(self.db, self.handle.form_id)  # raises the form's data version at commit
         events = self.db.info.setdefault("record_events", [])
         events.append(
             RecordEvent(

@@ -1,0 +1,263 @@
+"""The dashboard and widget spec (DESIGN §5): pydantic models, validated once, immutable.
+
+A widget names a source form, optional one-to-many joins, measures, dimensions, a JsonLogic
+filter, sort, limit or top-N with "others", a previous-period comparison, a pivot layout and a
+chart type. Fields are *paths*: ``priority`` (a field of the source), ``customer.region``
+(through the source's relation ``customer``, many-to-one, any depth up to
+:data:`MAX_PATH_DEPTH`), ``tags`` / ``tags.weight`` (a many-relation of the source, one-to-many)
+or ``replies.minutes`` (a declared :class:`Join`: records of another form whose relation points
+at the source). System columns are fields too: ``id``, ``created_at``, ``updated_at``,
+``created_by``, ``updated_by``, ``owner_id``, ``department_id``.
+
+:func:`parse_widget` and :func:`parse_dashboard` turn pydantic's errors into
+:class:`~engines.report.errors.ReportError` naming the widget and the path
+(``widgets[volume].measures[0].p``). Checks that need the forms (fields exist, aggregations fit
+the type, limits) are compiler passes, not model validators.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engines.form.schema import KEY_PATTERN, Labels
+from engines.report.errors import ReportError
+
+Chart = Literal["kpi", "line", "bar", "stacked_bar", "pie", "funnel", "pivot", "table"]
+Aggregation = Literal[
+    "count", "count_distinct", "sum", "avg", "min", "max", "median", "percentile", "ratio"
+]
+BucketName = Literal["hour", "day", "week", "month", "quarter", "year", "hour_of_day", "weekday"]
+Rule = Any  # a JsonLogic rule, checked by the validate pass
+PATH_PATTERN = r"^[a-z][a-z0-9_]{0,62}(\.[a-z][a-z0-9_]{0,62}){0,3}$"
+MAX_PATH_DEPTH = 4
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Measure(Model):
+    """One number per group. ``field`` is a path (none for ``count`` of records); ``filter``
+    makes it a *filtered measure* (only the rows where the JsonLogic rule holds count);
+    ``ratio`` divides ``numerator`` by ``denominator`` (null where the denominator is 0)."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    agg: Aggregation
+    field: str | None = Field(default=None, pattern=PATH_PATTERN)
+    p: float | None = Field(default=None, gt=0, lt=1, description="percentile: 0 < p < 1")
+    filter: Rule | None = None
+    numerator: Measure | None = None
+    denominator: Measure | None = None
+    label: Labels = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Measure:
+        if self.agg == "ratio":
+            if self.numerator is None or self.denominator is None:
+                raise ValueError("a ratio needs a numerator and a denominator")
+            if self.field is not None:
+                raise ValueError("a ratio has no field of its own")
+        elif self.numerator is not None or self.denominator is not None:
+            raise ValueError("only a ratio has a numerator and a denominator")
+        if self.agg == "percentile" and self.p is None:
+            raise ValueError("a percentile needs p (0 < p < 1)")
+        if self.agg != "percentile" and self.p is not None:
+            raise ValueError("only a percentile has p")
+        if self.agg not in ("count", "ratio") and self.field is None:
+            raise ValueError(f"{self.agg} needs a field")
+        return self
+
+
+class Dimension(Model):
+    """A grouping: a field path, optionally bucketed (date and date-time fields)."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    field: str = Field(pattern=PATH_PATTERN)
+    bucket: BucketName | None = None
+    label: Labels = Field(default_factory=dict)
+
+
+class Sort(Model):
+    """Order by a measure or dimension key."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    desc: bool = False
+
+
+class TopN(Model):
+    """Keep the ``n`` values of the first dimension ranked highest by measure ``by`` (the first
+    measure by default); with ``others`` the rest are folded into one "others" group, whose
+    measures are computed over its rows (so averages and distinct counts stay right)."""
+
+    n: int
+    by: str | None = Field(default=None, pattern=KEY_PATTERN)
+    others: bool = True
+
+
+class Compare(Model):
+    """This period vs the previous one of the same length, on date(-time) ``field``.
+
+    The period is the dashboard's ``date_range`` filter on that field; without one, the last
+    ``days`` local days up to today."""
+
+    field: str = Field(pattern=PATH_PATTERN)
+    period: Literal["previous_period"] = "previous_period"
+    days: int | None = Field(default=None, ge=1, le=3660)
+
+
+class Pivot(Model):
+    """Pivot layout: dimension keys down (``rows``) and across (``columns``), with totals."""
+
+    rows: list[str] = Field(min_length=1)
+    columns: list[str] = Field(default_factory=list)
+    totals: bool = True
+
+
+class Join(Model):
+    """One-to-many: records of ``form`` whose relation field ``via`` points at the source.
+
+    Measures over ``<key>.<field>`` (or ``count`` of ``<key>``) are aggregated per source
+    record in a subquery first, so joining never double counts."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    form: str = Field(pattern=KEY_PATTERN)
+    via: str = Field(pattern=KEY_PATTERN)
+
+
+class Widget(Model):
+    key: str = Field(pattern=KEY_PATTERN)
+    title: Labels = Field(default_factory=dict)
+    chart: Chart
+    form: str = Field(pattern=KEY_PATTERN, description="Key of the source form")
+    joins: list[Join] = Field(default_factory=list)
+    measures: list[Measure] = Field(default_factory=list)
+    dimensions: list[Dimension] = Field(default_factory=list)
+    filter: Rule | None = None
+    sort: list[Sort] = Field(default_factory=list)
+    limit: int | None = None
+    top_n: TopN | None = None
+    compare: Compare | None = None
+    pivot: Pivot | None = None
+
+
+RuntimeFilterKind = Literal["date_range", "department", "equals", "choice"]
+
+
+class DashboardFilter(Model):
+    """A filter the viewer sets at run time. ``field`` is a path on each widget's source
+    (``fields`` overrides it per widget key); ``widgets`` limits it to some widgets.
+
+    Values: ``date_range`` ``{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`` (local dates, both
+    inclusive, either may be missing); ``department`` an id or a list of ids (field
+    ``department_id`` by default); ``equals`` one value; ``choice`` a list of values."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    kind: RuntimeFilterKind
+    field: str | None = Field(default=None, pattern=PATH_PATTERN)
+    label: Labels = Field(default_factory=dict)
+    widgets: list[str] | None = None
+    fields: dict[str, str] = Field(default_factory=dict)
+
+    def field_for(self, widget_key: str) -> str:
+        default = "department_id" if self.kind == "department" else ""
+        return self.fields.get(widget_key) or self.field or default
+
+
+class RuntimeFilter(Model):
+    """A dashboard filter with its value, bound to one widget: what the compiler applies."""
+
+    key: str
+    kind: RuntimeFilterKind
+    field: str
+    value: Any = None
+
+
+class Dashboard(Model):
+    key: str = Field(pattern=KEY_PATTERN)
+    title: Labels = Field(default_factory=dict)
+    widgets: list[Widget] = Field(default_factory=list)
+    filters: list[DashboardFilter] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Dashboard:
+        for what, keys in (
+            ("widget", [w.key for w in self.widgets]),
+            ("filter", [f.key for f in self.filters]),
+        ):
+            twice = {k for k in keys if keys.count(k) > 1}
+            if twice:
+                raise ValueError(f"{what} key(s) used twice: {', '.join(sorted(twice))}")
+        return self
+
+    def widget(self, key: str) -> Widget:
+        for widget in self.widgets:
+            if widget.key == key:
+                return widget
+        raise KeyError(key)
+
+    def runtime_filters(self, widget_key: str, values: dict[str, Any]) -> list[RuntimeFilter]:
+        """The filters ``values`` (by filter key; ``None`` or absent = not set) that apply to
+        widget ``widget_key``, ready for ``compile_widget(runtime_filters=...)``."""
+        bound = []
+        for declared in self.filters:
+            value = values.get(declared.key)
+            if value is None or (
+                declared.widgets is not None and widget_key not in declared.widgets
+            ):
+                continue
+            bound.append(
+                RuntimeFilter(
+                    key=declared.key,
+                    kind=declared.kind,
+                    field=declared.field_for(widget_key),
+                    value=value,
+                )
+            )
+        return bound
+
+
+def _render(loc: tuple[int | str, ...], data: Any) -> tuple[str | None, str]:
+    """The widget key and the path of a pydantic error location: ``widgets[volume].measures[0]
+    .field`` (widgets are named by their key, other list items by their index)."""
+    widget_key: str | None = None
+    out, node, parent = "", data, ""
+    for segment in loc:
+        if isinstance(segment, int):
+            item = node[segment] if isinstance(node, list) and 0 <= segment < len(node) else None
+            key = item.get("key") if isinstance(item, dict) else None
+            named = parent == "widgets" and isinstance(key, str) and bool(key)
+            if named and widget_key is None:
+                widget_key = str(key)
+            out += f"[{key if named else segment}]"
+            node = item
+        else:
+            out += ("." if out else "") + str(segment)
+            node = node.get(segment) if isinstance(node, dict) else None
+            parent = str(segment)
+    return widget_key, out
+
+
+def _refused(exc: ValidationError, data: Any, prefix: tuple[int | str, ...] = ()) -> ReportError:
+    first = exc.errors()[0]
+    widget_key, path = _render((*prefix, *first["loc"]), data)
+    return ReportError(
+        "report.invalid_spec", widget=widget_key, stage="spec", path=path, detail=first["msg"]
+    )
+
+
+def parse_widget(data: Any) -> Widget:
+    """A :class:`Widget` from JSON data; a ``ReportError`` naming the widget and path if not."""
+    try:
+        return Widget.model_validate(data)
+    except ValidationError as exc:
+        raise _refused(exc, {"widgets": [data]}, ("widgets", 0)) from None
+
+
+def parse_dashboard(data: Any) -> Dashboard:
+    """A :class:`Dashboard` from JSON data; errors name the widget (``widgets[volume]...``)."""
+    try:
+        return Dashboard.model_validate(data)
+    except ValidationError as exc:
+        raise _refused(exc, data) from None

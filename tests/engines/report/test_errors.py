@@ -1,0 +1,241 @@
+"""Bad widgets are refused with a ReportError naming the widget, the pass and the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engines.report import ReportError, Viewer, compile_widget, parse_dashboard, parse_widget
+
+from .support import new_catalog, scoped_viewer
+
+CATALOG = new_catalog()
+
+
+def widget(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "key": "volume",
+        "chart": "bar",
+        "form": "ticket",
+        "measures": [{"key": "n", "agg": "count"}],
+        "dimensions": [{"key": "status", "field": "status"}],
+    }
+    return {**base, **changes}
+
+
+def refuse(spec: dict[str, Any], viewer: Viewer | None = None) -> ReportError:
+    with pytest.raises(ReportError) as caught:
+        compile_widget(
+            parse_widget(spec), CATALOG, viewer or scoped_viewer(CATALOG), dialect_name="sqlite"
+        )
+    error = caught.value
+    assert error.widget == "volume"
+    assert error.message("en") and error.message("zh-CN") != error.message("en")
+    assert error.to_dict()["field"] == error.path
+    return error
+
+
+CASES = [
+    (
+        {"measures": [{"key": "n", "agg": "sum", "field": "nope"}]},
+        "report.unknown_field",
+        "resolve",
+        "widgets[volume].measures[0].field",
+    ),
+    (
+        {"measures": [{"key": "n", "agg": "sum", "field": "subject"}]},
+        "report.bad_aggregation",
+        "resolve",
+        "widgets[volume].measures[0].field",
+    ),
+    (
+        {"measures": [{"key": "n", "agg": "avg", "field": "opened_at"}]},
+        "report.bad_aggregation",
+        "resolve",
+        "widgets[volume].measures[0].field",
+    ),
+    (
+        {"dimensions": [{"key": "r", "field": "status.region"}]},
+        "report.unknown_join",
+        "resolve",
+        "widgets[volume].dimensions[0].field",
+    ),
+    (
+        {"dimensions": [{"key": "r", "field": "customer.nowhere"}]},
+        "report.unknown_field",
+        "resolve",
+        "widgets[volume].dimensions[0].field",
+    ),
+    (
+        {"dimensions": [{"key": "s", "field": "secret"}]},
+        "report.hidden_field",
+        "resolve",
+        "widgets[volume].dimensions[0].field",
+    ),
+    (
+        {"filter": {"==": [{"var": "secret"}, "x"]}},
+        "report.hidden_field",
+        "resolve",
+        "widgets[volume].filter",
+    ),
+    (
+        {"measures": [{"key": "n", "agg": "count_distinct", "field": "secret"}]},
+        "report.hidden_field",
+        "resolve",
+        "widgets[volume].measures[0].field",
+    ),
+    (
+        {"sort": [{"key": "nothing"}]},
+        "report.bad_sort",
+        "validate",
+        "widgets[volume].sort[0].key",
+    ),
+    ({"limit": 10_000_000}, "report.absurd_limit", "limits", "widgets[volume].limit"),
+    ({"limit": 0}, "report.absurd_limit", "limits", "widgets[volume].limit"),
+    ({"top_n": {"n": 5000}}, "report.absurd_limit", "limits", "widgets[volume].top_n.n"),
+    (
+        {"filter": {"frobnicate": [1]}},
+        "report.bad_filter",
+        "validate",
+        "widgets[volume].filter",
+    ),
+    (
+        {"filter": {"==": [{"var": "status"}]}},
+        "report.bad_filter",
+        "validate",
+        "widgets[volume].filter",
+    ),
+    (
+        {"measures": [{"key": "n", "agg": "count", "filter": {"<": [{"var": "nothing"}, 1]}}]},
+        "report.unknown_field",
+        "resolve",
+        "widgets[volume].measures[0].filter",
+    ),
+    (
+        {"dimensions": [{"key": "d", "field": "status", "bucket": "day"}]},
+        "report.bad_bucket",
+        "resolve",
+        "widgets[volume].dimensions[0].bucket",
+    ),
+    (
+        {"dimensions": [{"key": "d", "field": "due", "bucket": "hour"}]},
+        "report.bad_bucket",
+        "resolve",
+        "widgets[volume].dimensions[0].bucket",
+    ),
+    (
+        {"dimensions": [{"key": "d", "field": "notes"}]},
+        "report.not_groupable",
+        "resolve",
+        "widgets[volume].dimensions[0].field",
+    ),
+    (
+        {"dimensions": [{"key": "d", "field": "tags"}]},
+        "report.not_groupable",
+        "resolve",
+        "widgets[volume].dimensions[0].field",
+    ),
+    (
+        {
+            "joins": [{"key": "answers", "form": "reply", "via": "ticket"}],
+            "measures": [{"key": "m", "agg": "median", "field": "answers.minutes"}],
+        },
+        "report.not_decomposable",
+        "resolve",
+        "widgets[volume].measures[0].field",
+    ),
+    (
+        {
+            "joins": [{"key": "answers", "form": "reply", "via": "minutes"}],
+            "measures": [{"key": "m", "agg": "count", "field": "answers"}],
+        },
+        "report.unknown_join",
+        "resolve",
+        "widgets[volume].joins[0].via",
+    ),
+    (
+        {"measures": [{"key": f"m{i}", "agg": "count"} for i in range(30)]},
+        "report.too_many",
+        "validate",
+        "widgets[volume].measures",
+    ),
+    (
+        {"dimensions": [{"key": f"d{i}", "field": "status"} for i in range(6)]},
+        "report.too_many",
+        "validate",
+        "widgets[volume].dimensions",
+    ),
+    ({"form": "nowhere"}, "report.unknown_form", "resolve", "widgets[volume].form"),
+    ({"chart": "kpi"}, "report.bad_chart", "validate", "widgets[volume].dimensions"),
+    (
+        {"compare": {"field": "opened_at"}},
+        "report.compare_needs_range",
+        "runtime_filters",
+        "widgets[volume].compare.field",
+    ),
+    (
+        {"compare": {"field": "status", "days": 7}},
+        "report.bad_bucket",
+        "resolve",
+        "widgets[volume].compare.field",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "code", "stage", "path"), CASES)
+def test_refused(changes: dict[str, Any], code: str, stage: str, path: str) -> None:
+    error = refuse(widget(**changes))
+    assert (error.code, error.stage) == (code, stage)
+    assert (
+        error.path == path or error.path.startswith(path + ".") or error.path.startswith(path + "[")
+    )
+
+
+def test_bad_timezone() -> None:
+    with pytest.raises(ReportError) as caught:
+        compile_widget(
+            parse_widget(widget()),
+            CATALOG,
+            Viewer(),
+            timezone="Mars/Olympus",
+            dialect_name="sqlite",
+        )
+    assert caught.value.code == "report.bad_timezone"
+
+
+def test_spec_errors_name_widget_and_path() -> None:
+    with pytest.raises(ReportError) as caught:
+        parse_widget(
+            widget(measures=[{"key": "p", "agg": "percentile", "field": "minutes", "p": 1.5}])
+        )
+    assert caught.value.widget == "volume"
+    assert caught.value.path == "widgets[volume].measures[0].p"
+    with pytest.raises(ReportError) as caught:
+        parse_dashboard({"key": "d", "widgets": [widget(), widget(key="other", chart="donut")]})
+    assert (caught.value.widget, caught.value.path) == ("other", "widgets[other].chart")
+    with pytest.raises(ReportError) as caught:
+        parse_widget(widget(measures=[{"key": "r", "agg": "ratio"}]))
+    assert caught.value.path == "widgets[volume].measures[0]"
+
+
+def test_hidden_nowhere_else_is_fine() -> None:
+    compiled = compile_widget(
+        parse_widget(widget(dimensions=[{"key": "s", "field": "secret"}])),
+        CATALOG,
+        Viewer(),
+        dialect_name="postgresql",
+    )
+    assert [c.key for c in compiled.columns] == ["s", "n"]
+
+
+def test_no_sql_text_from_input() -> None:
+    evil = "x'; DROP TABLE t_9101; --"
+    compiled = compile_widget(
+        parse_widget(widget(filter={"==": [{"var": "status"}, evil]})),
+        CATALOG,
+        scoped_viewer(CATALOG),
+        dialect_name="sqlite",
+    )
+    sql = str(compiled.statement.compile())
+    assert evil not in sql and "DROP" not in sql
