@@ -90,7 +90,8 @@ class Compiled:
         out = []
         for name, process in zip(self.names, self.processors, strict=True):
             value = row[name] if name in row else self.defaults.get(name)
-            out.append(process(value) if process is not None and value is not None else value)
+            # Processors take None too (JSON writes 'null', as an ordinary execution does).
+            out.append(process(value) if process is not None else value)
         return tuple(out)
 
 
