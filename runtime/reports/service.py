@@ -148,9 +148,10 @@ def widget_of(board: Dashboard, key: str) -> Widget:
 
 
 def time_zone(context: ReportContext, board: Dashboard) -> str:
-    """The dashboard's own time zone if its spec names one, else the organisation's
-    (``TANGRAM_TIME_ZONE``); the compiler refuses a zone it does not know."""
-    return str(getattr(board, "timezone", None) or context.settings.time_zone)
+    """The dashboard's own time zone if its spec names one (``Dashboard.timezone``, a checked
+    IANA name), else the organisation's (``TANGRAM_TIME_ZONE``); the compiler refuses a zone it
+    does not know."""
+    return board.timezone or context.settings.time_zone
 
 
 def check_filters(board: Dashboard, values: dict[str, Any]) -> None:
