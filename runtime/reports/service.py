@@ -184,7 +184,7 @@ def report_problem(error: ReportError, widget: str) -> ProblemError:
     """The engine's refusal as problem+json: 403 for a hidden field, else 422."""
     locale = current_locale.get()
     code = "widget_field_hidden" if error.code == "report.hidden_field" else "widget_invalid"
-    if error.code == "report.bad_cell":
+    if error.code in ("report.bad_cell", "report.unknown_cell_key"):
         code = "drill_cell_invalid"
     if error.code == "report.bad_runtime_filter":
         key = error.params.get("key", "")
