@@ -11,9 +11,10 @@ from the spec; values are bound parameters.
 * top-N: the rows get a flag ``o`` ("others") from the top values of the first dimension (a
   subquery ranking them by the ``top_n.by`` measure); the first dimension is NULL where ``o``
   holds, so grouping folds the others into one group, aggregated over its own rows.
-* pivot: the groupings (cells, row totals, column totals, grand total) as ``UNION ALL`` of one
-  grouped select each, with a level column ``g``, so every total is computed from the rows
-  (right for averages, distinct counts and percentiles too).
+* pivot: the groupings (cells, row totals, column totals, grand total) with a level column
+  ``g``, so every total is computed from the rows (right for averages, distinct counts and
+  percentiles too): on PostgreSQL one ``GROUP BY GROUPING SETS`` select (``g`` from
+  ``GROUPING(d0, …)``), on SQLite a ``UNION ALL`` of one grouped select per level.
 * record tables (no measures): the rows themselves, with the record id ``rid``.
 """
 
