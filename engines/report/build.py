@@ -11,9 +11,10 @@ from the spec; values are bound parameters.
 * top-N: the rows get a flag ``o`` ("others") from the top values of the first dimension (a
   subquery ranking them by the ``top_n.by`` measure); the first dimension is NULL where ``o``
   holds, so grouping folds the others into one group, aggregated over its own rows.
-* pivot: the groupings (cells, row totals, column totals, grand total) as ``UNION ALL`` of one
-  grouped select each, with a level column ``g``, so every total is computed from the rows
-  (right for averages, distinct counts and percentiles too).
+* pivot: the groupings (cells, row totals, column totals, grand total) with a level column
+  ``g``, so every total is computed from the rows (right for averages, distinct counts and
+  percentiles too): on PostgreSQL one ``GROUP BY GROUPING SETS`` select (``g`` from
+  ``GROUPING(d0, …)``), on SQLite a ``UNION ALL`` of one grouped select per level.
 * record tables (no measures): the rows themselves, with the record id ``rid``.
 """
 
@@ -28,11 +29,13 @@ from sqlalchemy import (
     and_,
     case,
     exists,
+    func,
     literal,
     not_,
     null,
     or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -371,7 +374,9 @@ def _top_n(builder: _Builder, plan: Plan) -> Statement:
     return Statement(statement, builder.out, "top_n", fetch)
 
 
-def _pivot(builder: _Builder, plan: Plan) -> Statement:
+def _pivot_levels(builder: _Builder) -> tuple[dict[str, str], list[list[str]]]:
+    """The dimension labels by key, and the groupings: cells first, then (with totals) row
+    totals, column totals (when there are columns) and the grand total."""
     pivot = builder.widget.pivot
     assert pivot is not None
     names = {d.key: f"d{i}" for i, d in enumerate(builder.widget.dimensions)}
@@ -383,6 +388,11 @@ def _pivot(builder: _Builder, plan: Plan) -> Statement:
             levels.append(rows)
             levels.append(columns)
         levels.append([])
+    return names, levels
+
+
+def _union_levels(builder: _Builder, plan: Plan, levels: list[list[str]]) -> Any:
+    """SQLite (no GROUPING SETS): one grouped select per level, ``UNION ALL``."""
     sub = builder.rows_select().subquery("r")
     branches = []
     for level, grouped in enumerate(levels):
@@ -397,7 +407,44 @@ def _pivot(builder: _Builder, plan: Plan) -> Statement:
         if level == 0:
             branch = select(branch.limit(plan.limit + 1).subquery("cells"))
         branches.append(branch)
-    statement = union_all(*branches) if len(branches) > 1 else branches[0]
+    return union_all(*branches) if len(branches) > 1 else branches[0]
+
+
+def _grouping_sets(builder: _Builder, levels: list[list[str]]) -> Any:
+    """PostgreSQL: one scan, ``GROUP BY GROUPING SETS`` of the levels; ``g`` is the level's
+    index, from ``GROUPING(d0, d1, …)`` (a bit per dimension left out of the grouping)."""
+    sub = builder.rows_select().subquery("r")
+    dims = [sub.c[name] for name in builder.dims]
+    mask_to_level: dict[int, int] = {}
+    sets = []
+    for level, grouped in enumerate(levels):
+        mask = sum(
+            1 << (len(builder.dims) - 1 - i)
+            for i, name in enumerate(builder.dims)
+            if name not in grouped
+        )
+        if mask in mask_to_level:  # the same grouping twice: computed once
+            continue
+        mask_to_level[mask] = level
+        sets.append(tuple_(*[sub.c[name] for name in grouped]))
+    grouping = func.grouping(*dims, type_=Integer())
+    if all(mask == level for mask, level in mask_to_level.items()):
+        level_column: Expr = grouping
+    else:
+        level_column = case(mask_to_level, value=grouping)
+    labelled: list[Any] = [sub.c[name].label(name) for name in builder.dims]
+    labelled.append(level_column.label("g"))
+    labelled.extend(aggregate(sub).label(name) for name, aggregate in builder.aggregates)
+    return select(*labelled).select_from(sub).group_by(func.grouping_sets(*sets))
+
+
+def _pivot(builder: _Builder, plan: Plan) -> Statement:
+    names, levels = _pivot_levels(builder)
+    if plan.dialect == "postgresql" and len(levels) > 1:
+        # The cells are not limited in SQL here: the shaper keeps the first ``limit``.
+        statement = _grouping_sets(builder, levels)
+    else:
+        statement = _union_levels(builder, plan, levels)
     columns_out = [*builder.out, OutputColumn("g", "level", "", {}, "integer")]
     keys = {name: key for key, name in names.items()}
     grouped_keys = tuple(tuple(keys[n] for n in level) for level in levels)

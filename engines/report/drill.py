@@ -32,6 +32,9 @@ from engines.report.spec import Measure, RuntimeFilter, Widget
 
 STAGE = "drill"
 
+#: Keys a cell may have besides the widget's dimension keys.
+SPECIAL_KEYS = frozenset({"_others", "_measure", "_period"})
+
 
 def _error(widget: Widget, detail: str, where: str = "") -> ReportError:
     return ReportError(
@@ -57,6 +60,21 @@ def _typed(ref: FieldRef, value: Any) -> Any:
     except (TypeError, ValueError):
         raise ValueError(f"{value!r} is not a {ref.value_type} value") from None
     return value
+
+
+def check_cell_keys(widget: Widget, cell: Mapping[str, Any]) -> None:
+    """Refuse (``report.unknown_cell_key``) a key that is neither a dimension of the widget nor
+    one of :data:`SPECIAL_KEYS`: a misspelt dimension would silently drill into everything."""
+    allowed = {d.key for d in widget.dimensions} | SPECIAL_KEYS
+    for key in cell:
+        if key not in allowed:
+            raise ReportError(
+                "report.unknown_cell_key",
+                widget=widget.key,
+                stage=STAGE,
+                path=f"widgets[{widget.key}].cell.{key}",
+                key=key,
+            )
 
 
 def _measure_filters(builder: _Builder, widget: Widget, key: str) -> list[ColumnElement[bool]]:
@@ -88,8 +106,10 @@ def drill_condition(
     """``(form_key, condition)`` selecting the source records behind ``cell`` (see above).
 
     ``cell`` maps dimension keys to the values ``shape`` returned (a missing dimension is not
-    constrained), plus the optional ``_others``, ``_measure`` and ``_period``. Compile it with
-    the same runtime filters, time zone and clock as the widget."""
+    constrained), plus the optional ``_others``, ``_measure`` and ``_period``; any other key is
+    refused (``report.unknown_cell_key``). Compile it with the same runtime filters, time zone
+    and clock as the widget."""
+    check_cell_keys(widget, cell)
     plan = plan_widget(
         widget,
         catalog,

@@ -71,6 +71,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "与上一周期比较需要在 {field!r} 上设定日期范围。",
     ),
     "report.bad_cell": ("The clicked cell is not valid: {detail}", "所点击的单元格无效：{detail}"),
+    "report.unknown_cell_key": (
+        "The clicked cell names {key!r}, which is not a dimension of this widget.",
+        "所点击的单元格引用了 {key!r}，它不是该组件的维度。",
+    ),
 }
 
 _WHAT_ZH = {"measures": "指标", "dimensions": "维度", "widgets": "组件", "joins": "关联"}

@@ -47,10 +47,15 @@ def sql_fields(plan: Plan, names: Iterable[str]) -> dict[str, SqlField]:
 
 
 def compile_rule(plan: Plan, rule: Any, where: str, stage: str) -> ColumnElement[bool]:
-    """A widget or measure filter as a condition; ``report.bad_filter`` if it has no SQL form."""
+    """A widget or measure filter as a condition; ``report.bad_filter`` if it has no SQL form.
+
+    The condition is only used where NULL acts as false (the rows' ``WHERE``, a filtered
+    measure's ``CASE WHEN``, a drill-down's ``WHERE``) and never negated: it is compiled with
+    ``null_is_false`` (no ``x IS NOT NULL`` guard before ``x IN (...)``)."""
     try:
         fields = sql_fields(plan, set(rule_var_paths(rule)))
-        return compile_condition(rule, fields, context={**plan.context, "now": plan.now})
+        context = {**plan.context, "now": plan.now}
+        return compile_condition(rule, fields, context=context, null_is_false=True)
     except LogicError as exc:
         raise ReportError(
             "report.bad_filter",

@@ -18,8 +18,16 @@ the type, limits) are compiler passes, not model validators.
 from __future__ import annotations
 
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from engines.form.schema import KEY_PATTERN, Labels
 from engines.report.errors import ReportError
@@ -175,10 +183,25 @@ class RuntimeFilter(Model):
 
 
 class Dashboard(Model):
+    """``timezone``: an IANA zone name (``Asia/Shanghai``) the dashboard's buckets and date
+    ranges use instead of the organisation's; ``None`` = the organisation's."""
+
     key: str = Field(pattern=KEY_PATTERN)
     title: Labels = Field(default_factory=dict)
+    timezone: str | None = Field(default=None, max_length=64)
     widgets: list[Widget] = Field(default_factory=list)
     filters: list[DashboardFilter] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name)") from None
+        return value
 
     @model_validator(mode="after")
     def _unique(self) -> Dashboard:

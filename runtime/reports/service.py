@@ -148,9 +148,10 @@ def widget_of(board: Dashboard, key: str) -> Widget:
 
 
 def time_zone(context: ReportContext, board: Dashboard) -> str:
-    """The dashboard's own time zone if its spec names one, else the organisation's
-    (``TANGRAM_TIME_ZONE``); the compiler refuses a zone it does not know."""
-    return str(getattr(board, "timezone", None) or context.settings.time_zone)
+    """The dashboard's own time zone if its spec names one (``Dashboard.timezone``, a checked
+    IANA name), else the organisation's (``TANGRAM_TIME_ZONE``); the compiler refuses a zone it
+    does not know."""
+    return board.timezone or context.settings.time_zone
 
 
 def check_filters(board: Dashboard, values: dict[str, Any]) -> None:
@@ -183,7 +184,7 @@ def report_problem(error: ReportError, widget: str) -> ProblemError:
     """The engine's refusal as problem+json: 403 for a hidden field, else 422."""
     locale = current_locale.get()
     code = "widget_field_hidden" if error.code == "report.hidden_field" else "widget_invalid"
-    if error.code == "report.bad_cell":
+    if error.code in ("report.bad_cell", "report.unknown_cell_key"):
         code = "drill_cell_invalid"
     if error.code == "report.bad_runtime_filter":
         key = error.params.get("key", "")

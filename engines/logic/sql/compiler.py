@@ -280,14 +280,24 @@ class _Compiler:
     def refuse(self, path: Path, message: str) -> NoReturn:
         raise NotSqlError(message, path)
 
-    def cond(self, rule: Any, path: Path) -> Bool:
-        """The two-valued SQL truthiness of ``rule``."""
+    def cond(self, rule: Any, path: Path, null_is_false: bool = False) -> Bool:
+        """The two-valued SQL truthiness of ``rule``; with ``null_is_false`` (the result is only
+        used where SQL ``NULL`` acts as false, and never negated) it may be ``NULL`` where it
+        would be false (see :func:`compile_condition`)."""
         if _is_const(rule):
             return _bool(truthy(self.fold(rule)))
         split = _split(rule)
         if split is not None:
             name, args, listed = split
             op_path = (*path, name)
+            if null_is_false and name in ("and", "or"):
+                return self._and_or_cond(args, op_path, listed, null_is_false=True)
+            if null_is_false and name == "!!":
+                return self.cond(args[0], self.arg_paths(op_path, 1, listed)[0], True)
+            if null_is_false and name == "in":
+                paths = self.arg_paths(op_path, len(args), listed)
+                values = [self.value(arg, p) for arg, p in zip(args, paths, strict=True)]
+                return self._in(values, op_path, null_is_false=True)
             structural = {
                 "and": self._and_or_cond,
                 "or": self._and_or_cond,
@@ -422,7 +432,9 @@ class _Compiler:
         inner = self.cond(args[0], self.arg_paths(path, 1, listed)[0])
         return not_(inner) if path[-1] == "!" else inner
 
-    def _and_or_cond(self, args: list[Any], path: Path, listed: bool) -> Bool:
+    def _and_or_cond(
+        self, args: list[Any], path: Path, listed: bool, null_is_false: bool = False
+    ) -> Bool:
         is_and = path[-1] == "and"
         parts: list[Bool] = []
         for arg, p in zip(args, self.arg_paths(path, len(args), listed), strict=True):
@@ -430,7 +442,7 @@ class _Compiler:
                 if truthy(self.fold(arg)) != is_and:
                     return _bool(not is_and)  # decides: a falsy `and` / a truthy `or` operand
                 continue
-            parts.append(self.cond(arg, p))
+            parts.append(self.cond(arg, p, null_is_false))
         if not args:
             return false()  # null
         if not parts:
@@ -1110,8 +1122,19 @@ class _Compiler:
 
     # --- membership and substrings -------------------------------------------------------
 
-    def member(self, needle: Expr, items: Sequence[Any], path: Path, *, nan_equal: bool) -> Bool:
-        """``needle`` is ``===`` (or SameValueZero) to one of the constant ``items``."""
+    def member(
+        self,
+        needle: Expr,
+        items: Sequence[Any],
+        path: Path,
+        *,
+        nan_equal: bool,
+        null_is_false: bool = False,
+    ) -> Bool:
+        """``needle`` is ``===`` (or SameValueZero) to one of the constant ``items``.
+
+        With ``null_is_false`` the ``IN`` of the simple items has no ``IS NOT NULL`` guard: for
+        a NULL needle it is NULL instead of false, which is the same where NULL acts as false."""
         unique: list[Any] = []
         for item in items:
             if not any(strict_equals(item, seen) for seen in unique):
@@ -1142,10 +1165,11 @@ class _Compiler:
             else:
                 parts.append(self.compare_constant("===", needle, item, swapped=False, path=path))
         if simple:
-            parts.append(and_(_not_null(needle), needle.sql.in_(simple)))
+            found = needle.sql.in_(simple)
+            parts.append(found if null_is_false else and_(_not_null(needle), found))
         return or_(false(), *parts)
 
-    def _in(self, values: list[Value], path: Path) -> Bool:
+    def _in(self, values: list[Value], path: Path, null_is_false: bool = False) -> Bool:
         needle, haystack = values
         if isinstance(haystack, Const):
             h = haystack.value
@@ -1161,7 +1185,7 @@ class _Compiler:
                 found = dialect.StrPos(_text(h), self.string_of(needle, path)) > literal(0)
                 return _with_null(needle, null_result, found)
             if type(h) in (list, tuple):
-                return self.member(needle, h, path, nan_equal=False)
+                return self.member(needle, h, path, nan_equal=False, null_is_false=null_is_false)
             return false()
         e = haystack
         if e.kind == "text":
@@ -1404,8 +1428,15 @@ def compile_condition(
     fields: Mapping[str, SqlField],
     *,
     context: Mapping[str, Any] | None = None,
+    null_is_false: bool = False,
 ) -> ColumnElement[bool]:
     """Compile a JsonLogic rule to a two-valued SQLAlchemy boolean expression.
+
+    ``null_is_false``: the caller uses the result only where SQL ``NULL`` acts as false (a
+    ``WHERE``, a ``CASE WHEN``, an ``AND`` of such) and never negates it. The result may then be
+    ``NULL`` where it would be false, so guards that only turn NULL into false are left out
+    (``x IN ('a', 'b')`` without ``x IS NOT NULL``) along the ``and`` / ``or`` / ``!!`` spine
+    from the root; under ``!`` and everywhere else the result stays two-valued.
 
     ``fields`` maps ``var`` names (dotted names allowed) to columns; ``context``
     is the evaluator's (``now``, ``timezone``, ``user``, ``department``); context
@@ -1418,7 +1449,7 @@ def compile_condition(
     pinned = dict(context or {})
     if pinned.get("now") is None:
         pinned["now"] = datetime.now(UTC)  # one clock for the whole rule
-    return _Compiler(fields, pinned).cond(rule, ())
+    return _Compiler(fields, pinned).cond(rule, (), null_is_false)
 
 
 __all__ = ["compile_condition"]

@@ -1,11 +1,13 @@
 """Pass 4, joins: an alias per many-to-one step and per one-to-many join the fields walk.
 
 The source is aliased too (``s``), so a drill-down condition can embed the widget's FROM clause
-in a subquery over the form's own table without correlating to it.
+in a subquery over the form's own table without correlating to it. Aliases are shared between
+compiles (``engines.report.aliases``): the same table and name give the same alias.
 """
 
 from __future__ import annotations
 
+from engines.report.aliases import alias as cached_alias
 from engines.report.catalog import Catalog
 from engines.report.fields import ManyJoin
 from engines.report.plan import ManyPlan, OneJoin, Plan
@@ -28,18 +30,22 @@ def plan_joins(plan: Plan, catalog: Catalog) -> Plan:
             target = catalog.form(ref.chain_forms[depth])
             assert target is not None
             ones[path] = OneJoin(
-                path, target, target.table.alias(f"j{len(ones)}"), parent, f"f_{relation.id}"
+                path,
+                target,
+                cached_alias(target.table, f"j{len(ones)}"),
+                parent,
+                f"f_{relation.id}",
             )
         if ref.many is not None and ref.many.key not in manys:
             manys[ref.many.key] = _many(plan, catalog, ref.many, len(manys))
-    return plan.but(alias=source.table.alias("s"), ones=ones, manys=manys)
+    return plan.but(alias=cached_alias(source.table, "s"), ones=ones, manys=manys)
 
 
 def _many(plan: Plan, catalog: Catalog, join: ManyJoin, index: int) -> ManyPlan:
     entry = catalog.form(join.form)
     assert entry is not None
-    alias = entry.table.alias(f"m{index}")
+    alias = cached_alias(entry.table, f"m{index}")
     link = None
     if join.kind == "links":
-        link = plan.source.links[join.via].alias(f"l{index}")
+        link = cached_alias(plan.source.links[join.via], f"l{index}")
     return ManyPlan(join, entry, alias, link)

@@ -102,7 +102,9 @@ def _condition(plan: Plan, bound: RuntimeFilter) -> list[ColumnElement[bool]]:
         rule = {"==": [{"var": bound.field}, bound.value]}
     try:
         fields = sql_fields(plan, [bound.field])
-        return [compile_condition(rule, fields, context={**plan.context, "now": plan.now})]
+        context = {**plan.context, "now": plan.now}
+        # in the WHERE only (NULL acts as false): no IS NOT NULL guard before the IN
+        return [compile_condition(rule, fields, context=context, null_is_false=True)]
     except LogicError as exc:
         raise _error(plan, bound, exc.message) from None
 

@@ -203,6 +203,16 @@ class Probe:
 
         self.rows = self.run(load())
 
+    def ids_where(self, condition: ColumnElement[bool]) -> set[int]:
+        """Ids of the rows ``WHERE condition`` selects."""
+
+        async def query() -> set[int]:
+            async with self.engine.connect() as conn:
+                return {r[0] for r in await conn.execute(select(probe.c.id).where(condition))}
+
+        result: set[int] = self.run(query())
+        return result
+
     def select(self, condition: ColumnElement[bool]) -> tuple[set[int], set[int], set[int]]:
         """Ids where the condition is true, where ``NOT`` it is true, and where it is NULL."""
 
@@ -243,4 +253,8 @@ class Probe:
             )
         all_ids = {row["id"] for row in self.rows}
         assert negated == all_ids - chosen, f"{rule}: NOT is not the complement"
+        # Where NULL acts as false (WHERE), the guards may go: the same rows.
+        loose = compile_condition(rule, FIELDS, context=ctx, null_is_false=True)
+        chosen_loose = self.ids_where(loose)
+        assert chosen_loose == expected, f"{rule} (null_is_false) on {self.dialect}"
         return chosen

@@ -341,3 +341,20 @@ def test_any_column_expression() -> None:
     sql = str(condition.compile(dialect=sqlite.dialect()))
     assert "other.s" in sql
     assert "other.id >" in sql  # id is NOT NULL: no IS NULL guard
+
+
+def test_null_is_false_drops_only_the_redundant_guard(probe: Probe) -> None:
+    def sql(rule: Any, null_is_false: bool) -> str:
+        condition = compile_condition(rule, FIELDS, null_is_false=null_is_false)
+        return str(condition.compile(dialect=postgresql.dialect()))
+
+    member = {"in": [{"var": "name"}, ["a", "b"]]}
+    assert "IS NOT NULL" in sql(member, False)
+    for positive in (member, {"and": [member, {"!!": member}]}, {"or": [member, True]}):
+        assert "IS NOT NULL" not in sql(positive, True), positive
+    # under a negation the IN must stay two-valued: NOT NULL would drop the NULL rows
+    assert "IS NOT NULL" in sql({"!": member}, True)
+    assert "IS NOT NULL" in sql({"and": [{"!": member}, member]}, True)
+    for rule in (member, {"!": member}, {"or": [member, {"==": [{"var": "name"}, None]}]}):
+        loose = compile_condition(rule, FIELDS, null_is_false=True)
+        assert probe.ids_where(loose) == probe.expected(rule), rule

@@ -105,3 +105,18 @@ def test_drill_refuses_bad_cells(db: Database) -> None:
     per_day = parse_widget(WIDGETS["due_month"])
     with pytest.raises(ReportError):
         drill_condition(per_day, {"m": "not a date"}, db.catalog, scoped_viewer(db.catalog))
+
+
+def test_drill_refuses_keys_that_are_not_dimensions(db: Database) -> None:
+    widget = parse_widget(WIDGETS["by_status"])
+    viewer = scoped_viewer(db.catalog)
+    for cell in ({"stauts": "open"}, {"status": "open", "_compare": {}}, {"n": 3}):
+        with pytest.raises(ReportError) as caught:
+            drill_condition(widget, cell, db.catalog, viewer)
+        bad = next(k for k in cell if k != "status")
+        assert caught.value.code == "report.unknown_cell_key"
+        assert caught.value.widget == "by_status"
+        assert caught.value.path == f"widgets[by_status].cell.{bad}"
+        assert bad in caught.value.message("en") and bad in caught.value.message("zh-CN")
+    # the documented special keys and the widget's own dimensions are fine
+    drill_condition(widget, {"status": "open", "_measure": "n"}, db.catalog, viewer)

@@ -239,3 +239,14 @@ def test_no_sql_text_from_input() -> None:
     )
     sql = str(compiled.statement.compile())
     assert evil not in sql and "DROP" not in sql
+
+
+def test_dashboard_time_zone() -> None:
+    assert parse_dashboard({"key": "d"}).timezone is None
+    board = parse_dashboard({"key": "d", "timezone": "Asia/Shanghai", "widgets": [widget()]})
+    assert board.timezone == "Asia/Shanghai"
+    for bad in ("Mars/Olympus", "../etc/passwd", "", "/usr/share/zoneinfo/UTC"):
+        with pytest.raises(ReportError) as caught:
+            parse_dashboard({"key": "d", "timezone": bad})
+        assert caught.value.code == "report.invalid_spec"
+        assert caught.value.path == "timezone"

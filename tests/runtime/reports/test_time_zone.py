@@ -4,10 +4,14 @@ filters and drill-downs of date cells."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from engines.report import parse_dashboard
 from runtime.config import Settings
+from runtime.reports import service
 from tests.conftest import make_settings
 from tests.runtime.reports.conftest import Desk
 from tests.runtime.reports.results import by_dimension
@@ -42,3 +46,10 @@ async def test_days_are_local_days(desk: Desk):
         "2026-03-01T17:30:00.000Z",
         "2026-03-02T15:00:00.000Z",
     ]
+
+
+def test_a_dashboard_time_zone_wins_over_the_organisation_one() -> None:
+    context: Any = SimpleNamespace(settings=SimpleNamespace(time_zone="Asia/Shanghai"))
+    assert service.time_zone(context, parse_dashboard({"key": "d"})) == "Asia/Shanghai"
+    berlin = parse_dashboard({"key": "d", "timezone": "Europe/Berlin"})
+    assert service.time_zone(context, berlin) == "Europe/Berlin"
