@@ -116,12 +116,17 @@ class _Builder:
         if ref is not None and ref.many is not None:
             return self._many_leaf(leaf, ref, when)
         value = field_expression(self.plan, ref) if ref is not None else None
-        if when is not None:
-            value = case((when, value if value is not None else literal(1)))
-        if value is None:
-            return lambda sub: measure_type.aggregate(None)
-        name = self.rows.add(value)
-        return lambda sub: measure_type.aggregate(sub.c[name], leaf.p)
+        name = self.rows.add(value) if value is not None else None
+        if when is None:
+            if name is None:
+                return lambda sub: measure_type.aggregate(None)
+            return lambda sub: measure_type.aggregate(sub.c[name], leaf.p)
+        # A filtered measure aggregates with FILTER (WHERE …) (PostgreSQL, SQLite ≥ 3.30): the
+        # planner skips the rows outright, where a CASE would be evaluated for each of them.
+        flag = self.rows.add(when, prefix="w")
+        return lambda sub: measure_type.aggregate(
+            sub.c[name] if name is not None else None, leaf.p
+        ).filter(sub.c[flag])
 
     def _many_leaf(self, leaf: Measure, ref: FieldRef, when: Expr | None) -> Aggregate:
         assert ref.many is not None
