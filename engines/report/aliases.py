@@ -13,27 +13,24 @@ from threading import Lock
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Table
-from sqlalchemy.sql.selectable import Alias
+from sqlalchemy.sql.selectable import NamedFromClause
 
-_ALIASES: WeakKeyDictionary[Table, dict[str, Alias]] = WeakKeyDictionary()
+_ALIASES: WeakKeyDictionary[Table, dict[str, NamedFromClause]] = WeakKeyDictionary()
 _LOCK = Lock()
 
 
-def alias(table: Table, name: str) -> Alias:
+def alias(table: Table, name: str) -> NamedFromClause:
     """``table.alias(name)``, the same object every time, with its columns set up."""
-    named = _ALIASES.get(table)
-    if named is not None:
-        found = named.get(name)
-        if found is not None:
-            return found
+    cached = _ALIASES.get(table, {}).get(name)
+    if cached is not None:
+        return cached
     with _LOCK:
         named = _ALIASES.setdefault(table, {})
-        found = named.get(name)
-        if found is None:
-            found = table.alias(name)
-            _ = found.c  # build the column proxies now, once
-            named[name] = found
-        return found
+        if name not in named:
+            made = table.alias(name)
+            _ = made.c  # build the column proxies now, once
+            named[name] = made
+        return named[name]
 
 
 def clear() -> None:
