@@ -10,6 +10,7 @@ drill-down (:meth:`Bucket.condition`), so the drilled rows are exactly the bucke
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -24,20 +25,25 @@ from engines.report.sqlite_functions import truncate
 Expr = ColumnElement[Any]
 
 
-class Bucket:
+class Bucket(ABC):
+    """A date bucket: its SQL expression, its output value, and the drill condition."""
+
     type: ClassVar[str]
     #: Logic kinds of the fields this bucket applies to.
     kinds: ClassVar[frozenset[str]] = frozenset({"date", "datetime"})
     value_type: ClassVar[str] = "date"
 
+    @abstractmethod
     def expression(self, value: Expr, kind: str, tz: str) -> Expr:
-        raise NotImplementedError
+        """Implemented by every bucket."""
 
+    @abstractmethod
     def output(self, raw: Any) -> Any:
-        raise NotImplementedError
+        """Implemented by every bucket."""
 
+    @abstractmethod
     def condition(self, value: Expr, kind: str, tz: str, bucket_value: Any) -> ColumnElement[bool]:
-        raise NotImplementedError
+        """Implemented by every bucket."""
 
 
 def _local(raw: Any) -> datetime:

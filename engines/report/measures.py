@@ -8,6 +8,7 @@ are *decomposable*: ``partials`` aggregate the many side per source record in a 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from sqlalchemy import Float, func, literal
@@ -20,7 +21,7 @@ from engines.report.fields import FieldRef
 Expr = ColumnElement[Any]
 
 
-class MeasureType:
+class MeasureType(ABC):
     """One aggregation. ``aggregate(None)`` means "count the rows" where it applies."""
 
     type: ClassVar[str]
@@ -32,14 +33,17 @@ class MeasureType:
     def value_type(self, ref: FieldRef | None) -> str:
         return "number"
 
+    @abstractmethod
     def aggregate(self, value: Expr | None, p: float | None = None) -> Expr:
-        raise NotImplementedError
+        """The aggregate over ``value`` (every measure implements it)."""
 
     def partials(self, value: Expr | None) -> dict[str, Expr]:
-        raise NotImplementedError
+        # Reached only for decomposable measures: the resolve pass refuses the others across
+        # a one-to-many join (report error), so this is a guard, not a missing feature.
+        raise TypeError(f"{self.type} does not decompose into per-record partials")
 
     def combine(self, partials: dict[str, Expr]) -> Expr:
-        raise NotImplementedError
+        raise TypeError(f"{self.type} does not decompose into per-record partials")
 
 
 class Count(MeasureType):
@@ -157,6 +161,11 @@ class Ratio(MeasureType):
 
     type = "ratio"
     capability = ""
+
+    def aggregate(self, value: Expr | None, p: float | None = None) -> Expr:
+        # A ratio is built from its numerator's and denominator's aggregates (see ``divide``
+        # and the build pass); it has no aggregate of its own.
+        raise TypeError("a ratio is the quotient of two measures, not an aggregate")
 
     @staticmethod
     def divide(numerator: Expr, denominator: Expr) -> Expr:
