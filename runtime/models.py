@@ -20,6 +20,7 @@ from runtime.org.models import (
     DepartmentMember,
     Group,
     GroupMember,
+    OrgVersion,
     Role,
     RoleMember,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Group",
     "GroupMember",
     "Job",
+    "OrgVersion",
     "RecordComment",
     "RecordFile",
     "RecordHistory",

@@ -26,6 +26,7 @@ from runtime.config import Settings, normalise_database_url
 from runtime.db import create_engine
 from runtime.flows.definitions import clear_cache as clear_flow_cache
 from runtime.models import metadata
+from runtime.permissions import clear_membership_cache
 from runtime.records.forms import clear_cache
 
 PG_ADMIN_URL = os.environ.get("TANGRAM_TEST_POSTGRES", "")
@@ -148,6 +149,7 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
         await _empty_tables(settings.database_url)
         clear_cache()
         clear_flow_cache()
+        clear_membership_cache()
 
 
 @pytest.fixture

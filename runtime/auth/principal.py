@@ -22,6 +22,9 @@ class Principal:
     #: Where the user belongs (loaded once per request for non-administrators; None means
     #: not loaded, and then no role, group or department grant matches).
     membership: Membership | None = None
+    #: The organisation's version when the request began (``epoch:version``, read with the
+    #: token or session; None when unknown): a membership cached at this version is current.
+    org_stamp: str | None = None
     #: A narrowed API token: the app keys and actions it may use (None: no narrowing).
     token_apps: frozenset[str] | None = None
     token_actions: frozenset[str] | None = None

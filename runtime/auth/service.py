@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import String, bindparam, cast, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit import service as audit
@@ -17,6 +17,7 @@ from runtime.config import Settings
 from runtime.db import utcnow
 from runtime.errors import FieldError, ProblemError
 from runtime.i18n import pick
+from runtime.org.models import OrgVersion
 
 #: A session's last_seen_at is refreshed at most this often (avoids a write per request).
 SEEN_REFRESH = timedelta(minutes=5)
@@ -77,22 +78,33 @@ def open_session(
     return NewSession(token, record)
 
 
+#: The organisation's version as one string (``epoch:version``), read with the caller's token
+#: or session so that a cached membership costs no query of its own (``runtime.permissions``);
+#: NULL when the row is missing.
+_ORG_STAMP = (
+    select(OrgVersion.epoch + ":" + cast(OrgVersion.version, String))
+    .where(OrgVersion.id == 1)
+    .scalar_subquery()
+    .label("org_stamp")
+)
+
+
 async def session_principal(db: AsyncSession, token: str) -> Principal | None:
     """The principal of a valid session cookie, or None."""
     row = (
         await db.execute(
-            select(UserSession, User)
+            select(UserSession, User, _ORG_STAMP)
             .join(User, User.id == UserSession.user_id)
             .where(UserSession.token_hash == digest(token))
         )
     ).one_or_none()
     if row is None:
         return None
-    record, user = row
+    record, user, org_stamp = row
     now = utcnow()
     if record.expires_at <= now or not user.is_active:
         return None
-    principal = Principal(user, "session", session=record)
+    principal = Principal(user, "session", session=record, org_stamp=org_stamp)
     principal.stale_seen = now - record.last_seen_at > SEEN_REFRESH
     return principal
 
@@ -108,6 +120,7 @@ _TOKEN_QUERY = (
         ApiToken.last_used_at.label("token_last_used_at"),
         ApiToken.apps.label("token_apps"),
         ApiToken.actions.label("token_actions"),
+        _ORG_STAMP,
     )
     .join(User, User.id == ApiToken.user_id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
@@ -125,7 +138,7 @@ async def token_principal(db: AsyncSession, token: str) -> Principal | None:
     if row["token_revoked_at"] or (expires_at and expires_at <= now) or not row["is_active"]:
         return None
     user = User(**{name: row[name] for name in _USER_COLUMNS})
-    principal = Principal(user, "token", token_id=row["token_id"])
+    principal = Principal(user, "token", token_id=row["token_id"], org_stamp=row["org_stamp"])
     if row["token_apps"] is not None:
         principal.token_apps = frozenset(row["token_apps"])
     if row["token_actions"] is not None:
