@@ -293,22 +293,30 @@ def _order(builder: _Builder, outputs: dict[str, Any]) -> list[Any]:
 
 def _grouped(builder: _Builder, plan: Plan) -> Statement:
     sub = builder.rows_select().subquery("r")
-    outputs: dict[str, Any] = {name: sub.c[name] for name in builder.dims}
     labelled = [sub.c[name].label(name) for name in builder.dims]
-    for name, aggregate in builder.aggregates:
-        expression = aggregate(sub).label(name)
-        outputs[name] = expression
-        labelled.append(expression)
+    labelled.extend(aggregate(sub).label(name) for name, aggregate in builder.aggregates)
     statement = select(*labelled).select_from(sub)
-    if builder.dims:
-        statement = statement.group_by(*[sub.c[name] for name in builder.dims])
-    order = _order(
-        builder, {**outputs, **{n: c for n, c in zip(builder.dims, labelled, strict=False)}}
-    )
     fetch = plan.limit + 1
     if builder.dims:
-        statement = statement.order_by(*order).limit(fetch)
+        statement = statement.group_by(*[sub.c[name] for name in builder.dims])
+        statement = _sorted_and_capped(builder, statement, fetch)
     return Statement(statement, builder.out, "grouped", fetch)
+
+
+def _sorted_and_capped(
+    builder: _Builder, grouped: Any, fetch: int, first: tuple[str, ...] = ()
+) -> Any:
+    """``grouped`` (its groups complete) sorted and cut to ``fetch`` rows from outside.
+
+    Sorting and limiting in an outer query keeps the row cap from reaching the planning of
+    the aggregate: PostgreSQL plans a subquery whose outer query sorts for all of its rows,
+    whereas a LIMIT on the aggregate itself makes the planner bet on stopping early (and it
+    misjudges how many groups a date bucket has), e.g. a parallel sorted aggregate that is
+    slower than hashing every row. The sort then orders the groups, not the rows."""
+    groups = grouped.subquery("g")
+    order = [groups.c[name].asc() for name in first]
+    order.extend(_order(builder, {c.name: c for c in groups.c}))
+    return select(*groups.c).order_by(*order).limit(fetch)
 
 
 def _records(builder: _Builder, plan: Plan) -> Statement:
@@ -366,16 +374,11 @@ def _top_n(builder: _Builder, plan: Plan) -> Statement:
     groups = [folded.c.o, *[folded.c[name] for name in builder.dims]]
     labelled: list[Any] = [folded.c[name].label(name) for name in builder.dims]
     labelled.append(folded.c.o.label("o"))
-    outputs: dict[str, Any] = {name: folded.c[name] for name in builder.dims}
     for name, aggregate in builder.aggregates:
-        expression = aggregate(folded).label(name)
-        outputs[name] = expression
-        labelled.append(expression)
-    order = [folded.c.o.asc(), *_order(builder, outputs)]
+        labelled.append(aggregate(folded).label(name))
     fetch = plan.limit + 1
-    statement = (
-        select(*labelled).select_from(folded).group_by(*groups).order_by(*order).limit(fetch)
-    )
+    grouped = select(*labelled).select_from(folded).group_by(*groups)
+    statement = _sorted_and_capped(builder, grouped, fetch, first=("o",))
     return Statement(statement, builder.out, "top_n", fetch)
 
 

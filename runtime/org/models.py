@@ -131,11 +131,11 @@ class OrgVersion(Base):
     """One row (``id`` 1): a counter that every committed write to the organisation raises.
 
     Database triggers on the departments, roles and groups tables and their members (migration
-    0010) raise it in the writing transaction (on PostgreSQL at commit, once per transaction),
-    so no write path — API, import, CLI, plain SQL — can miss it. Requests read it with their token or session and keep a user's
-    membership cached while it holds (:mod:`runtime.permissions`). ``epoch`` is drawn anew
-    when the row is created, so a counter that starts over (a restored or emptied database)
-    never matches a cached one."""
+        0010) raise it in the writing transaction (on PostgreSQL at commit, once per transaction),
+        so no write path — API, import, CLI, plain SQL — can miss it. Requests read it with their
+        token or session and keep a user's membership cached while it holds
+        (:mod:`runtime.permissions`). ``epoch`` is drawn anew when the row is created, so a counter
+        that starts over (a restored or emptied database) never matches a cached one."""
 
     __tablename__ = "org_version"
 

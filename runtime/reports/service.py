@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -212,14 +213,16 @@ def prepare(
 ) -> Prepared:
     """Compile ``widget`` for the caller and check their rights on every form it reads.
 
-    With the cache on, a widget compiled before for the same viewer (same user, membership,
-    token narrowing and rule context), filters, zone and minute is reused: compiling costs
-    milliseconds, the lookup microseconds. The rights are checked again either way."""
+    While the process's cache is on, a widget compiled before for the same viewer (same user,
+    membership, token narrowing and rule context), filters, zone and minute is reused — also
+    when the run asks for fresh results (``use_cache`` off), since the compiled statement does
+    not depend on the data: compiling costs about a millisecond, the lookup microseconds. The
+    rights are checked again either way."""
     zone = time_zone(context, board)
     runtime_filters = board.runtime_filters(widget.key, filters)
     key = ""
     found = None
-    if context.use_cache:
+    if context.cache.enabled:
         key = "compiled:" + cache_key(
             context.app.stamp,
             board.key,
@@ -274,11 +277,33 @@ async def execute(
         if hit is not None:
             rows, result = hit
             return Outcome(prepared.widget.key, result, rows, cached=True)
+    await custom_plans(db)
     rows = list((await db.execute(prepared.compiled.statement)).all())
     result = jsonable(prepared.compiled.shape(rows))
     if context.use_cache:
         context.cache.put(key, (rows, result))
     return Outcome(prepared.widget.key, result, rows)
+
+
+_CUSTOM_PLANS = "tangram_report_custom_plans"
+
+
+async def custom_plans(db: AsyncSession) -> None:
+    """PostgreSQL: plan the rest of this transaction's statements for their parameter values.
+
+    asyncpg prepares every statement, and after five runs of one PostgreSQL may switch it to a
+    generic plan, made without the values: for an aggregate over a department list and a date
+    range that plan can be several times slower (measured: backlog by status 6.8 → 11.9 ms on
+    200,000 tickets). Planning anew costs a fraction of a millisecond, so report statements
+    are always planned with their values (``SET LOCAL``: once per transaction, gone at its
+    end)."""
+    if db.bind.dialect.name != "postgresql":
+        return
+    session = db.sync_session
+    if session.in_transaction() and db.info.get(_CUSTOM_PLANS) is session.get_transaction():
+        return
+    await db.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    db.info[_CUSTOM_PLANS] = session.get_transaction()
 
 
 async def run_widget(
