@@ -38,6 +38,8 @@ from runtime.ratelimit.limiter import RateLimiter
 from runtime.records.io_routes import router as records_io_router
 from runtime.records.routes import router as records_router
 from runtime.reports.routes import router as reports_router
+from runtime.rules.routes import notifications_router
+from runtime.rules.routes import router as rules_router
 from runtime.users.routes import router as users_router
 
 log = logging.getLogger("tangram.app")
@@ -121,6 +123,8 @@ def create_app(
         app_flows_router,
         flows_router,
         reports_router,
+        rules_router,
+        notifications_router,
         ops_router,
     )
     for router in routers:

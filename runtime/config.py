@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     mail_from: str = "tangram@localhost"
     #: Outgoing webhooks (flow service tasks): seconds before a call counts as failed.
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: Automation rules: how many rule firings may lead to one another (a rule's write firing
+    #: the next rule is one level); the next one is logged as too deep and skipped.
+    rule_max_depth: int = Field(default=5, ge=1, le=50)
     db_pool_size: int = 10
     db_echo: bool = False
 

@@ -31,6 +31,7 @@ from runtime.records.models import (
     RecordFile,
     RecordHistory,
 )
+from runtime.rules.models import Notification, RuleRun, RuleSwitch, RuleTurn
 
 metadata = Base.metadata
 
@@ -56,12 +57,16 @@ __all__ = [
     "Group",
     "GroupMember",
     "Job",
+    "Notification",
     "OrgVersion",
     "RecordComment",
     "RecordFile",
     "RecordHistory",
     "Role",
     "RoleMember",
+    "RuleRun",
+    "RuleSwitch",
+    "RuleTurn",
     "StoredFile",
     "User",
     "UserSession",

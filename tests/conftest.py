@@ -28,6 +28,7 @@ from runtime.flows.definitions import clear_cache as clear_flow_cache
 from runtime.models import metadata
 from runtime.permissions import clear_membership_cache
 from runtime.records.forms import clear_cache
+from runtime.rules.service import clear_cache as clear_rule_cache
 
 PG_ADMIN_URL = os.environ.get("TANGRAM_TEST_POSTGRES", "")
 REQUIRE_PG = os.environ.get("TANGRAM_REQUIRE_POSTGRES") == "1"
@@ -149,6 +150,7 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
         await _empty_tables(settings.database_url)
         clear_cache()
         clear_flow_cache()
+        clear_rule_cache()
         clear_membership_cache()
 
 

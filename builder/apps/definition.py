@@ -1,6 +1,5 @@
 """The app definition: everything a version of an app contains (forms, roles, permission
-sets, flows and dashboards now; rules join as their engine arrives). Stored as JSON in
-``app_versions``."""
+sets, flows, dashboards and automation rules). Stored as JSON in ``app_versions``."""
 
 from __future__ import annotations
 
@@ -12,6 +11,7 @@ from builder.apps.permissions import AppRole, Grant
 from engines.flow.model import Flow
 from engines.form.schema import FormSchema
 from engines.report.spec import Dashboard
+from engines.rules.spec import Rule
 
 CURRENT_SCHEMA_VERSION = 1
 
@@ -29,6 +29,8 @@ class AppDefinition(BaseModel):
     flows: list[Flow] = Field(default_factory=list)
     #: Dashboards of widgets over the app's forms (DESIGN §5).
     dashboards: list[Dashboard] = Field(default_factory=list)
+    #: Automation rules: trigger → condition → actions (DESIGN §6).
+    rules: list[Rule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_forms(self) -> AppDefinition:
@@ -51,6 +53,9 @@ class AppDefinition(BaseModel):
 
     def dashboard(self, key: str) -> Dashboard | None:
         return next((d for d in self.dashboards if d.key == key), None)
+
+    def rule(self, key: str) -> Rule | None:
+        return next((r for r in self.rules if r.key == key), None)
 
 
 def load(document: dict[str, object]) -> AppDefinition:

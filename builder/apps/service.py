@@ -24,6 +24,7 @@ from engines.flow.check import CheckContext, check_flows
 from engines.form.check import SchemaProblem, check_form, check_relations
 from engines.form.diff import Operation, PlanError, archive_removed, plan_form
 from engines.form.schema import FormSchema
+from engines.rules.check import RuleContext, check_rules
 from runtime.audit import service as audit
 from runtime.auth.principal import Principal
 from runtime.db import utcnow
@@ -202,6 +203,11 @@ def validate_definition(definition: AppDefinition) -> list[SchemaProblem]:
     )
     problems.extend(check_flows(definition.flows, context))
     problems.extend(check_dashboards(definition.dashboards, definition.forms))
+    rule_context = RuleContext(
+        forms={f.key: f for f in definition.forms},
+        flows={f.key: f.form for f in definition.flows},
+    )
+    problems.extend(check_rules(definition.rules, rule_context))
     return problems
 
 

@@ -11,11 +11,7 @@ else (a conflict, the network, a 5xx) is raised as it is, and the job retries.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import smtplib
-import ssl
-from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -27,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from builder.apps.models import App
 from engines.flow.model import CreateRecord, SendMail, ServiceTask, SetFields, Webhook
 from engines.logic import evaluate
+from runtime import mailer
 from runtime.config import Settings
 from runtime.errors import ProblemError
 from runtime.flows.records import form_handle
@@ -134,30 +131,8 @@ async def _send_mail(
     to = _addresses(evaluate(action.to, context))
     if not to:
         raise ActionFailed("the mail has no recipient")
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = ", ".join(to)
-    # One line: a header cannot hold the line breaks a field's value may bring.
-    message["Subject"] = " ".join(render(action.subject, context).split())
-    domain = settings.mail_from.rpartition("@")[2] or "localhost"
-    message["Message-ID"] = f"<{key}@{domain}>"
-    message.set_content(render(action.body, context))
-    await asyncio.to_thread(_smtp_send, message, settings)
-
-
-def _smtp_send(message: EmailMessage, settings: Settings) -> None:
-    host, port = settings.smtp_host or "", settings.smtp_port
-    client: smtplib.SMTP
-    if settings.smtp_ssl:
-        client = smtplib.SMTP_SSL(host, port, timeout=30, context=ssl.create_default_context())
-    else:
-        client = smtplib.SMTP(host, port, timeout=30)
-    with client:
-        if settings.smtp_starttls and not settings.smtp_ssl:
-            client.starttls(context=ssl.create_default_context())
-        if settings.smtp_username:
-            client.login(settings.smtp_username, settings.smtp_password or "")
-        client.send_message(message)
+    subject, body = render(action.subject, context), render(action.body, context)
+    await mailer.send(mailer.message(settings, to, subject, body, key), settings)
 
 
 async def _webhook(

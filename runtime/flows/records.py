@@ -27,21 +27,17 @@ async def form_handle(db: AsyncSession, form_id: int | None) -> FormHandle | Non
 
 
 async def record_context(
-    db: AsyncSession, handle: FormHandle, record_id: int
+    db: AsyncSession, handle: FormHandle, record_id: int, *, deleted: bool = False
 ) -> dict[str, Any] | None:
     """The live record ``record_id`` as ``{field key: API value, system column: value}``
-    (read as the system: the flow, not a user, reads it), or None when it is gone."""
+    (read as the system: the flow or rule, not a user, reads it), or None when it is gone
+    (``deleted``: also a record in the bin, as a rule on deletes reads it)."""
     table = handle.table
     columns = [c for c in table.c if not c.name.startswith("search")]
-    row = (
-        (
-            await db.execute(
-                select(*columns).where(table.c.id == record_id, table.c.deleted_at.is_(None))
-            )
-        )
-        .mappings()
-        .one_or_none()
-    )
+    where = table.c.id == record_id
+    if not deleted:
+        where = where & table.c.deleted_at.is_(None)
+    row = (await db.execute(select(*columns).where(where))).mappings().one_or_none()
     if row is None:
         return None
     keys = [

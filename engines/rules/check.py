@@ -1,0 +1,216 @@
+"""Publish-time checks of an app's rules against its forms and flows.
+
+Every problem comes back at once, with a path naming the rule (``rules[escalate].actions[1]
+.values.status``), a stable code and a message: unknown forms, fields, flows and variables,
+fields an action cannot write, invalid JsonLogic, templates that do not parse, webhook URLs
+that are not http(s).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from engines.form.check import SchemaProblem, rule_var_paths
+from engines.form.registry import FIELD_TYPES
+from engines.form.schema import FormSchema
+from engines.logic import iter_errors
+from engines.rules.spec import (
+    Assign,
+    CallWebhook,
+    Comment,
+    CreateRecord,
+    FieldChanged,
+    Notify,
+    Rule,
+    SendMail,
+    SetFields,
+    StartFlow,
+)
+
+#: Columns every record has, readable as ``record.<name>``.
+SYSTEM_FIELDS = frozenset(
+    {"id", "row_version", "created_at", "created_by", "updated_at", "updated_by", "owner_id"}
+    | {"department_id"}
+)
+#: What ``event.<name>`` holds.
+EVENT_FIELDS = frozenset({"kind", "actor_id", "rule", "depth"})
+#: Field types an action cannot write (their values are computed).
+COMPUTED_TYPES = frozenset({"autonumber", "formula", "lookup"})
+TEXT_TYPES = frozenset({"text", "textarea", "richtext", "email", "phone", "url"})
+
+TEMPLATES = SandboxedEnvironment(autoescape=False)
+
+
+@dataclass
+class RuleContext:
+    """What rules may refer to: the app's forms and, per flow key, the form it runs on."""
+
+    forms: dict[str, FormSchema] = field(default_factory=dict)
+    flows: dict[str, str | None] = field(default_factory=dict)
+
+
+def check_rules(rules: Iterable[Rule], context: RuleContext) -> list[SchemaProblem]:
+    rules = list(rules)
+    problems: list[SchemaProblem] = []
+    for key, count in Counter(r.key for r in rules).items():
+        if count > 1:
+            problems.append(
+                SchemaProblem(f"rules[{key}]", "duplicate_key", "a rule key is used twice")
+            )
+    for rule in rules:
+        problems.extend(_Checker(rule, context).run())
+    return problems
+
+
+class _Checker:
+    def __init__(self, rule: Rule, context: RuleContext) -> None:
+        self.rule = rule
+        self.context = context
+        self.where = f"rules[{rule.key}]"
+        self.form = context.forms.get(rule.form)
+        self.problems: list[SchemaProblem] = []
+
+    def add(self, path: str, code: str, message: str) -> None:
+        self.problems.append(SchemaProblem(f"{self.where}.{path}", code, message))
+
+    def run(self) -> list[SchemaProblem]:
+        if self.form is None:
+            self.add("form", "unknown_form", f"no form {self.rule.form!r} in this app")
+            return self.problems
+        trigger = self.rule.trigger
+        if isinstance(trigger, FieldChanged) and trigger.field not in self.form.keys:
+            self.add("trigger.field", "unknown_field", f"no field {trigger.field!r}")
+        if self.rule.condition is not None:
+            self.logic(self.rule.condition, "condition")
+        for index, action in enumerate(self.rule.actions):
+            self.action(action, f"actions[{index}]")
+        return self.problems
+
+    # --- pieces -------------------------------------------------------------------------------
+
+    def logic(self, rule: Any, path: str, form: FormSchema | None = None) -> None:
+        """Valid JsonLogic whose variables are ``record.<field>``, ``changes.<field>`` or
+        ``event.<name>`` of the rule's form."""
+        form = form or self.form
+        assert form is not None
+        for error in iter_errors(rule):
+            self.add(f"{path}{error.path[1:]}", error.code, error.message)
+        for var in rule_var_paths(rule):
+            head, _, rest = var.partition(".")
+            name = rest.split(".")[0]
+            if head == "record" and (name in form.keys or name in SYSTEM_FIELDS):
+                continue
+            if head == "changes" and name in form.keys:
+                continue
+            if head == "event" and name in EVENT_FIELDS:
+                continue
+            self.add(path, "unknown_var", f"{var!r} is not a field of the record or the event")
+
+    def template(self, text: str, path: str) -> None:
+        try:
+            TEMPLATES.parse(text)
+        except TemplateSyntaxError as exc:
+            self.add(path, "bad_template", f"the template does not parse: {exc.message}")
+
+    def writable(self, form: FormSchema, key: str, path: str) -> None:
+        spec = form.field(key) if key in form.keys else None
+        if spec is None:
+            self.add(path, "unknown_field", f"no field {key!r} in form {form.key!r}")
+            return
+        field_type = FIELD_TYPES.find(spec.type)
+        if spec.type in COMPUTED_TYPES or field_type is None or not field_type.has_column:
+            self.add(path, "not_writable", f"field {key!r} is computed and cannot be set")
+
+    def action(self, action: Any, path: str) -> None:
+        form = self.form
+        assert form is not None
+        if isinstance(action, SetFields):
+            for key, value in action.values.items():
+                self.writable(form, key, f"{path}.values.{key}")
+                self.logic(value, f"{path}.values.{key}")
+        elif isinstance(action, Assign):
+            self._assign(action, path)
+        elif isinstance(action, Comment):
+            self.template(action.body, f"{path}.body")
+        elif isinstance(action, Notify):
+            self.template(action.title, f"{path}.title")
+            self.template(action.body, f"{path}.body")
+            if action.rule is not None:
+                self.logic(action.rule, f"{path}.rule")
+        elif isinstance(action, SendMail):
+            self.logic(action.to, f"{path}.to")
+            self.template(action.subject, f"{path}.subject")
+            self.template(action.body, f"{path}.body")
+        elif isinstance(action, CallWebhook):
+            self._webhook(action, path)
+        elif isinstance(action, StartFlow):
+            self._start_flow(action, path)
+        elif isinstance(action, CreateRecord):
+            self._create_record(action, path)
+
+    def _assign(self, action: Assign, path: str) -> None:
+        form = self.form
+        assert form is not None
+        spec = form.field(action.field) if action.field in form.keys else None
+        if spec is None:
+            self.add(f"{path}.field", "unknown_field", f"no field {action.field!r}")
+        elif spec.type != "user":
+            self.add(f"{path}.field", "not_a_user_field", f"{action.field!r} is not a user field")
+        if action.rule is not None:
+            self.logic(action.rule, f"{path}.rule")
+        picks = [action.group] + [route.group for route in action.keywords or []]
+        for pick in picks:
+            if pick is not None and pick.open is not None:
+                self._open_rule(pick.open, f"{path}.group.open")
+        for index, key in enumerate(action.search or []):
+            spec = form.field(key) if key in form.keys else None
+            if spec is None or spec.type not in TEXT_TYPES:
+                self.add(f"{path}.search[{index}]", "not_text", f"{key!r} is not a text field")
+
+    def _open_rule(self, rule: Any, path: str) -> None:
+        """``open`` is a list filter: plain field names of the rule's form."""
+        form = self.form
+        assert form is not None
+        for error in iter_errors(rule):
+            self.add(f"{path}{error.path[1:]}", error.code, error.message)
+        for var in rule_var_paths(rule):
+            if var not in form.keys and var not in SYSTEM_FIELDS:
+                self.add(path, "unknown_field", f"no field {var!r}")
+
+    def _webhook(self, action: CallWebhook, path: str) -> None:
+        try:
+            parts = urlsplit(action.url)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            self.add(f"{path}.url", "webhook_scheme", "a webhook URL is http:// or https://")
+        elif parts.username or parts.password:
+            self.add(f"{path}.url", "webhook_url", "a webhook URL cannot hold a user or password")
+        if action.body is not None:
+            self.logic(action.body, f"{path}.body")
+
+    def _start_flow(self, action: StartFlow, path: str) -> None:
+        if action.flow not in self.context.flows:
+            self.add(f"{path}.flow", "unknown_flow", f"no flow {action.flow!r} in this app")
+        elif self.context.flows[action.flow] != self.rule.form:
+            self.add(
+                f"{path}.flow", "flow_form", f"flow {action.flow!r} runs on another form's records"
+            )
+        for key, value in action.variables.items():
+            self.logic(value, f"{path}.variables.{key}")
+
+    def _create_record(self, action: CreateRecord, path: str) -> None:
+        target = self.context.forms.get(action.form)
+        if target is None:
+            self.add(f"{path}.form", "unknown_form", f"no form {action.form!r} in this app")
+            return
+        for key, value in action.values.items():
+            self.writable(target, key, f"{path}.values.{key}")
+            self.logic(value, f"{path}.values.{key}")

@@ -1,0 +1,191 @@
+"""The rule model: trigger → condition → ordered actions (DESIGN §6).
+
+A rule belongs to an app and watches one form. Its condition and every computed value are
+JsonLogic over ``{"record": {...}, "changes": {field: [from, to]}, "event": {...}}``; text
+that people read (comments, notifications, mail) is a sandboxed Jinja2 template over the same
+data. Actions run in order: local ones (set fields, assign, comment, notify, create a record,
+start a flow) in the triggering write's transaction, external ones (mail, webhook) as jobs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from engines.form.schema import KEY_PATTERN, Labels
+
+CURRENT_SCHEMA_VERSION: Literal[1] = 1
+
+#: A JsonLogic rule (validated against the form when the app is checked).
+Logic = Any
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- triggers ----------------------------------------------------------------------------------
+
+
+class RecordTrigger(_Model):
+    """A record of the rule's form was created, updated or deleted."""
+
+    on: Literal["created", "updated", "deleted"]
+
+
+class FieldChanged(_Model):
+    """A field changed (on create: from nothing), optionally ``from`` one value ``to`` another."""
+
+    on: Literal["field_changed"]
+    field: str = Field(pattern=KEY_PATTERN)
+    from_: Any = Field(default=None, alias="from")
+    to: Any = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Trigger = Annotated[RecordTrigger | FieldChanged, Field(discriminator="on")]
+
+
+# --- actions -----------------------------------------------------------------------------------
+
+
+class SetFields(_Model):
+    """Set fields of the triggering record: field key → JsonLogic value."""
+
+    type: Literal["set_fields"]
+    values: dict[str, Logic] = Field(min_length=1)
+
+
+class GroupPick(_Model):
+    """A member of a user group: the next one in turn, or the one with the fewest open
+    records (``open``: JsonLogic over the form's fields that says which records count)."""
+
+    group: str = Field(pattern=KEY_PATTERN)
+    strategy: Literal["round_robin", "least_open"] = "round_robin"
+    open: Logic = None
+
+
+class KeywordRoute(_Model):
+    """Records whose text mentions one of ``words`` go to ``user`` or to a member of
+    ``group``."""
+
+    words: list[str] = Field(min_length=1)
+    user: str | None = None
+    group: GroupPick | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> KeywordRoute:
+        if (self.user is None) == (self.group is None):
+            raise ValueError("a keyword route names a user or a group")
+        return self
+
+
+class Assign(_Model):
+    """Set the user field ``field`` to: a named user, a member of a group (round robin or
+    least open), the target of the first keyword route that matches, or the user a JsonLogic
+    rule returns (a username or user id). Exactly one of ``user``, ``group``, ``keywords``,
+    ``rule``."""
+
+    type: Literal["assign"]
+    field: str = Field(pattern=KEY_PATTERN)
+    user: str | None = None
+    group: GroupPick | None = None
+    keywords: list[KeywordRoute] | None = None
+    #: Fields searched for keywords (default: every text field of the form).
+    search: list[str] | None = None
+    rule: Logic = None
+    #: Keep an assignee the record already has.
+    keep_existing: bool = False
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Assign:
+        given = [n for n in ("user", "group", "keywords", "rule") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("assign takes exactly one of user, group, keywords or rule")
+        return self
+
+
+class Comment(_Model):
+    """Add a comment (``internal``: an internal note) to the record; ``body`` a template."""
+
+    type: Literal["comment"]
+    body: str = Field(min_length=1, max_length=20_000)
+    internal: bool = True
+
+
+class Notify(_Model):
+    """An in-app notification to users: usernames, and/or the user ids a rule returns
+    (e.g. ``{"var": "record.assignee"}``), and/or a group's members."""
+
+    type: Literal["notify"]
+    users: list[str] = Field(default_factory=list)
+    rule: Logic = None
+    group: str | None = Field(default=None, pattern=KEY_PATTERN)
+    title: str = Field(min_length=1, max_length=500)
+    body: str = Field(default="", max_length=5000)
+
+    @model_validator(mode="after")
+    def _someone(self) -> Notify:
+        if not self.users and self.rule is None and self.group is None:
+            raise ValueError("notify names users, a rule or a group")
+        return self
+
+
+class SendMail(_Model):
+    """Mail through the configured SMTP server, as a job (sent once): ``to`` is JsonLogic
+    giving an address or a list of them; subject and body are templates."""
+
+    type: Literal["send_mail"]
+    to: Logic
+    subject: str = Field(min_length=1, max_length=1000)
+    body: str = Field(min_length=1, max_length=100_000)
+
+
+class CallWebhook(_Model):
+    """An HTTP call as a job (retried with backoff): the body is JsonLogic (default: the
+    event and the record)."""
+
+    type: Literal["webhook"]
+    url: str = Field(min_length=1, max_length=2000)
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Logic = None
+
+
+class StartFlow(_Model):
+    """Start a flow of the app on the triggering record."""
+
+    type: Literal["start_flow"]
+    flow: str = Field(pattern=KEY_PATTERN)
+    variables: dict[str, Logic] = Field(default_factory=dict)
+
+
+class CreateRecord(_Model):
+    """Create a record in a form of the app: field key → JsonLogic value."""
+
+    type: Literal["create_record"]
+    form: str = Field(pattern=KEY_PATTERN)
+    values: dict[str, Logic] = Field(default_factory=dict)
+
+
+Action = Annotated[
+    SetFields | Assign | Comment | Notify | SendMail | CallWebhook | StartFlow | CreateRecord,
+    Field(discriminator="type"),
+]
+
+#: Actions that leave the database: they run as jobs after the write commits.
+EXTERNAL = ("send_mail", "webhook")
+
+
+class Rule(_Model):
+    schema_version: Literal[1] = CURRENT_SCHEMA_VERSION
+    key: str = Field(pattern=KEY_PATTERN)
+    name: Labels = Field(default_factory=dict)
+    form: str = Field(pattern=KEY_PATTERN)
+    #: The published state; administrators can switch a rule off and on at run time.
+    enabled: bool = True
+    trigger: Trigger
+    condition: Logic = None
+    actions: list[Action] = Field(min_length=1, max_length=50)

@@ -1,0 +1,1 @@
+"""Automation rules at run time: fired by record writes, run in their transaction (DESIGN §6)."""
