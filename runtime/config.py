@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     #: Automation rules: how many rule firings may lead to one another (a rule's write firing
     #: the next rule is one level); the next one is logged as too deep and skipped.
     rule_max_depth: int = Field(default=5, ge=1, le=50)
+    #: How often workers scan for time-triggered rules that are due.
+    rule_scan_seconds: int = Field(default=60, ge=1, le=3600)
     db_pool_size: int = 10
     db_echo: bool = False
 

@@ -31,7 +31,7 @@ from runtime.records.models import (
     RecordFile,
     RecordHistory,
 )
-from runtime.rules.models import Notification, RuleRun, RuleSwitch, RuleTurn
+from runtime.rules.models import Notification, RuleMark, RuleRun, RuleSwitch, RuleTurn
 
 metadata = Base.metadata
 
@@ -64,6 +64,7 @@ __all__ = [
     "RecordHistory",
     "Role",
     "RoleMember",
+    "RuleMark",
     "RuleRun",
     "RuleSwitch",
     "RuleTurn",

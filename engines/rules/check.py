@@ -32,6 +32,7 @@ from engines.rules.spec import (
     SendMail,
     SetFields,
     StartFlow,
+    TimeTrigger,
 )
 
 #: Columns every record has, readable as ``record.<name>``.
@@ -87,11 +88,36 @@ class _Checker:
         trigger = self.rule.trigger
         if isinstance(trigger, FieldChanged) and trigger.field not in self.form.keys:
             self.add("trigger.field", "unknown_field", f"no field {trigger.field!r}")
+        if isinstance(trigger, TimeTrigger):
+            self._time(trigger)
         if self.rule.condition is not None:
             self.logic(self.rule.condition, "condition")
+            if isinstance(trigger, TimeTrigger):
+                self._scannable(self.rule.condition)
         for index, action in enumerate(self.rule.actions):
             self.action(action, f"actions[{index}]")
         return self.problems
+
+    def _time(self, trigger: TimeTrigger) -> None:
+        form = self.form
+        assert form is not None
+        if trigger.field in ("created_at", "updated_at"):
+            return
+        spec = form.field(trigger.field) if trigger.field in form.keys else None
+        if spec is None:
+            self.add("trigger.field", "unknown_field", f"no field {trigger.field!r}")
+        elif spec.type != "datetime":
+            self.add("trigger.field", "not_a_datetime", f"{trigger.field!r} is not a date-time")
+
+    def _scannable(self, condition: Any) -> None:
+        """A time rule's condition becomes SQL: it may read the record, not changes/event."""
+        for var in rule_var_paths(condition):
+            if not var.startswith("record."):
+                self.add(
+                    "condition",
+                    "not_scannable",
+                    f"{var!r}: a time rule's condition reads only the record",
+                )
 
     # --- pieces -------------------------------------------------------------------------------
 

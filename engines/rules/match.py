@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engines.logic import CompiledRule, compile_rule, truthy
-from engines.rules.spec import FieldChanged, RecordTrigger, Rule
+from engines.rules.spec import SCANNED, FieldChanged, RecordTrigger, Rule, TimeTrigger
 
 #: The event kinds a trigger listens to.
 _KINDS = {
@@ -20,6 +20,7 @@ _KINDS = {
     "updated": ("updated",),
     "deleted": ("deleted",),
     "field_changed": ("created", "updated"),
+    "time": ("time",),
 }
 
 
@@ -41,7 +42,7 @@ class Candidate:
             if trigger.to is not None and after != trigger.to:
                 return False
         else:
-            assert isinstance(trigger, RecordTrigger)
+            assert isinstance(trigger, RecordTrigger | TimeTrigger)
         return self.condition is None or truthy(self.condition(data))
 
 
@@ -62,6 +63,10 @@ class RuleSet:
 
     def watches(self, form: str) -> bool:
         return any(key[0] == form for key in self._by)
+
+    def scanned(self) -> list[Rule]:
+        """The rules a periodic scan finds records for (time triggers)."""
+        return [r for r in self.rules.values() if r.trigger.on in SCANNED]
 
     def firing(
         self,

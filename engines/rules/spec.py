@@ -45,7 +45,38 @@ class FieldChanged(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-Trigger = Annotated[RecordTrigger | FieldChanged, Field(discriminator="on")]
+class Delay(_Model):
+    """A wall-clock delay (business hours belong to SLA policies and their calendars)."""
+
+    minutes: int = Field(default=0, ge=0, le=60 * 24 * 366)
+    hours: int = Field(default=0, ge=0, le=24 * 366)
+    days: int = Field(default=0, ge=0, le=3660)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Delay:
+        if self.total_minutes < 1:
+            raise ValueError("a delay is at least one minute")
+        return self
+
+    @property
+    def total_minutes(self) -> int:
+        return self.minutes + 60 * self.hours + 1440 * self.days
+
+
+class TimeTrigger(_Model):
+    """``after`` the date-time in ``field`` (``created_at``, ``updated_at`` or a datetime
+    field), while the rule's condition holds: found by a periodic set-based scan, and fired
+    once per record and value of ``field`` (a new value starts a new period)."""
+
+    on: Literal["time"]
+    field: str = Field(pattern=KEY_PATTERN)
+    after: Delay
+
+
+Trigger = Annotated[RecordTrigger | FieldChanged | TimeTrigger, Field(discriminator="on")]
+
+#: Triggers found by the periodic scan rather than by record events.
+SCANNED = ("time",)
 
 
 # --- actions -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""rules: run log, switches, round-robin turns, notifications
+"""rules: run log, switches, round-robin turns, scan marks, notifications
 
 Revision ID: 0011
 Revises: 0010
@@ -91,6 +91,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("app_id", "rule_key", name=op.f("pk_rule_switches")),
     )
     op.create_table(
+        "rule_marks",
+        sa.Column("app_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("rule_key", sa.String(length=64), nullable=False),
+        sa.Column(
+            "record_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("anchor_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["app_id"], ["apps.id"], name=op.f("fk_rule_marks_app_id_apps"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint(
+            "app_id", "rule_key", "record_id", "anchor_at", name=op.f("pk_rule_marks")
+        ),
+    )
+    op.create_table(
         "rule_turns",
         sa.Column("app_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("rule_key", sa.String(length=64), nullable=False),
@@ -107,6 +123,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rule_turns")
+    op.drop_table("rule_marks")
     op.drop_table("rule_switches")
     with op.batch_alter_table("rule_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_rule_runs_rule")

@@ -18,6 +18,9 @@ from runtime.jobs.models import WorkerProcess
 from runtime.jobs.registry import handlers
 from runtime.jobs.worker import CLEANUP_JOB
 from runtime.records import import_job  # noqa: F401  (registers records.import)
+from runtime.rules import jobs as rule_jobs  # noqa: F401  (rule.action)
+from runtime.rules import scan as rule_scan  # noqa: F401  (rules.scan)
+from runtime.rules import service as rules  # noqa: F401  (rules fire on record events)
 
 FINISHED_JOB_RETENTION = timedelta(days=30)
 STALE_WORKER = timedelta(days=1)

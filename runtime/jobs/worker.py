@@ -29,6 +29,8 @@ log = logging.getLogger("tangram.worker")
 
 #: Recurring maintenance, enqueued by every worker once per period (idempotent).
 CLEANUP_JOB = "platform.cleanup"
+#: The periodic scan for time-triggered automation rules (runtime.rules.scan).
+RULES_SCAN_JOB = "rules.scan"
 CLEANUP_PERIOD = timedelta(hours=1)
 
 
@@ -60,6 +62,7 @@ class Worker:
         self._wake = asyncio.Event()
         self.jobs_done = 0
         self._last_cleanup_slot: str | None = None
+        self._last_scan_slot: str | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -241,16 +244,29 @@ class Worker:
             log.exception("worker %s: could not deregister", self.id)
 
     async def _schedule_maintenance(self) -> None:
+        """The hourly cleanup and the rules scan every ``rule_scan_seconds``: one job per slot
+        whichever worker asks first (the idempotency key), so any number of workers queue
+        each once."""
         now = utcnow()
-        slot = now.strftime("%Y%m%d%H")
-        if slot == self._last_cleanup_slot:
+        cleanup = now.strftime("%Y%m%d%H")
+        scan = str(int(now.timestamp()) // self.settings.rule_scan_seconds)
+        if cleanup == self._last_cleanup_slot and scan == self._last_scan_slot:
             return
         async with self.sessions() as db:
-            await queue.enqueue(
-                db, CLEANUP_JOB, {}, idempotency_key=f"{CLEANUP_JOB}:{slot}", priority=-10
-            )
+            if cleanup != self._last_cleanup_slot:
+                await queue.enqueue(
+                    db, CLEANUP_JOB, {}, idempotency_key=f"{CLEANUP_JOB}:{cleanup}", priority=-10
+                )
+            if scan != self._last_scan_slot:
+                await queue.enqueue(
+                    db,
+                    RULES_SCAN_JOB,
+                    {"at": now.isoformat()},
+                    idempotency_key=f"{RULES_SCAN_JOB}:{scan}",
+                    priority=-5,
+                )
             await db.commit()
-        self._last_cleanup_slot = slot
+        self._last_cleanup_slot, self._last_scan_slot = cleanup, scan
 
 
 async def live_workers(db: AsyncSession, stale_after: timedelta) -> list[dict[str, Any]]:

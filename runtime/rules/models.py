@@ -85,3 +85,18 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_notifications_user", "user_id", "read_at", "id"),)
+
+
+class RuleMark(Base):
+    """A scanned rule fired on a record for one period: ``anchor_at`` is the value of the
+    time trigger's field it fired for (the scan skips marked periods; a record whose field
+    moves on starts a new period). Inserted before the firing, in its transaction, so two
+    workers scanning at once fire a record once."""
+
+    __tablename__ = "rule_marks"
+
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    rule_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    anchor_at: Mapped[datetime] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

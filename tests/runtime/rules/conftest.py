@@ -30,6 +30,13 @@ def forms(ids: dict[str, int]) -> list[dict[str, Any]]:
             {"id": 6, "key": "escalated", "type": "boolean", "label": {"en": "Escalated"}},
             {"id": 7, "key": "bumps", "type": "integer", "label": {"en": "Bumps"}},
             {"id": 8, "key": "contact", "type": "email", "label": {"en": "Contact"}},
+            {
+                "id": 9,
+                "key": "due_at",
+                "type": "datetime",
+                "label": {"en": "Due"},
+                "indexed": True,
+            },
         ],
     }
     task = {

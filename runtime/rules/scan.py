@@ -1,0 +1,182 @@
+"""The periodic scan for time-triggered rules ("24 hours after ``created_at``, while the
+ticket is not closed, escalate it").
+
+Every ``TANGRAM_RULE_SCAN_SECONDS`` a worker runs ``rules.scan``: for each published rule with
+a time trigger, one set-based statement per batch finds the due records — ``field <= now −
+delay``, the rule's condition compiled to SQL, and no mark of this rule for this record and
+field value (``rule_marks``) — over the field's index. Each found record is marked and fired
+in the batch's transaction (the mark first: two workers scanning at once fire it once), so a
+record fires once per period; when the field moves on (a new ``due_at``), a new period begins.
+Nothing is ever a Python loop over all rows: only due, unmarked records leave the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Select
+
+from builder.apps.models import App
+from engines.logic.sql import compile_condition
+from engines.rules.match import event_data
+from engines.rules.spec import Rule, TimeTrigger
+from runtime.db import utcnow
+from runtime.flows import definitions
+from runtime.flows.records import form_handle, record_context
+from runtime.jobs.context import JobContext
+from runtime.jobs.registry import handlers
+from runtime.jobs.worker import RULES_SCAN_JOB
+from runtime.permissions.access import sql_fields
+from runtime.records.forms import FormHandle
+from runtime.records.writer import RecordEvent, commit_and_dispatch
+from runtime.rules.models import RuleMark
+from runtime.rules.service import rule_set, run_rule, switches
+
+log = logging.getLogger("tangram.rules")
+BATCH = 500
+_marks = RuleMark.__table__
+
+
+def record_vars(rule: Any) -> Any:
+    """A rule over ``record.<field>`` as a rule over ``<field>`` (what the SQL compiler reads)."""
+    if isinstance(rule, list):
+        return [record_vars(item) for item in rule]
+    if not isinstance(rule, dict):
+        return rule
+    out = {}
+    for op, args in rule.items():
+        if op == "var":
+            name = args[0] if isinstance(args, list) and args else args
+            if isinstance(name, str) and name.startswith("record."):
+                name = name.removeprefix("record.")
+                args = [name, *args[1:]] if isinstance(args, list) else name
+            out[op] = args
+        else:
+            out[op] = record_vars(args)
+    return out
+
+
+def anchor_column(handle: FormHandle, trigger: TimeTrigger) -> Any:
+    if trigger.field in ("created_at", "updated_at"):
+        return handle.table.c[trigger.field]
+    return handle.column(trigger.field)
+
+
+def due_statement(
+    handle: FormHandle,
+    app_id: int,
+    rule: Rule,
+    now: datetime,
+    after_id: int = 0,
+    limit: int = BATCH,
+) -> Select[Any]:
+    """The next batch of records ``rule`` is due on: ids above ``after_id``, with the field's
+    value (the period they fire for)."""
+    trigger = rule.trigger
+    assert isinstance(trigger, TimeTrigger)
+    table = handle.table
+    column = anchor_column(handle, trigger)
+    cutoff = now - timedelta(minutes=trigger.after.total_minutes)
+    where = [
+        table.c.deleted_at.is_(None),
+        column <= cutoff,
+        table.c.id > after_id,
+        ~exists().where(
+            _marks.c.app_id == app_id,
+            _marks.c.rule_key == rule.key,
+            _marks.c.record_id == table.c.id,
+            _marks.c.anchor_at == column,
+        ),
+    ]
+    if rule.condition is not None:
+        where.append(
+            compile_condition(record_vars(rule.condition), sql_fields(handle), null_is_false=True)
+        )
+    return (
+        select(table.c.id, column.label("anchor")).where(*where).order_by(table.c.id).limit(limit)
+    )
+
+
+async def _mark(db: AsyncSession, app_id: int, rule: Rule, record_id: int, at: datetime) -> bool:
+    """Mark the period; False when another scan marked it first."""
+    insert = postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(_marks)
+        .values(
+            app_id=app_id, rule_key=rule.key, record_id=record_id, anchor_at=at, created_at=utcnow()
+        )
+        .on_conflict_do_nothing()
+        .returning(_marks.c.record_id)
+    )
+    return (await db.execute(statement)).first() is not None
+
+
+async def scan_rule(
+    sessions: async_sessionmaker[AsyncSession],
+    app_id: int,
+    version_id: int,
+    rule: Rule,
+    now: datetime,
+) -> int:
+    """Fire ``rule`` on every record it is due on; returns how many it fired on."""
+    fired = 0
+    after = 0
+    while True:
+        async with sessions() as db:
+            definition = await definitions.definition(db, version_id)
+            form = definition.form(rule.form)
+            handle = await form_handle(db, form.id if form is not None else None)
+            if handle is None:
+                return fired
+            if not (await switches(db, app_id)).get(rule.key, rule.enabled):
+                return fired
+            rows = (await db.execute(due_statement(handle, app_id, rule, now, after))).all()
+            if not rows:
+                return fired
+            for record_id, anchor in rows:
+                after = record_id
+                if not await _mark(db, app_id, rule, record_id, anchor):
+                    continue
+                record = await record_context(db, handle, record_id)
+                if record is None:
+                    continue
+                event = RecordEvent("time", app_id, handle.form_id, record_id, None, {}, version_id)
+                data = event_data(record, {}, "time", None)
+                await run_rule(db, event, handle, definition, rule, data, 0)
+                fired += 1
+            await commit_and_dispatch(db)
+
+
+async def scan(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dict[str, int]:
+    """One pass over every published app's time rules: rule key → records fired on."""
+    async with sessions() as db:
+        apps = (
+            await db.execute(
+                select(App.id, App.published_version_id).where(
+                    App.deleted_at.is_(None), App.published_version_id.is_not(None)
+                )
+            )
+        ).all()
+        work = []
+        for app_id, version_id in apps:
+            definition = await definitions.definition(db, version_id)
+            for rule in rule_set(version_id, definition).scanned():
+                work.append((app_id, version_id, rule))
+    out: dict[str, int] = {}
+    for app_id, version_id, rule in work:
+        out[f"{app_id}:{rule.key}"] = await scan_rule(sessions, app_id, version_id, rule, now)
+    return out
+
+
+@handlers.register(RULES_SCAN_JOB, max_attempts=2)
+async def run_scan(ctx: JobContext) -> dict[str, Any]:
+    """The scheduled pass (its own transactions, one per batch: the job's session only marks
+    the job done)."""
+    sessions = async_sessionmaker(ctx.session.bind, expire_on_commit=False)
+    fired = await scan(sessions, utcnow())
+    return {"fired": {k: v for k, v in fired.items() if v}}
