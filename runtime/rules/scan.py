@@ -4,8 +4,8 @@ ticket is not closed, escalate it").
 Every ``TANGRAM_RULE_SCAN_SECONDS`` a worker runs ``rules.scan``: for each published rule with
 a time trigger, one set-based statement per batch finds the due records — ``field <= now −
 delay``, the rule's condition compiled to SQL, and no mark of this rule for this record and
-field value (``rule_marks``) — over the field's index. Each found record is marked and fired
-in the batch's transaction (the mark first: two workers scanning at once fire it once), so a
+field value (``rule_marks``) — one statement per rule and pass. Each found record is marked and
+fired in its batch's transaction (the mark first: two workers scanning at once fire it once), so a
 record fires once per period; when the field moves on (a new ``due_at``), a new period begins.
 Nothing is ever a Python loop over all rows: only due, unmarked records leave the database.
 """
@@ -39,6 +39,8 @@ from runtime.rules.service import rule_set, run_rule, switches
 
 log = logging.getLogger("tangram.rules")
 BATCH = 500
+#: Records one pass fires a rule on at most (the next pass goes on).
+MAX_PER_PASS = 50_000
 _marks = RuleMark.__table__
 
 
@@ -68,15 +70,10 @@ def anchor_column(handle: FormHandle, trigger: TimeTrigger) -> Any:
 
 
 def due_statement(
-    handle: FormHandle,
-    app_id: int,
-    rule: Rule,
-    now: datetime,
-    after_id: int = 0,
-    limit: int = BATCH,
+    handle: FormHandle, app_id: int, rule: Rule, now: datetime, limit: int = MAX_PER_PASS
 ) -> Select[Any]:
-    """The next batch of records ``rule`` is due on: ids above ``after_id``, with the field's
-    value (the period they fire for)."""
+    """The records ``rule`` is due on (at most ``limit``, oldest ids first), with the field's
+    value (the period they fire for): one statement over the field's index."""
     trigger = rule.trigger
     assert isinstance(trigger, TimeTrigger)
     table = handle.table
@@ -85,7 +82,6 @@ def due_statement(
     where = [
         table.c.deleted_at.is_(None),
         column <= cutoff,
-        table.c.id > after_id,
         ~exists().where(
             _marks.c.app_id == app_id,
             _marks.c.rule_key == rule.key,
@@ -123,25 +119,21 @@ async def scan_rule(
     rule: Rule,
     now: datetime,
 ) -> int:
-    """Fire ``rule`` on every record it is due on; returns how many it fired on."""
+    """Fire ``rule`` on the records it is due on (found by one statement; fired in batches of
+    ``BATCH``, a transaction each); returns how many it fired on."""
+    async with sessions() as db:
+        definition = await definitions.definition(db, version_id)
+        form = definition.form(rule.form)
+        handle = await form_handle(db, form.id if form is not None else None)
+        if handle is None or not (await switches(db, app_id)).get(rule.key, rule.enabled):
+            return 0
+        due = (await db.execute(due_statement(handle, app_id, rule, now))).all()
     fired = 0
-    after = 0
-    while True:
+    for start in range(0, len(due), BATCH):
         async with sessions() as db:
-            definition = await definitions.definition(db, version_id)
-            form = definition.form(rule.form)
-            handle = await form_handle(db, form.id if form is not None else None)
-            if handle is None:
-                return fired
-            if not (await switches(db, app_id)).get(rule.key, rule.enabled):
-                return fired
-            rows = (await db.execute(due_statement(handle, app_id, rule, now, after))).all()
-            if not rows:
-                return fired
-            for record_id, anchor in rows:
-                after = record_id
+            for record_id, anchor in due[start : start + BATCH]:
                 if not await _mark(db, app_id, rule, record_id, anchor):
-                    continue
+                    continue  # another scan fired it
                 record = await record_context(db, handle, record_id)
                 if record is None:
                     continue
@@ -150,6 +142,7 @@ async def scan_rule(
                 await run_rule(db, event, handle, definition, rule, data, 0)
                 fired += 1
             await commit_and_dispatch(db)
+    return fired
 
 
 async def scan(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dict[str, int]:
