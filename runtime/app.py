@@ -28,6 +28,7 @@ from runtime.jobs import builtin  # noqa: F401  (registers the platform's job ha
 from runtime.jobs.routes import router as jobs_router
 from runtime.jobs.worker import Worker
 from runtime.middleware import RateLimitMiddleware, RequestContextMiddleware
+from runtime.net.routes import router as webhook_deliveries_router
 from runtime.observability.logs import configure_logging
 from runtime.observability.routes import router as ops_router
 from runtime.org.io_routes import router as org_io_router
@@ -118,6 +119,7 @@ def create_app(
         org_io_router,
         audit_router,
         jobs_router,
+        webhook_deliveries_router,
         files_router,
         apps_router,
         app_flows_router,

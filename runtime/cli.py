@@ -163,6 +163,22 @@ def init() -> None:
         typer.echo("This password is shown only once.")
 
 
+@app.command("webhook-secret")
+def webhook_secret(
+    name: Annotated[
+        str | None, typer.Argument(help="A secret of TANGRAM_WEBHOOK_SECRETS (default: none)")
+    ] = None,
+) -> None:
+    """Print the secret webhooks are signed with, for their receivers to verify signatures."""
+    from runtime.net.webhooks import UnknownSecret, signing_secret
+
+    try:
+        typer.echo(signing_secret(_settings(), name))
+    except UnknownSecret as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
 @user_app.command("create")
 def user_create(
     username: str,

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from engines.form.schema import KEY_PATTERN
+from runtime.net.egress import normalise_rules
 from runtime.ratelimit.rates import DEFAULT_IP_MULTIPLIER, DEFAULT_RATE_LIMITS, parse_rate_table
 
 VAR_DIR = Path("var")
@@ -96,6 +101,21 @@ class Settings(BaseSettings):
     rule_max_depth: int = Field(default=5, ge=1, le=50)
     #: How often workers scan for time-triggered rules that are due.
     rule_scan_seconds: int = Field(default=60, ge=1, le=3600)
+    #: Egress policy (runtime/net/egress.py). Link-local and metadata addresses, multicast and
+    #: reserved ranges are always denied; loopback and private ranges are allowed, because a
+    #: self-hosted installation calls its intranet. ``webhook_deny`` adds ranges to deny (a
+    #: hosted installation: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.0/8, fc00::/7,
+    #: ::1); ``webhook_allow`` lists ranges, addresses or host names (``*.corp.example`` for a
+    #: domain) allowed even when denied. Both take a JSON list or comma-separated text.
+    webhook_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_deny: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Signing secret of webhooks whose action names none; unset: derived from the secret key
+    #: (HKDF-SHA256; ``tangram webhook-secret`` prints it).
+    webhook_secret: str | None = None
+    #: Named signing secrets an action may choose (``"secret": "crm"``), as a JSON object.
+    webhook_secrets: dict[str, str] = Field(default_factory=dict)
+    #: Days the webhook delivery log keeps its rows.
+    webhook_log_days: int = Field(default=30, ge=1)
     db_pool_size: int = 10
     db_echo: bool = False
 
@@ -113,6 +133,43 @@ class Settings(BaseSettings):
     @classmethod
     def _rate_limits_per_ip(cls, value: dict[str, str]) -> dict[str, str]:
         return parse_rate_table(value)
+
+    @field_validator("webhook_allow", "webhook_deny", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part for part in text.replace("\n", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_allow")
+    @classmethod
+    def _webhook_allow(cls, value: list[str]) -> list[str]:
+        return normalise_rules(value, hosts=True)
+
+    @field_validator("webhook_deny")
+    @classmethod
+    def _webhook_deny(cls, value: list[str]) -> list[str]:
+        return normalise_rules(value, hosts=False)
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _webhook_secrets(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, secret in value.items():
+            if not re.match(KEY_PATTERN, name):
+                raise ValueError(f"{name!r} is not a valid secret name (a-z, 0-9, _)")
+            if len(secret) < 16:
+                raise ValueError(f"the secret {name!r} is shorter than 16 characters")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value and len(value) < 16:
+            raise ValueError("the secret is shorter than 16 characters")
+        return value or None
 
     @field_validator("redis_url")
     @classmethod

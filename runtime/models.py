@@ -15,6 +15,7 @@ from runtime.flows.models import (
     FlowToken,
 )
 from runtime.jobs.models import Job, WorkerProcess
+from runtime.net.models import WebhookDelivery
 from runtime.org.models import (
     Department,
     DepartmentMember,
@@ -71,6 +72,7 @@ __all__ = [
     "StoredFile",
     "User",
     "UserSession",
+    "WebhookDelivery",
     "WorkerProcess",
     "metadata",
 ]

@@ -17,7 +17,7 @@ from builder.apps import service
 from builder.apps.designers import Designer
 from engines.flow.bpmn import from_bpmn, to_bpmn
 from engines.flow.check import CheckContext
-from runtime.deps import IdPath, SessionDep
+from runtime.deps import IdPath, SessionDep, SettingsDep
 from runtime.errors import FieldError, ProblemError
 
 router = APIRouter(prefix="/api/v1/apps", tags=["apps"])
@@ -60,6 +60,7 @@ async def import_bpmn(
     request: Request,
     designer: Designer,
     db: SessionDep,
+    settings: SettingsDep,
     row_version: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="Save into the draft")
     ] = None,
@@ -74,6 +75,7 @@ async def import_bpmn(
         forms={f.key: f for f in definition.forms},
         app_roles={r.key for r in definition.roles},
         flows={f.key for f in definition.flows},
+        **service.installation_checks(settings),
     )
     result = from_bpmn(await request.body(), check=True, context=context)
     out = BpmnImportOut(

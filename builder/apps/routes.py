@@ -26,7 +26,7 @@ from builder.apps.schemas import (
     ValidationOut,
     VersionOut,
 )
-from runtime.deps import AdminUser, CurrentUser, IdPath, SessionDep
+from runtime.deps import AdminUser, CurrentUser, IdPath, SessionDep, SettingsDep
 from runtime.errors import ProblemError
 
 router = APIRouter(prefix="/api/v1/apps", tags=["apps"])
@@ -87,27 +87,33 @@ async def add_form(app_id: IdPath, body: FormCreateIn, admin: Designer, db: Sess
 
 
 @router.post("/{app_id}/draft/validate", response_model=ValidationOut)
-async def validate_draft(app_id: IdPath, admin: Designer, db: SessionDep) -> ValidationOut:
+async def validate_draft(
+    app_id: IdPath, admin: Designer, db: SessionDep, settings: SettingsDep
+) -> ValidationOut:
     """Every problem of the draft at once (unknown fields in rules, bad options, cycles …)."""
     draft = await service.get_draft(db, app_id)
-    problems = service.validate_definition(service.parse_definition(draft.definition))
+    problems = service.validate_definition(service.parse_definition(draft.definition), settings)
     return ValidationOut(ok=not problems, problems=[ProblemOut(**p.as_dict()) for p in problems])
 
 
 @router.get("/{app_id}/draft/plan", response_model=PlanOut)
-async def plan(app_id: IdPath, admin: Designer, db: SessionDep) -> PlanOut:
+async def plan(app_id: IdPath, admin: Designer, db: SessionDep, settings: SettingsDep) -> PlanOut:
     """What publishing would change, and the existing rows that would block it."""
-    ops, blockers = await service.plan(db, app_id)
+    ops, blockers = await service.plan(db, app_id, settings=settings)
     return PlanOut(
         operations=[op.as_dict() for op in ops], blockers=[b.as_dict() for b in blockers]
     )
 
 
 @router.post("/{app_id}/publish", response_model=PublishOut)
-async def publish(app_id: IdPath, body: PublishIn, admin: Designer, db: SessionDep) -> PublishOut:
+async def publish(
+    app_id: IdPath, body: PublishIn, admin: Designer, db: SessionDep, settings: SettingsDep
+) -> PublishOut:
     """Validate, migrate the tables and publish the draft, in one transaction."""
     purge = {(p.form_id, p.field_id) for p in body.purge}
-    version, ops = await service.publish(db, admin, app_id, body.row_version, body.note, purge)
+    version, ops = await service.publish(
+        db, admin, app_id, body.row_version, body.note, purge, settings
+    )
     await _commit(db)
     return PublishOut(
         version=VersionOut.model_validate(version), operations=[op.as_dict() for op in ops]

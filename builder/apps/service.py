@@ -27,8 +27,10 @@ from engines.form.schema import FormSchema
 from engines.rules.check import RuleContext, check_rules
 from runtime.audit import service as audit
 from runtime.auth.principal import Principal
+from runtime.config import Settings
 from runtime.db import utcnow
 from runtime.errors import FieldError, ProblemError, field_errors_from_pydantic
+from runtime.net.egress import EgressPolicy
 
 DRAFT_NUMBER = 0
 
@@ -192,20 +194,40 @@ async def add_form(
     return draft, form
 
 
-def validate_definition(definition: AppDefinition) -> list[SchemaProblem]:
+def installation_checks(settings: Settings | None) -> dict[str, Any]:
+    """What flow checks take from the installation: its egress policy for webhook URLs (no
+    DNS: literal addresses only) and its webhook secret names (``CheckContext`` fields)."""
+    if settings is None:
+        return {}
+    return {
+        "url_check": EgressPolicy.from_settings(settings).check_parsed,
+        "webhook_secrets": set(settings.webhook_secrets),
+    }
+
+
+def validate_definition(
+    definition: AppDefinition, settings: Settings | None = None
+) -> list[SchemaProblem]:
+    """Every problem of ``definition``; with ``settings``, webhook URLs are checked against the
+    installation's egress policy too."""
     problems: list[SchemaProblem] = []
     for index, form in enumerate(definition.forms):
         problems.extend(check_form(form, f"forms[{index}]."))
     problems.extend(check_relations(definition.forms))
     problems.extend(check_permissions(definition.roles, definition.permissions, definition.forms))
     context = CheckContext(
-        forms={f.key: f for f in definition.forms}, app_roles={r.key for r in definition.roles}
+        forms={f.key: f for f in definition.forms},
+        app_roles={r.key for r in definition.roles},
+        **installation_checks(settings),
     )
     problems.extend(check_flows(definition.flows, context))
     problems.extend(check_dashboards(definition.dashboards, definition.forms))
+    installation = installation_checks(settings)
     rule_context = RuleContext(
         forms={f.key: f for f in definition.forms},
         flows={f.key: f.form for f in definition.flows},
+        url_check=installation.get("url_check"),
+        webhook_secrets=installation.get("webhook_secrets"),
     )
     problems.extend(check_rules(definition.rules, rule_context))
     return problems
@@ -267,12 +289,15 @@ def _definition_problem(problems: list[SchemaProblem]) -> ProblemError:
 
 
 async def plan(
-    db: AsyncSession, app_id: int, purge: set[tuple[int, int]] | None = None
+    db: AsyncSession,
+    app_id: int,
+    purge: set[tuple[int, int]] | None = None,
+    settings: Settings | None = None,
 ) -> tuple[list[Operation], list[applier.Blocker]]:
     """What publishing the draft now would change, and which rows would block it."""
     draft = await get_draft(db, app_id)
     definition = load(draft.definition)
-    problems = validate_definition(definition)
+    problems = validate_definition(definition, settings)
     if problems:
         raise _definition_problem(problems)
     applied = await _applied(db, app_id)
@@ -290,13 +315,14 @@ async def publish(
     row_version: int,
     note: str,
     purge: set[tuple[int, int]],
+    settings: Settings | None = None,
 ) -> tuple[AppVersion, list[Operation]]:
     """Validate, plan, check rows, apply and record a version — one transaction."""
     app = await get_app(db, app_id)
     draft = await get_draft(db, app_id)
     _check_version(draft, row_version)
     definition = load(draft.definition)
-    problems = validate_definition(definition)
+    problems = validate_definition(definition, settings)
     if not problems:
         problems = await grantee_problems(db, app_id, definition)
     if problems:

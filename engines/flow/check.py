@@ -6,7 +6,7 @@ flow and the node or edge (``flows[ticket].nodes[approve].assignee``)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,6 +30,7 @@ from engines.flow.model import (
 from engines.form.check import SchemaProblem, rule_var_paths, rule_vars
 from engines.form.schema import FormSchema
 from engines.logic import iter_errors
+from engines.urls import HttpUrl, UrlProblem, header_problem, parse_http_url
 
 #: Record columns a rule may read besides the form's fields (``record.id`` …).
 RECORD_SYSTEM_VARS = frozenset(
@@ -44,11 +45,15 @@ RESERVED_VARS = frozenset({"record", "instance", "starter"})
 
 @dataclass
 class CheckContext:
-    """What a flow may refer to: the app's forms, app role keys and other flows' keys."""
+    """What a flow may refer to: the app's forms, app role keys and other flows' keys; and,
+    from the installation, its check of webhook URLs (the egress policy, without DNS) and the
+    names of its webhook signing secrets (None: not checked)."""
 
     forms: dict[str, FormSchema] = field(default_factory=dict)
     app_roles: set[str] | None = None
     flows: set[str] = field(default_factory=set)
+    url_check: Callable[[HttpUrl], UrlProblem | None] | None = None
+    webhook_secrets: set[str] | None = None
 
 
 def check_flow(
@@ -366,10 +371,29 @@ class _Checker:
                 if error:
                     self.add(f"{where}.action.{name}", "template_invalid", error)
         elif isinstance(action, Webhook):
+            self._webhook(action, where)
             if action.result is not None:
                 self._variable(f"{where}.action.result", action.result)
             if action.body is not None:
                 self._rule(f"{where}.action.body", action.body)
+
+    def _webhook(self, action: Webhook, where: str) -> None:
+        parsed = parse_http_url(action.url)
+        if isinstance(parsed, HttpUrl) and self.context.url_check is not None:
+            parsed = self.context.url_check(parsed) or parsed
+        if isinstance(parsed, UrlProblem):
+            self.add(f"{where}.action.url", parsed.code, parsed.message)
+        for name, value in action.headers.items():
+            problem = header_problem(name, value)
+            if problem is not None:
+                self.add(f"{where}.action.headers.{name}", problem.code, problem.message)
+        known = self.context.webhook_secrets
+        if action.secret is not None and known is not None and action.secret not in known:
+            self.add(
+                f"{where}.action.secret",
+                "webhook_secret_unknown",
+                f"no webhook secret {action.secret!r} is configured (TANGRAM_WEBHOOK_SECRETS)",
+            )
 
     def _assignee(self, where: str, assignee: Assignee) -> None:
         # Role keys may name app roles or global roles: both are checked against the database

@@ -248,9 +248,13 @@ class SendMail(_Model):
 
 class Webhook(_Model):
     kind: Literal["webhook"] = "webhook"
-    url: str = Field(pattern=r"^https?://", max_length=2000)
+    #: An http(s) URL; checked at publish (``engines.urls``) and against the installation's
+    #: egress policy, and again when called.
+    url: str = Field(min_length=1, max_length=2000)
     method: Literal["POST", "PUT", "PATCH", "GET", "DELETE"] = "POST"
     headers: dict[str, str] = Field(default_factory=dict)
+    #: Name of the signing secret (``TANGRAM_WEBHOOK_SECRETS``); default: the installation's.
+    secret: str | None = Field(default=None, pattern=KEY_PATTERN)
     #: JsonLogic returning the JSON body (default: the flow context).
     body: Rule = None
     #: Flow variable that receives the parsed response body.

@@ -9,10 +9,9 @@ that are not http(s).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
@@ -34,6 +33,7 @@ from engines.rules.spec import (
     StartFlow,
     TimeTrigger,
 )
+from engines.urls import HttpUrl, UrlProblem, header_problem, parse_http_url
 
 #: Columns every record has, readable as ``record.<name>``.
 SYSTEM_FIELDS = frozenset(
@@ -55,6 +55,10 @@ class RuleContext:
 
     forms: dict[str, FormSchema] = field(default_factory=dict)
     flows: dict[str, str | None] = field(default_factory=dict)
+    #: The installation's egress policy for webhook URLs (None: syntax only).
+    url_check: Callable[[HttpUrl], UrlProblem | None] | None = None
+    #: Names of the installation's webhook signing secrets (None: not checked).
+    webhook_secrets: set[str] | None = None
 
 
 def check_rules(rules: Iterable[Rule], context: RuleContext) -> list[SchemaProblem]:
@@ -211,14 +215,22 @@ class _Checker:
                 self.add(path, "unknown_field", f"no field {var!r}")
 
     def _webhook(self, action: CallWebhook, path: str) -> None:
-        try:
-            parts = urlsplit(action.url)
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            self.add(f"{path}.url", "webhook_scheme", "a webhook URL is http:// or https://")
-        elif parts.username or parts.password:
-            self.add(f"{path}.url", "webhook_url", "a webhook URL cannot hold a user or password")
+        parsed = parse_http_url(action.url)
+        if isinstance(parsed, UrlProblem):
+            self.add(f"{path}.url", parsed.code, parsed.message)
+        elif self.context.url_check is not None:
+            problem = self.context.url_check(parsed)
+            if problem is not None:
+                self.add(f"{path}.url", problem.code, problem.message)
+        secrets = self.context.webhook_secrets
+        if action.secret is not None and secrets is not None and action.secret not in secrets:
+            self.add(
+                f"{path}.secret", "webhook_secret_unknown", f"no webhook secret {action.secret!r}"
+            )
+        for name, value in action.headers.items():
+            header = header_problem(name, value)
+            if header is not None:
+                self.add(f"{path}.headers.{name}", header.code, header.message)
         if action.body is not None:
             self.logic(action.body, f"{path}.body")
 

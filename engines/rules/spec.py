@@ -175,14 +175,16 @@ class SendMail(_Model):
 
 
 class CallWebhook(_Model):
-    """An HTTP call as a job (retried with backoff): the body is JsonLogic (default: the
-    event and the record)."""
+    """An HTTP call as a job (retried with backoff), signed and checked against the egress
+    policy like every webhook: the body is JsonLogic (default: the event and the record)."""
 
     type: Literal["webhook"]
     url: str = Field(min_length=1, max_length=2000)
     method: Literal["POST", "PUT", "PATCH"] = "POST"
     headers: dict[str, str] = Field(default_factory=dict)
     body: Logic = None
+    #: The signing secret's name in ``TANGRAM_WEBHOOK_SECRETS`` (default: the default secret).
+    secret: str | None = Field(default=None, pattern=KEY_PATTERN)
 
 
 class StartFlow(_Model):

@@ -5,16 +5,16 @@ half-done). Mail and webhooks leave the database: they carry a key stable across
 (``Message-ID`` / ``Idempotency-Key``) so that a receiver can drop a repeat.
 
 Failures that a retry would only repeat (the form refuses the values, a template fails, the
-receiver answers 3xx/4xx) raise :class:`ActionFailed`: the instance fails at once. Anything
-else (a conflict, the network, a 5xx) is raised as it is, and the job retries.
+egress policy forbids the webhook's address, the receiver answers 3xx/4xx) raise
+:class:`ActionFailed`: the instance fails at once. Anything else (a conflict, the network, a
+5xx) is raised as it is, and the job retries. Webhooks go through ``runtime.net.webhooks``:
+signed, checked against the egress policy, and every attempt written to the delivery log.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
@@ -28,6 +28,8 @@ from runtime.config import Settings
 from runtime.errors import ProblemError
 from runtime.flows.records import form_handle
 from runtime.flows.store import Run
+from runtime.jobs.context import JobContext
+from runtime.net import webhooks
 from runtime.records.forms import resolve as resolve_form
 from runtime.records.writer import RecordWriter
 
@@ -44,11 +46,11 @@ async def run_action(
     node: ServiceTask,
     context: dict[str, Any],
     key: str,
-    settings: Settings,
+    job: JobContext,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Run the node's action; returns (new variables, record changes)."""
     try:
-        return await _run(db, run, node, context, key, settings)
+        return await _run(db, run, node, context, key, job)
     except ProblemError as exc:
         if exc.status == 409 or exc.status >= 500:
             raise  # the record changed meanwhile (or the database is unwell): retry
@@ -68,7 +70,7 @@ async def _run(
     node: ServiceTask,
     context: dict[str, Any],
     key: str,
-    settings: Settings,
+    job: JobContext,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     action = node.action
     if isinstance(action, SetFields):
@@ -76,10 +78,10 @@ async def _run(
     if isinstance(action, CreateRecord):
         return await _create_record(db, run, action, context), None
     if isinstance(action, SendMail):
-        await _send_mail(action, context, key, settings)
+        await _send_mail(action, context, key, job.settings)
         return None, None
     if isinstance(action, Webhook):
-        return await _webhook(action, context, key, settings), None
+        return await _webhook(db, run, node, action, context, key, job), None
     raise ActionFailed(f"unknown action {action!r}")
 
 
@@ -136,31 +138,38 @@ async def _send_mail(
 
 
 async def _webhook(
-    action: Webhook, context: dict[str, Any], key: str, settings: Settings
+    db: AsyncSession,
+    run: Run,
+    node: ServiceTask,
+    action: Webhook,
+    context: dict[str, Any],
+    key: str,
+    job: JobContext,
 ) -> dict[str, Any] | None:
-    body = evaluate(action.body, context) if action.body is not None else _plain(context)
-    headers = {**action.headers, "Idempotency-Key": key, "User-Agent": "Tangram-Flow/1"}
-    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
-        response = await client.request(
-            action.method,
-            action.url,
-            headers=headers,
-            json=None if action.method == "GET" else body,
-        )
-    if response.status_code >= 500 or response.status_code == 429:
-        raise RuntimeError(f"webhook answered {response.status_code}")  # retried
-    if response.status_code >= 300:
-        # 3xx: redirects are not followed (the call did not reach its target); 4xx: refused.
-        raise ActionFailed(f"webhook answered {response.status_code}: {response.text[:300]}")
+    body = evaluate(action.body, context) if action.body is not None else context
+    app_key = (await db.execute(select(App.key).where(App.id == run.app_id))).scalar_one()
+    call = webhooks.WebhookCall(
+        url=action.url,
+        method=action.method,
+        idempotency_key=key,
+        secret_name=action.secret,
+        body=None if action.method == "GET" else body,
+        headers=action.headers,
+    )
+    source = webhooks.Source(
+        "flow", f"{app_key}/{run.flow_key}", run.id, node.id, job.job_id, job.attempt
+    )
+    try:
+        response = await webhooks.deliver(call, source, job.settings, job.keep)
+    except webhooks.WebhookError as exc:
+        if exc.retry:
+            raise
+        raise ActionFailed(str(exc)) from exc
     if not action.result:
         return None
-    try:
-        parsed = response.json()
-    except ValueError:
-        parsed = response.text
-    return {action.result: parsed}
-
-
-def _plain(context: dict[str, Any]) -> Any:
-    """The flow context as JSON (datetimes as ISO text)."""
-    return json.loads(json.dumps(context, default=str))
+    if response.truncated:
+        raise ActionFailed(
+            f"the webhook's answer is larger than {webhooks.MAX_RESPONSE_BYTES} bytes: "
+            f"too large to keep in {action.result!r}"
+        )
+    return {action.result: response.parsed()}

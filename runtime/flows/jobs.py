@@ -108,7 +108,7 @@ async def run_service(ctx: JobContext) -> dict[str, Any]:
             if sent:
                 variables, changes = sent[0]
             else:
-                variables, changes = await run_action(db, run, node, context, key, ctx.settings)
+                variables, changes = await run_action(db, run, node, context, key, ctx)
                 if isinstance(node.action, SendMail | Webhook):
                     sent.append((variables, changes))
             # Triggers see the write while this instance still runs on the record, so a

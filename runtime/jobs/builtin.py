@@ -17,6 +17,7 @@ from runtime.jobs.context import JobContext
 from runtime.jobs.models import WorkerProcess
 from runtime.jobs.registry import handlers
 from runtime.jobs.worker import CLEANUP_JOB
+from runtime.net.models import WebhookDelivery
 from runtime.records import import_job  # noqa: F401  (registers records.import)
 from runtime.rules import jobs as rule_jobs  # noqa: F401  (rule.action)
 from runtime.rules import scan as rule_scan  # noqa: F401  (rules.scan)
@@ -28,7 +29,8 @@ STALE_WORKER = timedelta(days=1)
 
 @handlers.register(CLEANUP_JOB, max_attempts=3)
 async def cleanup(ctx: JobContext) -> dict[str, Any]:
-    """Delete expired sessions, old sign-in failures, old finished jobs and dead worker rows."""
+    """Delete expired sessions, old sign-in failures, old finished jobs, dead worker rows and
+    webhook deliveries older than ``TANGRAM_WEBHOOK_LOG_DAYS``."""
     db = ctx.session
     now = utcnow()
     sessions = await db.execute(delete(UserSession).where(UserSession.expires_at < now))
@@ -37,9 +39,15 @@ async def cleanup(ctx: JobContext) -> dict[str, Any]:
     workers = await db.execute(
         delete(WorkerProcess).where(WorkerProcess.heartbeat_at < now - STALE_WORKER)
     )
+    deliveries = await db.execute(
+        delete(WebhookDelivery).where(
+            WebhookDelivery.created_at < now - timedelta(days=ctx.settings.webhook_log_days)
+        )
+    )
     return {
         "sessions": sessions.rowcount or 0,  # type: ignore[attr-defined]
         "auth_failures": failures,
         "jobs": jobs,
         "workers": workers.rowcount or 0,  # type: ignore[attr-defined]
+        "webhook_deliveries": deliveries.rowcount or 0,  # type: ignore[attr-defined]
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.config import Settings
@@ -28,10 +29,18 @@ class JobContext:
     session: AsyncSession
     settings: Settings
     _progress_writer: queue.ProgressWriter = field(repr=False)
+    #: Statements run whatever the outcome (see :meth:`keep`).
+    kept: list[Executable] = field(default_factory=list, repr=False)
 
     @property
     def idempotency_key(self) -> str:
         return f"job-{self.job_id}"
+
+    def keep(self, statement: Executable) -> None:
+        """Run ``statement`` (an insert into a log, such as a webhook delivery) whatever this
+        attempt's outcome: in the job's own transaction when it commits, otherwise in the one
+        that records the failure. A rolled-back attempt does not take its log with it."""
+        self.kept.append(statement)
 
     async def progress(self, percent: float, message: str | None = None) -> None:
         """Report progress (0–100), readable at once through ``GET /api/v1/jobs/{id}``."""

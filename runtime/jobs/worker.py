@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Executable, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from runtime.config import Settings
@@ -138,6 +138,7 @@ class Worker:
         spec = self.registry.get(job.name)
         request_id_var.set(f"job-{job.id}")
         started = time.perf_counter()
+        kept: list[Executable] = []
         if spec is None:
             await self._record_failure(
                 job, token, f"no handler registered for {job.name!r}", permanent=True
@@ -154,21 +155,26 @@ class Worker:
                     db,
                     self.settings,
                     self._write_progress,
+                    kept,
                 )
                 call = spec.func(ctx)
                 result = await (
                     asyncio.wait_for(call, spec.timeout_seconds) if spec.timeout_seconds else call
                 )
+                for statement in kept:
+                    await db.execute(statement)
                 await queue.complete(db, job.id, token, result)
                 await db.commit()
         except queue.LeaseLost:
             log.warning("job %s (%s): lease lost, another worker has it", job.id, job.name)
             JOBS_RUN.labels(job.name, "lease_lost").inc()
+            await self._write_kept(job, kept)
             return
         except Exception as exc:
             detail = "".join(traceback.format_exception(exc))
             log.warning("job %s (%s) attempt %d failed: %s", job.id, job.name, job.attempts, exc)
             await self._record_failure(job, token, detail)
+            await self._write_kept(job, kept)
             return
         finally:
             JOB_SECONDS.labels(job.name).observe(time.perf_counter() - started)
@@ -191,6 +197,18 @@ class Worker:
             JOBS_RUN.labels(job.name, status or "lease_lost").inc()
         except Exception:
             log.exception("job %s: could not record its failure", job.id)
+
+    async def _write_kept(self, job: Job, kept: list[Executable]) -> None:
+        """The rows an attempt that did not commit keeps anyway (``JobContext.keep``)."""
+        if not kept:
+            return
+        try:
+            async with self.sessions() as db:
+                for statement in kept:
+                    await db.execute(statement)
+                await db.commit()
+        except Exception:
+            log.exception("job %s: could not write the rows its attempt keeps", job.id)
 
     async def _write_progress(self, ctx: JobContext, percent: float, message: str | None) -> None:
         session = ctx.session

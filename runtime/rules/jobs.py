@@ -10,10 +10,8 @@ with the jobs' backoff. Either way the outcome is written into the rule's run lo
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 
 from engines.logic import evaluate
@@ -22,6 +20,7 @@ from runtime import mailer
 from runtime.flows import definitions
 from runtime.jobs.context import JobContext
 from runtime.jobs.registry import handlers
+from runtime.net import webhooks
 from runtime.rules.actions import ACTION_JOB, ActionError, render
 from runtime.rules.models import RuleRun
 
@@ -75,20 +74,32 @@ async def _send_mail(
 async def _webhook(
     ctx: JobContext, action: CallWebhook, data: dict[str, Any], key: str
 ) -> dict[str, Any]:
+    """Through :func:`runtime.net.webhooks.deliver`: the egress policy, the signature, the
+    delivery log (source ``rule``, ``<app id>/<rule>``)."""
     body = evaluate(action.body, data) if action.body is not None else data
-    content = json.dumps(body, default=str, ensure_ascii=False).encode()
-    headers = {
-        **action.headers,
-        "Content-Type": "application/json",
-        "Idempotency-Key": key,
-        "User-Agent": "Tangram-Rules/1",
-    }
-    async with httpx.AsyncClient(timeout=ctx.settings.webhook_timeout_seconds) as client:
-        response = await client.request(action.method, action.url, headers=headers, content=content)
-    if response.status_code >= 500 or response.status_code == 429:
-        raise RuntimeError(f"webhook answered {response.status_code}")  # retried
-    if response.status_code >= 300:
-        raise Refused(f"webhook answered {response.status_code}: {response.text[:300]}")
+    call = webhooks.WebhookCall(
+        url=action.url,
+        method=action.method,
+        idempotency_key=key,
+        secret_name=action.secret,
+        body=body,
+        headers=action.headers,
+    )
+    run = int(ctx.payload["run"])
+    source = webhooks.Source(
+        "rule",
+        str(ctx.payload["rule"]),
+        run,
+        f"actions[{ctx.payload['action']}]",
+        ctx.job_id,
+        ctx.attempt,
+    )
+    try:
+        response = await webhooks.deliver(call, source, ctx.settings, ctx.keep)
+    except webhooks.WebhookError as exc:
+        if exc.retry:
+            raise
+        raise Refused(str(exc)) from exc
     return {"status": response.status_code}
 
 

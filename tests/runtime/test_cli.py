@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -90,3 +91,19 @@ async def test_init_creates_the_first_admin_once(db_url, tmp_path, cleanup):
     second = tangram(["init"], db_url, tmp_path, env={"TANGRAM_ADMIN_PASSWORD": "Other-pw-2222"})
     assert second.returncode == 0 and "exists already" in second.stdout
     assert verify_password((await _user(db_url, "admin")).password_hash, "First-admin-pw-1")
+
+
+def test_webhook_secret_prints_the_signing_secret(tmp_path: Path) -> None:
+    from runtime.net.webhooks import derive_secret
+
+    env = {
+        "TANGRAM_SECRET_KEY": "cli-secret-key",
+        "TANGRAM_WEBHOOK_SECRETS": json.dumps({"crm": "c" * 20}),
+    }
+    derived = tangram(["webhook-secret"], "sqlite+aiosqlite:///unused.db", tmp_path, env=env)
+    assert derived.returncode == 0, derived.stderr
+    assert derived.stdout.strip() == derive_secret("cli-secret-key")
+    named = tangram(["webhook-secret", "crm"], "sqlite+aiosqlite:///unused.db", tmp_path, env=env)
+    assert named.stdout.strip() == "c" * 20
+    unknown = tangram(["webhook-secret", "erp"], "sqlite+aiosqlite:///unused.db", tmp_path, env=env)
+    assert unknown.returncode == 1 and "TANGRAM_WEBHOOK_SECRETS" in unknown.stderr

@@ -71,6 +71,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: Any
+    #: The body's bytes as they arrived (what a webhook signature signs).
+    raw: bytes = b""
 
 
 @dataclass
@@ -103,9 +105,9 @@ def http_server(*answers: tuple[int, Any]) -> Iterator[Hook]:
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
             status, reply = hook.answer(
-                Received(self.command, self.path, dict(self.headers.items()), body)
+                Received(self.command, self.path, dict(self.headers.items()), body, raw)
             )
-            payload = json.dumps(reply).encode()
+            payload = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))

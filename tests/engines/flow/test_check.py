@@ -8,6 +8,7 @@ import pytest
 
 from engines.flow.check import CheckContext, assignee_keys, check_flow, check_flows
 from engines.flow.model import load
+from engines.urls import HttpUrl, UrlProblem
 
 from .support import doc, edge_of, flow, node_of, ticket_form
 
@@ -412,4 +413,34 @@ def test_assignee_keys() -> None:
     assert found == {
         "role": {"managers", "signers"},
         "user": {"bob", "alice", "tech", "manager", "agent"},
+    }
+
+
+def test_webhook_urls_headers_and_secrets() -> None:
+    document = doc("service")
+    hook = node_of(document, "hook")
+    hook["action"] = {
+        "kind": "webhook",
+        "url": "gopher://127.0.0.1:6379/_",
+        "headers": {"X-Tangram-Signature": "forged", "X-Ok": "fine"},
+        "secret": "crm",
+    }
+    assert problems(document) == {
+        ("flows[service].nodes[hook].action.url", "webhook_scheme"),
+        ("flows[service].nodes[hook].action.headers.X-Tangram-Signature", "webhook_header"),
+    }
+    # The installation's checks come through the context: its egress policy, its secrets.
+    hook["action"] = {"kind": "webhook", "url": "http://10.0.0.1/hook", "secret": "crm"}
+    assert problems(document) == set()
+
+    def private(url: HttpUrl) -> UrlProblem | None:
+        return UrlProblem("webhook_forbidden_address", "no") if url.ip is not None else None
+
+    strict = CheckContext(
+        forms={"ticket": ticket_form()}, url_check=private, webhook_secrets={"erp"}
+    )
+    found = {(p.path, p.code) for p in check_flow(load(document), strict)}
+    assert found == {
+        ("flows[service].nodes[hook].action.url", "webhook_forbidden_address"),
+        ("flows[service].nodes[hook].action.secret", "webhook_secret_unknown"),
     }

@@ -165,3 +165,43 @@ async def test_a_loop_without_a_wait_fails_on_the_step_limit(client, admin, peop
     history = await app.history(admin, detail["id"])
     assert [h["action"] for h in history] == ["started", "failed"]
     assert history[-1]["data"]["code"] == "step_limit"
+
+
+def hook(node_id: str, url: str, **extra: Any) -> dict:
+    return {
+        "id": node_id,
+        "type": "service_task",
+        "action": {"kind": "webhook", "url": url, **extra},
+    }
+
+
+async def test_webhooks_that_cannot_be_called_are_refused_naming_the_node(
+    empty: FlowApp,
+) -> None:
+    calls = linear(
+        "calls",
+        hook("ftp", "ftp://files.example.com/drop"),
+        hook("creds", "https://bot:hunter2@crm.example.com/hook"),
+        hook("metadata", "http://169.254.169.254/latest/meta-data/"),
+        hook("mapped", "http://[::ffff:169.254.169.254]/"),
+        hook("numeric", "http://2852039166/"),
+        hook("headers", "https://crm.example.com/hook", headers={"Host": "evil.example"}),
+        hook("secret", "https://crm.example.com/hook", secret="nowhere"),
+        hook("fine", "http://localhost:8080/hook"),
+    )
+    problems = await refused(empty, [calls])
+    assert problems == {
+        "flows[calls].nodes[ftp].action.url": "webhook_scheme",
+        "flows[calls].nodes[creds].action.url": "webhook_url",
+        "flows[calls].nodes[metadata].action.url": "webhook_forbidden_address",
+        "flows[calls].nodes[mapped].action.url": "webhook_forbidden_address",
+        "flows[calls].nodes[numeric].action.url": "webhook_url",
+        "flows[calls].nodes[headers].action.headers.Host": "webhook_header",
+        "flows[calls].nodes[secret].action.secret": "webhook_secret_unknown",
+    }
+    validated = await empty.client.post(
+        f"{empty.app.base}/draft/validate", headers=empty.admin.headers
+    )
+    messages = {p["path"]: p["message"] for p in validated.json()["problems"]}
+    assert "169.254.0.0/16" in messages["flows[calls].nodes[metadata].action.url"]
+    assert "user name or password" in messages["flows[calls].nodes[creds].action.url"]

@@ -14,6 +14,7 @@ from runtime.jobs.builtin import FINISHED_JOB_RETENTION
 from runtime.jobs.models import DEAD, DONE, QUEUED, RUNNING, Job, WorkerProcess
 from runtime.jobs.registry import HandlerRegistry
 from runtime.jobs.worker import CLEANUP_JOB, Worker
+from runtime.net.models import WebhookDelivery
 from runtime.users import service as users
 from tests.runtime.jobs.plugin_handlers import EFFECT, FAIL, effects
 from tests.support.jobs import eventually, job, running
@@ -256,6 +257,20 @@ async def test_cleanup_deletes_expired_sessions_and_old_auth_failures(sessions, 
                 heartbeat_at=now - timedelta(days=2),
             )
         )
+        for age in (timedelta(days=settings.webhook_log_days + 1), timedelta(days=1)):
+            db.add(
+                WebhookDelivery(
+                    source_kind="flow",
+                    source_key="desk/hook",
+                    attempt=1,
+                    method="POST",
+                    url="http://127.0.0.1/hook",
+                    request_bytes=0,
+                    outcome="delivered",
+                    duration_ms=1,
+                    created_at=now - age,
+                )
+            )
         await db.commit()
 
     async with running(Worker(sessions, settings)):
@@ -269,7 +284,13 @@ async def test_cleanup_deletes_expired_sessions_and_old_auth_failures(sessions, 
                 return done and done.result
 
         result = await eventually(cleanup_result, message="cleanup done")
-    assert result == {"sessions": 1, "auth_failures": 1, "jobs": 1, "workers": 1}
+    assert result == {
+        "sessions": 1,
+        "auth_failures": 1,
+        "jobs": 1,
+        "workers": 1,
+        "webhook_deliveries": 1,
+    }
     async with sessions() as db:
         hashes = (await db.execute(select(UserSession.token_hash))).scalars().all()
         details = (await db.execute(select(AuthFailure.detail))).scalars().all()

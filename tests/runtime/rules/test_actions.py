@@ -12,6 +12,7 @@ from sqlalchemy import select
 from runtime.config import Settings
 from runtime.flows.models import FlowInstance
 from runtime.jobs.models import Job
+from runtime.net.webhooks import signing_secret, verify_signature
 from runtime.rules.actions import ACTION_JOB
 from tests.runtime.flows.conftest import chain, working
 from tests.runtime.rules.conftest import Desk
@@ -186,6 +187,21 @@ async def test_webhooks_run_as_jobs_and_refusals_are_logged(desk: Desk, sessions
         assert [r.body for r in hook.requests] == ["crm", "crm"]
         keys = {r.headers["Idempotency-Key"] for r in hook.requests}
         assert len(keys) == 1
+        secret = signing_secret(settings)
+        for request in hook.requests:  # signed like every webhook
+            assert verify_signature(
+                secret,
+                request.headers["X-Tangram-Timestamp"],
+                request.raw,
+                request.headers["X-Tangram-Signature"],
+            )
+        log = await desk.client.get(
+            "/api/v1/webhook-deliveries",
+            params={"source_kind": "rule"},
+            headers=desk.admin.headers,
+        )
+        assert log.status_code == 200, log.text
+        assert sorted(d["outcome"] for d in log.json()["items"]) == ["delivered", "failed"]
         [run] = await desk.runs(record_id=ticket["id"])
         assert run["actions"][0]["detail"] == {"status": 200}
 
