@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, exc
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, exc, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -163,3 +163,24 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """A session whose work commits on success and rolls back on any error."""
     async with factory() as session, session.begin():
         yield session
+
+
+_CUSTOM_PLANS = "tangram_custom_plans"
+
+
+async def custom_plans(db: AsyncSession) -> None:
+    """PostgreSQL: plan the rest of this transaction's statements for their parameter values.
+
+    asyncpg prepares every statement, and after five runs of one PostgreSQL may switch it to a
+    generic plan, made without the values: for an aggregate over a department list and a date
+    range, or a scan of due records, that plan can be much slower (measured: report backlog by
+    status 6.8 → 11.9 ms, the rules scan 20 → 41 ms, on 200,000 tickets). Planning anew costs
+    a fraction of a millisecond, so report statements and rule scans are always planned with
+    their values (``SET LOCAL``: once per transaction, gone at its end)."""
+    if db.bind.dialect.name != "postgresql":
+        return
+    session = db.sync_session
+    if session.in_transaction() and db.info.get(_CUSTOM_PLANS) is session.get_transaction():
+        return
+    await db.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    db.info[_CUSTOM_PLANS] = session.get_transaction()

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +27,7 @@ from engines.report.errors import ReportError
 from engines.report.spec import Dashboard, Widget
 from runtime.auth.principal import Principal
 from runtime.config import Settings
+from runtime.db import custom_plans
 from runtime.errors import FieldError, ProblemError, problem_body
 from runtime.i18n import current_locale, pick
 from runtime.records.forms import FormHandle, PublishedApp, resolve_app
@@ -283,27 +283,6 @@ async def execute(
     if context.use_cache:
         context.cache.put(key, (rows, result))
     return Outcome(prepared.widget.key, result, rows)
-
-
-_CUSTOM_PLANS = "tangram_report_custom_plans"
-
-
-async def custom_plans(db: AsyncSession) -> None:
-    """PostgreSQL: plan the rest of this transaction's statements for their parameter values.
-
-    asyncpg prepares every statement, and after five runs of one PostgreSQL may switch it to a
-    generic plan, made without the values: for an aggregate over a department list and a date
-    range that plan can be several times slower (measured: backlog by status 6.8 → 11.9 ms on
-    200,000 tickets). Planning anew costs a fraction of a millisecond, so report statements
-    are always planned with their values (``SET LOCAL``: once per transaction, gone at its
-    end)."""
-    if db.bind.dialect.name != "postgresql":
-        return
-    session = db.sync_session
-    if session.in_transaction() and db.info.get(_CUSTOM_PLANS) is session.get_transaction():
-        return
-    await db.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    db.info[_CUSTOM_PLANS] = session.get_transaction()
 
 
 async def run_widget(

@@ -25,7 +25,7 @@ from builder.apps.models import App
 from engines.logic.sql import compile_condition
 from engines.rules.match import event_data
 from engines.rules.spec import Rule, TimeTrigger
-from runtime.db import utcnow
+from runtime.db import custom_plans, utcnow
 from runtime.flows import definitions
 from runtime.flows.records import form_handle, record_context
 from runtime.jobs.context import JobContext
@@ -127,6 +127,7 @@ async def scan_rule(
         handle = await form_handle(db, form.id if form is not None else None)
         if handle is None or not (await switches(db, app_id)).get(rule.key, rule.enabled):
             return 0
+        await custom_plans(db)
         due = (await db.execute(due_statement(handle, app_id, rule, now))).all()
     fired = 0
     for start in range(0, len(due), BATCH):
