@@ -39,7 +39,7 @@ from runtime.ratelimit.limiter import RateLimiter
 from runtime.records.io_routes import router as records_io_router
 from runtime.records.routes import router as records_router
 from runtime.reports.routes import router as reports_router
-from runtime.rules.routes import notifications_router
+from runtime.rules.routes import notifications_router, sla_router
 from runtime.rules.routes import router as rules_router
 from runtime.users.routes import router as users_router
 
@@ -127,6 +127,7 @@ def create_app(
         reports_router,
         rules_router,
         notifications_router,
+        sla_router,
         ops_router,
     )
     for router in routers:

@@ -32,7 +32,14 @@ from runtime.records.models import (
     RecordFile,
     RecordHistory,
 )
-from runtime.rules.models import Notification, RuleMark, RuleRun, RuleSwitch, RuleTurn
+from runtime.rules.models import (
+    Notification,
+    RuleMark,
+    RuleRun,
+    RuleSwitch,
+    RuleTurn,
+    SlaState,
+)
 
 metadata = Base.metadata
 
@@ -69,6 +76,7 @@ __all__ = [
     "RuleRun",
     "RuleSwitch",
     "RuleTurn",
+    "SlaState",
     "StoredFile",
     "User",
     "UserSession",

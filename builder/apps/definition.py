@@ -11,6 +11,7 @@ from builder.apps.permissions import AppRole, Grant
 from engines.flow.model import Flow
 from engines.form.schema import FormSchema
 from engines.report.spec import Dashboard
+from engines.rules.sla import SlaPolicy
 from engines.rules.spec import Rule
 
 CURRENT_SCHEMA_VERSION = 1
@@ -31,6 +32,8 @@ class AppDefinition(BaseModel):
     dashboards: list[Dashboard] = Field(default_factory=list)
     #: Automation rules: trigger → condition → actions (DESIGN §6).
     rules: list[Rule] = Field(default_factory=list)
+    #: SLA policies: targets per priority in business hours, pauses, escalations.
+    sla: list[SlaPolicy] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_forms(self) -> AppDefinition:

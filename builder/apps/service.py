@@ -24,7 +24,7 @@ from engines.flow.check import CheckContext, check_flows
 from engines.form.check import SchemaProblem, check_form, check_relations
 from engines.form.diff import Operation, PlanError, archive_removed, plan_form
 from engines.form.schema import FormSchema
-from engines.rules.check import RuleContext, check_rules
+from engines.rules.check import RuleContext, check_policies, check_rules
 from runtime.audit import service as audit
 from runtime.auth.principal import Principal
 from runtime.config import Settings
@@ -230,6 +230,7 @@ def validate_definition(
         webhook_secrets=installation.get("webhook_secrets"),
     )
     problems.extend(check_rules(definition.rules, rule_context))
+    problems.extend(check_policies(definition.sla, rule_context))
     return problems
 
 

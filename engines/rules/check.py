@@ -20,6 +20,8 @@ from engines.form.check import SchemaProblem, rule_var_paths
 from engines.form.registry import FIELD_TYPES
 from engines.form.schema import FormSchema
 from engines.logic import iter_errors
+from engines.rules.calendar import shipped_calendars
+from engines.rules.sla import SlaPolicy
 from engines.rules.spec import (
     Assign,
     CallWebhook,
@@ -27,6 +29,7 @@ from engines.rules.spec import (
     CreateRecord,
     FieldChanged,
     Notify,
+    RecordTrigger,
     Rule,
     SendMail,
     SetFields,
@@ -41,7 +44,7 @@ SYSTEM_FIELDS = frozenset(
     | {"department_id"}
 )
 #: What ``event.<name>`` holds.
-EVENT_FIELDS = frozenset({"kind", "actor_id", "rule", "depth"})
+EVENT_FIELDS = frozenset({"kind", "actor_id", "rule", "depth", "sla"})
 #: Field types an action cannot write (their values are computed).
 COMPUTED_TYPES = frozenset({"autonumber", "formula", "lookup"})
 TEXT_TYPES = frozenset({"text", "textarea", "richtext", "email", "phone", "url"})
@@ -252,3 +255,61 @@ class _Checker:
         for key, value in action.values.items():
             self.writable(target, key, f"{path}.values.{key}")
             self.logic(value, f"{path}.values.{key}")
+
+
+# --- SLA policies --------------------------------------------------------------------------------
+
+
+def check_policies(policies: Iterable[SlaPolicy], context: RuleContext) -> list[SchemaProblem]:
+    """Every SLA policy: its form, priority field and target keys, calendar, conditions and
+    escalation actions (checked as rule actions are)."""
+    policies = list(policies)
+    problems: list[SchemaProblem] = []
+    for key, count in Counter(p.key for p in policies).items():
+        if count > 1:
+            problems.append(
+                SchemaProblem(f"sla[{key}]", "duplicate_key", "an SLA policy key is used twice")
+            )
+    known = set(shipped_calendars())
+    for policy in policies:
+        rule = Rule.model_construct(
+            key=policy.key, form=policy.form, trigger=RecordTrigger(on="updated"), actions=[]
+        )
+        checker = _Checker(rule, context)
+        checker.where = f"sla[{policy.key}]"
+        form = checker.form
+        if form is None:
+            checker.add("form", "unknown_form", f"no form {policy.form!r} in this app")
+            problems.extend(checker.problems)
+            continue
+        if policy.calendar not in known:
+            checker.add("calendar", "unknown_calendar", f"no calendar {policy.calendar!r}")
+        options: set[str] | None = None
+        if policy.priority_field is not None:
+            spec = form.field(policy.priority_field) if policy.priority_field in form.keys else None
+            if spec is None:
+                checker.add(
+                    "priority_field", "unknown_field", f"no field {policy.priority_field!r}"
+                )
+            elif spec.type != "select":
+                checker.add("priority_field", "not_a_select", "the priority field is a select")
+            else:
+                options = {str(o.get("value")) for o in spec.options.get("options", [])}
+        for value in policy.targets:
+            if value != "*" and options is not None and value not in options:
+                checker.add(f"targets.{value}", "unknown_option", f"no priority {value!r}")
+            if value != "*" and policy.priority_field is None:
+                checker.add(
+                    f"targets.{value}",
+                    "no_priority_field",
+                    "targets per priority need a priority_field",
+                )
+        for name in ("condition", "responded_when", "resolved_when", "paused_when"):
+            value = getattr(policy, name)
+            if value is not None:
+                checker.logic(value, name)
+        for name in ("on_warning", "on_breach"):
+            for index, action in enumerate(getattr(policy, name)):
+                checker.action(action, f"{name}[{index}]")
+        problems.extend(checker.problems)
+    return problems

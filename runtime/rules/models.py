@@ -100,3 +100,29 @@ class RuleMark(Base):
     record_id: Mapped[int] = mapped_column(IdType, primary_key=True)
     anchor_at: Mapped[datetime] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlaState(Base):
+    """A record's SLA clock (``engines.rules.sla.SlaClock``), recomputed on every write of the
+    record: due and warning times are indexed, so finding breaches is a range query."""
+
+    __tablename__ = "sla_states"
+
+    form_id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
+    record_id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    policy: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    paused_seconds: Mapped[int] = mapped_column(default=0)
+    paused_since: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    response_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    response_warn_at: Mapped[datetime | None] = mapped_column(index=True)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(index=True)
+    response_warned: Mapped[bool] = mapped_column(default=False)
+    resolution_warned: Mapped[bool] = mapped_column(default=False)
+    response_breached: Mapped[bool] = mapped_column(default=False)
+    resolution_breached: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -18,17 +18,22 @@ from runtime.db import utcnow
 from runtime.deps import CurrentUser, IdPath, SessionDep
 from runtime.errors import ProblemError
 from runtime.flows import definitions
+from runtime.records.forms import resolve as resolve_form
+from runtime.records.reader import get_record
+from runtime.records.scope import check_token, require
 from runtime.rules import (
     jobs,  # noqa: F401  (registers the rule.action job)
     service,
 )
-from runtime.rules.models import Notification, RuleRun, RuleSwitch
+from runtime.rules import sla as sla_clocks
+from runtime.rules.models import Notification, RuleRun, RuleSwitch, SlaState
 from runtime.rules.schemas import (
     NotificationOut,
     NotificationPage,
     RuleOut,
     RunOut,
     RunPage,
+    SlaOut,
     SwitchIn,
     TestRunIn,
     TestRunOut,
@@ -36,6 +41,7 @@ from runtime.rules.schemas import (
 
 router = APIRouter(prefix="/api/v1/apps/{app_id}/rules", tags=["rules"])
 notifications_router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+sla_router = APIRouter(prefix="/api/v1/records", tags=["records"])
 RuleKey = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Before = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
@@ -224,3 +230,26 @@ async def mark_all_read(principal: CurrentUser, db: SessionDep) -> None:
         .values(read_at=utcnow())
     )
     await db.commit()
+
+
+# --- a record's SLA ------------------------------------------------------------------------------
+
+
+@sla_router.get("/{app}/{form}/{record_id}/sla", response_model=SlaOut)
+async def record_sla(
+    app: Annotated[str, Path(max_length=64)],
+    form: Annotated[str, Path(max_length=64)],
+    record_id: IdPath,
+    principal: CurrentUser,
+    db: SessionDep,
+) -> SlaOut:
+    """The record's SLA clock: policy, due and warning times per target, breaches, pause —
+    for whoever may read the record (the records' one scope; 404 otherwise or without SLA)."""
+    handle = await resolve_form(db, app, form)
+    check_token(handle, principal, "read")
+    require(handle, principal, "read")
+    await get_record(db, handle, principal, record_id)
+    state = await db.get(SlaState, (handle.form_id, record_id))
+    if state is None:
+        raise ProblemError("not_found", detail="the record has no SLA")
+    return SlaOut(**sla_clocks.state_json(state))

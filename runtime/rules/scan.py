@@ -36,6 +36,7 @@ from runtime.records.forms import FormHandle
 from runtime.records.writer import RecordEvent, commit_and_dispatch
 from runtime.rules.models import RuleMark
 from runtime.rules.service import rule_set, run_rule, switches
+from runtime.rules.sla import escalate
 
 log = logging.getLogger("tangram.rules")
 BATCH = 500
@@ -169,8 +170,13 @@ async def scan(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
 
 @handlers.register(RULES_SCAN_JOB, max_attempts=2)
 async def run_scan(ctx: JobContext) -> dict[str, Any]:
-    """The scheduled pass (its own transactions, one per batch: the job's session only marks
-    the job done)."""
+    """The scheduled pass: time rules, then SLA warnings and breaches (their own
+    transactions, one per batch; the job's session only marks the job done)."""
     sessions = async_sessionmaker(ctx.session.bind, expire_on_commit=False)
-    fired = await scan(sessions, utcnow())
-    return {"fired": {k: v for k, v in fired.items() if v}}
+    now = utcnow()
+    fired = await scan(sessions, now)
+    escalated = await escalate(sessions, now)
+    return {
+        "fired": {k: v for k, v in fired.items() if v},
+        "sla": {k: v for k, v in escalated.items() if v},
+    }

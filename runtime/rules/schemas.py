@@ -82,3 +82,21 @@ class NotificationPage(BaseModel):
     items: list[NotificationOut]
     unread: int
     next_before: int | None
+
+
+class SlaTargetOut(BaseModel):
+    due_at: datetime | None
+    warn_at: datetime | None
+    breached: bool
+    overdue: bool
+
+
+class SlaOut(BaseModel):
+    policy: str
+    started_at: datetime
+    paused: bool
+    paused_seconds: int
+    responded_at: datetime | None
+    resolved_at: datetime | None
+    response: SlaTargetOut
+    resolution: SlaTargetOut
