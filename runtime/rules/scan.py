@@ -21,7 +21,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
-from builder.apps.models import App
 from engines.logic.sql import compile_condition
 from engines.rules.match import event_data
 from engines.rules.spec import Rule, TimeTrigger
@@ -35,7 +34,7 @@ from runtime.permissions.access import sql_fields
 from runtime.records.forms import FormHandle
 from runtime.records.writer import RecordEvent, commit_and_dispatch
 from runtime.rules.models import RuleMark
-from runtime.rules.service import rule_set, run_rule, switches
+from runtime.rules.service import published_versions, rule_set, run_rule, switches
 from runtime.rules.sla import escalate
 
 log = logging.getLogger("tangram.rules")
@@ -150,16 +149,8 @@ async def scan_rule(
 async def scan(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dict[str, int]:
     """One pass over every published app's time rules: rule key → records fired on."""
     async with sessions() as db:
-        apps = (
-            await db.execute(
-                select(App.id, App.published_version_id).where(
-                    App.deleted_at.is_(None), App.published_version_id.is_not(None)
-                )
-            )
-        ).all()
         work = []
-        for app_id, version_id in apps:
-            definition = await definitions.definition(db, version_id)
+        for app_id, version_id, definition in await published_versions(db):
             for rule in rule_set(version_id, definition).scanned():
                 work.append((app_id, version_id, rule))
     out: dict[str, int] = {}

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps.definition import AppDefinition
+from builder.apps.models import App
 from engines.logic import compile_rule, truthy
 from engines.rules.match import Candidate, RuleSet, event_data
 from engines.rules.spec import FieldChanged, Rule
@@ -56,6 +57,19 @@ def rule_set(version_id: int, definition: AppDefinition) -> RuleSet:
 
 def clear_cache() -> None:
     _rule_sets.clear()
+
+
+async def published_versions(db: AsyncSession) -> list[tuple[int, int, AppDefinition]]:
+    """Every live app's id, published version id and definition (scans walk these)."""
+    rows = await db.execute(
+        select(App.id, App.published_version_id).where(
+            App.deleted_at.is_(None), App.published_version_id.is_not(None)
+        )
+    )
+    return [
+        (app_id, version_id, await definitions.definition(db, version_id))
+        for app_id, version_id in rows.all()
+    ]
 
 
 async def switches(db: AsyncSession, app_id: int) -> dict[str, bool]:

@@ -21,7 +21,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from builder.apps.definition import AppDefinition
-from builder.apps.models import App
 from engines.rules.calendar import BusinessCalendar, load_calendar
 from engines.rules.match import event_data
 from engines.rules.sla import SlaClock, SlaPolicy, advance
@@ -31,7 +30,7 @@ from runtime.flows import definitions
 from runtime.flows.records import form_handle, record_context
 from runtime.records.writer import RecordEvent, commit_and_dispatch, in_transaction
 from runtime.rules.models import SlaState
-from runtime.rules.service import run_rule
+from runtime.rules.service import published_versions, run_rule
 
 TARGETS = ("response", "resolution")
 STAGES = ("warning", "breach")
@@ -194,16 +193,8 @@ def due_query(app_id: int, policy: SlaPolicy, target: str, stage: str, now: date
 async def escalate(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dict[str, int]:
     """Warn and breach every due SLA target once; returns counts per escalation."""
     async with sessions() as db:
-        apps = (
-            await db.execute(
-                select(App.id, App.published_version_id).where(
-                    App.deleted_at.is_(None), App.published_version_id.is_not(None)
-                )
-            )
-        ).all()
         work = []
-        for app_id, version_id in apps:
-            definition = await definitions.definition(db, version_id)
+        for app_id, version_id, definition in await published_versions(db):
             for policy in definition.sla:
                 for target in TARGETS:
                     for stage in STAGES:
