@@ -31,6 +31,7 @@ from engines.rules.spec import (
     Notify,
     RecordTrigger,
     Rule,
+    ScheduleTrigger,
     SendMail,
     SetFields,
     StartFlow,
@@ -99,7 +100,7 @@ class _Checker:
             self._time(trigger)
         if self.rule.condition is not None:
             self.logic(self.rule.condition, "condition")
-            if isinstance(trigger, TimeTrigger):
+            if isinstance(trigger, TimeTrigger | ScheduleTrigger):
                 self._scannable(self.rule.condition)
         for index, action in enumerate(self.rule.actions):
             self.action(action, f"actions[{index}]")
@@ -117,13 +118,13 @@ class _Checker:
             self.add("trigger.field", "not_a_datetime", f"{trigger.field!r} is not a date-time")
 
     def _scannable(self, condition: Any) -> None:
-        """A time rule's condition becomes SQL: it may read the record, not changes/event."""
+        """A scanned rule's condition becomes SQL: it reads the record, not changes/event."""
         for var in rule_var_paths(condition):
             if not var.startswith("record."):
                 self.add(
                     "condition",
                     "not_scannable",
-                    f"{var!r}: a time rule's condition reads only the record",
+                    f"{var!r}: a time or schedule rule's condition reads only the record",
                 )
 
     # --- pieces -------------------------------------------------------------------------------

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from engines.logic import CompiledRule, compile_rule, truthy
-from engines.rules.spec import SCANNED, FieldChanged, RecordTrigger, Rule, TimeTrigger
+from engines.rules.spec import (
+    SCANNED,
+    FieldChanged,
+    RecordTrigger,
+    Rule,
+    ScheduleTrigger,
+    TimeTrigger,
+)
 
 #: The event kinds a trigger listens to.
 _KINDS = {
@@ -21,6 +28,7 @@ _KINDS = {
     "deleted": ("deleted",),
     "field_changed": ("created", "updated"),
     "time": ("time",),
+    "schedule": ("schedule",),
 }
 
 
@@ -42,7 +50,7 @@ class Candidate:
             if trigger.to is not None and after != trigger.to:
                 return False
         else:
-            assert isinstance(trigger, RecordTrigger | TimeTrigger)
+            assert isinstance(trigger, RecordTrigger | TimeTrigger | ScheduleTrigger)
         return self.condition is None or truthy(self.condition(data))
 
 
@@ -65,7 +73,7 @@ class RuleSet:
         return any(key[0] == form for key in self._by)
 
     def scanned(self) -> list[Rule]:
-        """The rules a periodic scan finds records for (time triggers)."""
+        """The rules a periodic scan finds records for (time and schedule triggers)."""
         return [r for r in self.rules.values() if r.trigger.on in SCANNED]
 
     def firing(

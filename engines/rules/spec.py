@@ -10,10 +10,12 @@ start a flow) in the triggering write's transaction, external ones (mail, webhoo
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engines.form.schema import KEY_PATTERN, Labels
+from engines.rules.cron import CronExpression
 
 CURRENT_SCHEMA_VERSION: Literal[1] = 1
 
@@ -73,10 +75,32 @@ class TimeTrigger(_Model):
     after: Delay
 
 
-Trigger = Annotated[RecordTrigger | FieldChanged | TimeTrigger, Field(discriminator="on")]
+class ScheduleTrigger(_Model):
+    """On a cron schedule (five fields, in ``timezone`` or the organisation's): at each
+    occurrence the rule fires once on every record its condition holds for ("every weekday
+    at 09:00, remind the assignee of each pending ticket"). An occurrence missed while no
+    worker ran is caught up within a day."""
+
+    on: Literal["schedule"]
+    cron: CronExpression
+    timezone: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> ScheduleTrigger:
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {self.timezone!r}") from exc
+        return self
+
+
+Trigger = Annotated[
+    RecordTrigger | FieldChanged | TimeTrigger | ScheduleTrigger, Field(discriminator="on")
+]
 
 #: Triggers found by the periodic scan rather than by record events.
-SCANNED = ("time",)
+SCANNED = ("time", "schedule")
 
 
 # --- actions -----------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The periodic scan for time-triggered rules ("24 hours after ``created_at``, while the
-ticket is not closed, escalate it").
+ticket is not closed, escalate it") and scheduled ones ("every weekday at 09:00, remind the
+assignee of each pending ticket": at each cron occurrence, in the organisation's time zone,
+every record the condition holds for; marked per occurrence).
 
 Every ``TANGRAM_RULE_SCAN_SECONDS`` a worker runs ``rules.scan``: for each published rule with
 a time trigger, one set-based statement per batch finds the due records — ``field <= now −
@@ -16,15 +18,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
 from engines.logic.sql import compile_condition
+from engines.rules.cron import parse_cron
 from engines.rules.match import event_data
-from engines.rules.spec import Rule, TimeTrigger
-from runtime.db import custom_plans, utcnow
+from engines.rules.spec import Rule, ScheduleTrigger, TimeTrigger
+from runtime.config import get_settings
+from runtime.db import UTCDateTime, custom_plans, utcnow
 from runtime.flows import definitions
 from runtime.flows.records import form_handle, record_context
 from runtime.jobs.context import JobContext
@@ -39,6 +43,8 @@ from runtime.rules.sla import escalate
 
 log = logging.getLogger("tangram.rules")
 BATCH = 500
+#: How far back a schedule's missed occurrence is caught up.
+CATCH_UP = timedelta(days=1)
 #: Records one pass fires a rule on at most (the next pass goes on).
 MAX_PER_PASS = 50_000
 _marks = RuleMark.__table__
@@ -69,26 +75,42 @@ def anchor_column(handle: FormHandle, trigger: TimeTrigger) -> Any:
     return handle.column(trigger.field)
 
 
+def occurrence(trigger: ScheduleTrigger, now: datetime, time_zone: str) -> datetime | None:
+    """The schedule's latest occurrence in the day up to ``now`` (None: none in that day)."""
+    zone = trigger.timezone or time_zone
+    times = list(parse_cron(trigger.cron).between(now - CATCH_UP, now, zone))
+    return times[-1] if times else None
+
+
 def due_statement(
-    handle: FormHandle, app_id: int, rule: Rule, now: datetime, limit: int = MAX_PER_PASS
+    handle: FormHandle,
+    app_id: int,
+    rule: Rule,
+    now: datetime,
+    limit: int = MAX_PER_PASS,
+    at: datetime | None = None,
 ) -> Select[Any]:
-    """The records ``rule`` is due on (at most ``limit``, oldest ids first), with the field's
-    value (the period they fire for): one statement over the field's index."""
+    """The records ``rule`` is due on (at most ``limit``, oldest ids first) with the period
+    they fire for: a time trigger's field value (``field <= now - delay``, over the field's
+    index), or a schedule's occurrence ``at`` (every record the condition holds for)."""
     trigger = rule.trigger
-    assert isinstance(trigger, TimeTrigger)
     table = handle.table
-    column = anchor_column(handle, trigger)
-    cutoff = now - timedelta(minutes=trigger.after.total_minutes)
-    where = [
-        table.c.deleted_at.is_(None),
-        column <= cutoff,
+    where: list[Any] = [table.c.deleted_at.is_(None)]
+    if isinstance(trigger, ScheduleTrigger):
+        assert at is not None
+        column: Any = literal(at, UTCDateTime())
+    else:
+        assert isinstance(trigger, TimeTrigger)
+        column = anchor_column(handle, trigger)
+        where.append(column <= now - timedelta(minutes=trigger.after.total_minutes))
+    where.append(
         ~exists().where(
             _marks.c.app_id == app_id,
             _marks.c.rule_key == rule.key,
             _marks.c.record_id == table.c.id,
             _marks.c.anchor_at == column,
-        ),
-    ]
+        )
+    )
     if rule.condition is not None:
         where.append(
             compile_condition(record_vars(rule.condition), sql_fields(handle), null_is_false=True)
@@ -127,8 +149,13 @@ async def scan_rule(
         handle = await form_handle(db, form.id if form is not None else None)
         if handle is None or not (await switches(db, app_id)).get(rule.key, rule.enabled):
             return 0
+        at = None
+        if isinstance(rule.trigger, ScheduleTrigger):
+            at = occurrence(rule.trigger, now, get_settings().time_zone)
+            if at is None:
+                return 0
         await custom_plans(db)
-        due = (await db.execute(due_statement(handle, app_id, rule, now))).all()
+        due = (await db.execute(due_statement(handle, app_id, rule, now, at=at))).all()
     fired = 0
     for start in range(0, len(due), BATCH):
         async with sessions() as db:
@@ -138,8 +165,9 @@ async def scan_rule(
                 record = await record_context(db, handle, record_id)
                 if record is None:
                     continue
-                event = RecordEvent("time", app_id, handle.form_id, record_id, None, {}, version_id)
-                data = event_data(record, {}, "time", None)
+                kind = rule.trigger.on
+                event = RecordEvent(kind, app_id, handle.form_id, record_id, None, {}, version_id)
+                data = event_data(record, {}, kind, None)
                 await run_rule(db, event, handle, definition, rule, data, 0)
                 fired += 1
             await commit_and_dispatch(db)

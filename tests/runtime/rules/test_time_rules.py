@@ -155,3 +155,42 @@ async def test_time_rules_are_checked_at_publish(desk: Desk):
         )
     ]
     assert (await desk.publish_rules(zero)).status_code == 422
+
+
+async def test_scheduled_rules_fire_once_per_occurrence_on_every_matching_record(
+    desk: Desk, sessions
+):
+    await desk.rules(
+        [
+            rule(
+                "morning_reminder",
+                {"on": "schedule", "cron": "0 9 * * MON-FRI", "timezone": "Asia/Shanghai"},
+                [
+                    {
+                        "type": "set_fields",
+                        "values": {"bumps": {"+": [{"var": "record.bumps"}, 1]}},
+                    },
+                    {"type": "comment", "body": "Still waiting: {{ record.subject }}"},
+                ],
+                condition={"==": [{"var": "record.status"}, "pending"]},
+            )
+        ]
+    )
+    waiting = [await desk.ticket(subject=f"w{i}", status="pending", bumps=0) for i in range(3)]
+    moving = await desk.ticket(subject="m", status="open", bumps=0)
+    # Wednesday 2026-12-02 09:30 in Shanghai is 01:30 UTC. A day and an hour earlier
+    # (Tuesday 08:30) the latest occurrence is Monday's 09:00, within the day: caught up.
+    wednesday = datetime(2026, 12, 2, 1, 30, tzinfo=UTC)
+    assert list((await scan(sessions, wednesday - timedelta(days=1, hours=1))).values()) == [3]
+    assert list((await scan(sessions, wednesday)).values()) == [3]
+    assert list((await scan(sessions, wednesday + timedelta(minutes=20))).values()) == [0]
+    for ticket in waiting:
+        assert (await desk.get(ticket["id"]))["values"]["bumps"] == 2
+    assert (await desk.get(moving["id"]))["values"]["bumps"] == 0
+    saturday = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)  # 04:00 Saturday in Shanghai: …
+    assert list((await scan(sessions, saturday)).values()) == [3]  # … but Friday's, caught up
+    sunday = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)  # no occurrence at the weekend, and
+    assert list((await scan(sessions, sunday)).values()) == [0]  # Friday's is over a day ago
+    bad = [rule("x", {"on": "schedule", "cron": "61 * * * *"}, [{"type": "comment", "body": "x"}])]
+    published = await desk.publish_rules(bad)
+    assert published.status_code == 422, published.text
