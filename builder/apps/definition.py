@@ -11,6 +11,7 @@ from builder.apps.permissions import AppRole, Grant
 from engines.flow.model import Flow
 from engines.form.schema import FormSchema
 from engines.report.spec import Dashboard
+from engines.rules.calendar import BusinessCalendar
 from engines.rules.sla import SlaPolicy
 from engines.rules.spec import Rule
 
@@ -34,6 +35,8 @@ class AppDefinition(BaseModel):
     rules: list[Rule] = Field(default_factory=list)
     #: SLA policies: targets per priority in business hours, pauses, escalations.
     sla: list[SlaPolicy] = Field(default_factory=list)
+    #: Business-hours calendars of this app (beside the shipped ones), by key.
+    calendars: list[BusinessCalendar] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_forms(self) -> AppDefinition:
@@ -59,6 +62,9 @@ class AppDefinition(BaseModel):
 
     def rule(self, key: str) -> Rule | None:
         return next((r for r in self.rules if r.key == key), None)
+
+    def calendar(self, key: str) -> BusinessCalendar | None:
+        return next((c for c in self.calendars if c.key == key), None)
 
 
 def load(document: dict[str, object]) -> AppDefinition:

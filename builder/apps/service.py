@@ -228,6 +228,7 @@ def validate_definition(
         flows={f.key: f.form for f in definition.flows},
         url_check=installation.get("url_check"),
         webhook_secrets=installation.get("webhook_secrets"),
+        calendars=[c.key for c in definition.calendars],
     )
     problems.extend(check_rules(definition.rules, rule_context))
     problems.extend(check_policies(definition.sla, rule_context))

@@ -61,6 +61,8 @@ class RuleContext:
     flows: dict[str, str | None] = field(default_factory=dict)
     #: The installation's egress policy for webhook URLs (None: syntax only).
     url_check: Callable[[HttpUrl], UrlProblem | None] | None = None
+    #: Keys of the app's own calendars (beside the shipped ones).
+    calendars: list[str] = field(default_factory=list)
     #: Names of the installation's webhook signing secrets (None: not checked).
     webhook_secrets: set[str] | None = None
 
@@ -271,7 +273,12 @@ def check_policies(policies: Iterable[SlaPolicy], context: RuleContext) -> list[
             problems.append(
                 SchemaProblem(f"sla[{key}]", "duplicate_key", "an SLA policy key is used twice")
             )
-    known = set(shipped_calendars())
+    known = set(shipped_calendars()) | set(context.calendars)
+    for key, count in Counter(context.calendars).items():
+        if count > 1:
+            problems.append(
+                SchemaProblem(f"calendars[{key}]", "duplicate_key", "a calendar key is used twice")
+            )
     for policy in policies:
         rule = Rule.model_construct(
             key=policy.key, form=policy.form, trigger=RecordTrigger(on="updated"), actions=[]

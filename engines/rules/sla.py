@@ -55,7 +55,8 @@ class SlaPolicy(_Model):
     name: Labels = Field(default_factory=dict)
     form: str = Field(pattern=KEY_PATTERN)
     condition: Logic = None
-    #: A shipped calendar (``engines.rules.calendar.shipped_calendars()``).
+    #: A calendar of the app (its ``calendars``) or a shipped one
+    #: (``engines.rules.calendar.shipped_calendars()``).
     calendar: str = "standard_weekdays"
     priority_field: str | None = Field(default=None, pattern=KEY_PATTERN)
     #: Priority value → targets; ``"*"``: every other value (and no priority).

@@ -172,19 +172,21 @@ class Comment(_Model):
 
 class Notify(_Model):
     """An in-app notification to users: usernames, and/or the user ids a rule returns
-    (e.g. ``{"var": "record.assignee"}``), and/or a group's members."""
+    (e.g. ``{"var": "record.assignee"}``), and/or a group's members, and/or the heads of the
+    record's department (``department_head``)."""
 
     type: Literal["notify"]
     users: list[str] = Field(default_factory=list)
     rule: Logic = None
     group: str | None = Field(default=None, pattern=KEY_PATTERN)
+    department_head: bool = False
     title: str = Field(min_length=1, max_length=500)
     body: str = Field(default="", max_length=5000)
 
     @model_validator(mode="after")
     def _someone(self) -> Notify:
-        if not self.users and self.rule is None and self.group is None:
-            raise ValueError("notify names users, a rule or a group")
+        if not (self.users or self.rule is not None or self.group or self.department_head):
+            raise ValueError("notify names users, a rule, a group or the department head")
         return self
 
 

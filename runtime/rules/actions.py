@@ -40,7 +40,7 @@ from runtime.errors import ProblemError
 from runtime.flows import definitions
 from runtime.flows import service as flows
 from runtime.jobs import queue
-from runtime.org.models import Group, GroupMember
+from runtime.org.models import DepartmentMember, Group, GroupMember
 from runtime.permissions.access import sql_fields
 from runtime.records.forms import FormHandle, published_form
 from runtime.records.models import RecordComment
@@ -209,6 +209,23 @@ async def _members(db: AsyncSession, group: str) -> list[int]:
     return members
 
 
+async def _heads(db: AsyncSession, department_id: Any) -> list[int]:
+    """The active heads of the record's department (none without a department)."""
+    if not isinstance(department_id, int):
+        return []
+    rows = await db.execute(
+        select(DepartmentMember.user_id)
+        .join(User, User.id == DepartmentMember.user_id)
+        .where(
+            DepartmentMember.department_id == department_id,
+            DepartmentMember.position == "head",
+            User.is_active.is_(True),
+        )
+        .order_by(DepartmentMember.user_id)
+    )
+    return [int(u) for u in rows.scalars()]
+
+
 async def _pick(firing: Firing, pick: GroupPick, slot: str, field_key: str) -> int:
     members = await _members(firing.db, pick.group)
     if pick.strategy == "least_open":
@@ -290,6 +307,8 @@ async def _notify(firing: Firing, action: Notify, index: int) -> Any:
                 users.append(await _user(db, who))
     if action.group is not None:
         users.extend(await _members(db, action.group))
+    if action.department_head:
+        users.extend(await _heads(db, firing.data["record"].get("department_id")))
     title = " ".join(render(action.title, firing.data).split())[:500]
     body = render(action.body, firing.data)
     subject = {

@@ -38,8 +38,13 @@ BATCH = 500
 
 
 @lru_cache(maxsize=16)
-def calendar(name: str) -> BusinessCalendar:
+def shipped(name: str) -> BusinessCalendar:
     return load_calendar(name)
+
+
+def calendar(definition: AppDefinition, name: str) -> BusinessCalendar:
+    """The app's own calendar ``name``, else the shipped one."""
+    return definition.calendar(name) or shipped(name)
 
 
 def _aware(value: Any) -> datetime | None:
@@ -92,7 +97,9 @@ async def track(db: AsyncSession, events: list[RecordEvent]) -> None:
         if policy is not None:
             started = _aware((record or {}).get("created_at")) or utcnow()
             previous = _clock(state) if state is not None else None
-            clock = advance(policy, calendar(policy.calendar), previous, data, started, utcnow())
+            clock = advance(
+                policy, calendar(definition, policy.calendar), previous, data, started, utcnow()
+            )
         if clock is None:
             if state is not None:
                 await db.delete(state)

@@ -188,3 +188,44 @@ async def test_bad_policies_are_refused_at_publish(desk: Desk):
         ("sla[standard].resolved_when", "unknown_var"),
         ("sla[standard].on_breach[0].values.ghost", "unknown_field"),
     } <= found
+
+
+async def test_an_app_calendar_is_checked_at_save_and_used_by_its_policy(desk: Desk):
+    overlapping = {
+        "key": "shifts",
+        "timezone": "Asia/Shanghai",
+        "weekly": {"0": [["09:00", "12:00"], ["11:00", "18:00"]]},
+    }
+    draft = await desk.app.draft()
+    saved = await desk.client.put(
+        f"{desk.app.base}/draft",
+        json={
+            "row_version": draft["row_version"],
+            "definition": {**draft["definition"], "calendars": [overlapping]},
+        },
+        headers=desk.admin.headers,
+    )
+    assert saved.status_code == 422, saved.text
+    assert any(e["field"].startswith("definition.calendars") for e in saved.json()["errors"])
+
+    always = {
+        "key": "always",
+        "timezone": "UTC",
+        "weekly": {str(day): [["00:00", "24:00"]] for day in range(7)},
+    }
+    draft = await desk.app.draft()
+    policy = {**POLICY, "calendar": "always"}
+    saved = await desk.client.put(
+        f"{desk.app.base}/draft",
+        json={
+            "row_version": draft["row_version"],
+            "definition": {**draft["definition"], "calendars": [always], "sla": [policy]},
+        },
+        headers=desk.admin.headers,
+    )
+    assert saved.status_code == 200, saved.text
+    assert (await desk.app.publish()).status_code == 200
+    ticket = await desk.ticket(subject="round the clock", status="new", priority="urgent")
+    clock = await sla(desk, ticket["id"])
+    started = datetime.fromisoformat(ticket["created_at"]).astimezone(UTC)
+    assert at(clock["resolution"]["due_at"]) == started + timedelta(hours=4)

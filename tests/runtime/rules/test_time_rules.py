@@ -27,7 +27,7 @@ ESCALATE = rule(
         {"type": "set_fields", "values": {"escalated": True, "priority": "urgent"}},
         {
             "type": "notify",
-            "users": ["ann"],
+            "department_head": True,
             "title": "Not closed in 24 h: {{ record.subject }}",
         },
     ],
@@ -45,9 +45,11 @@ async def test_unclosed_complaints_escalate_after_24_hours(desk: Desk, sessions,
     sales = await department(client, admin, "SALES")
     await join(client, admin, sales["id"], head.id, position="head", is_primary=True)
     await desk.rules([ESCALATE])
-    late = await desk.ticket(subject="complaint: late parcel", status="open")
-    done = await desk.ticket(subject="complaint: wrong size", status="open")
-    other = await desk.ticket(subject="question", status="open")
+    agent = desk.people["sam"]  # in SALES: the tickets he opens are SALES tickets
+    await join(client, admin, sales["id"], agent.id, is_primary=True)
+    late = await desk.ticket(agent, subject="complaint: late parcel", status="open")
+    done = await desk.ticket(agent, subject="complaint: wrong size", status="open")
+    other = await desk.ticket(agent, subject="question", status="open")
     closed = await desk.patch(done, status="closed")
     assert closed.status_code == 200
 
