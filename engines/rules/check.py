@@ -111,6 +111,9 @@ class _Checker:
     def _time(self, trigger: TimeTrigger) -> None:
         form = self.form
         assert form is not None
+        known = set(shipped_calendars()) | set(self.context.calendars)
+        if trigger.after.business_hours and trigger.calendar not in known:
+            self.add("trigger.calendar", "unknown_calendar", f"no calendar {trigger.calendar!r}")
         if trigger.field in ("created_at", "updated_at"):
             return
         spec = form.field(trigger.field) if trigger.field in form.keys else None

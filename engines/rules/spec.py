@@ -9,6 +9,7 @@ start a flow) in the triggering write's transaction, external ones (mail, webhoo
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,31 +49,44 @@ class FieldChanged(_Model):
 
 
 class Delay(_Model):
-    """A wall-clock delay (business hours belong to SLA policies and their calendars)."""
+    """A wall-clock delay (``minutes``/``hours``/``days``) or one in business hours of the
+    trigger's calendar (``business_hours``), not both."""
 
     minutes: int = Field(default=0, ge=0, le=60 * 24 * 366)
     hours: int = Field(default=0, ge=0, le=24 * 366)
     days: int = Field(default=0, ge=0, le=3660)
+    business_hours: int = Field(default=0, ge=0, le=24 * 366)
 
     @model_validator(mode="after")
     def _positive(self) -> Delay:
-        if self.total_minutes < 1:
+        if self.business_hours and self.total_minutes:
+            raise ValueError("a delay is in wall-clock time or in business hours, not both")
+        if self.total_minutes < 1 and not self.business_hours:
             raise ValueError("a delay is at least one minute")
         return self
 
     @property
     def total_minutes(self) -> int:
+        """The wall-clock part (0 for a business-hours delay)."""
         return self.minutes + 60 * self.hours + 1440 * self.days
+
+    @property
+    def at_least(self) -> timedelta:
+        """No less wall-clock time passes (business time never runs faster than the clock)."""
+        return timedelta(minutes=self.total_minutes, hours=self.business_hours)
 
 
 class TimeTrigger(_Model):
     """``after`` the date-time in ``field`` (``created_at``, ``updated_at`` or a datetime
     field), while the rule's condition holds: found by a periodic set-based scan, and fired
-    once per record and value of ``field`` (a new value starts a new period)."""
+    once per record and value of ``field`` (a new value starts a new period). "8 business
+    hours after" counts in ``calendar``."""
 
     on: Literal["time"]
     field: str = Field(pattern=KEY_PATTERN)
     after: Delay
+    #: The calendar of a business-hours delay: the app's own or a shipped one.
+    calendar: str = Field(default="standard_weekdays", pattern=KEY_PATTERN)
 
 
 class ScheduleTrigger(_Model):

@@ -39,7 +39,7 @@ from runtime.records.forms import FormHandle
 from runtime.records.writer import RecordEvent, commit_and_dispatch
 from runtime.rules.models import RuleMark
 from runtime.rules.service import published_versions, rule_set, run_rule, switches
-from runtime.rules.sla import escalate
+from runtime.rules.sla import calendar, escalate
 
 log = logging.getLogger("tangram.rules")
 BATCH = 500
@@ -102,7 +102,8 @@ def due_statement(
     else:
         assert isinstance(trigger, TimeTrigger)
         column = anchor_column(handle, trigger)
-        where.append(column <= now - timedelta(minutes=trigger.after.total_minutes))
+        # Business hours: the wall-clock bound narrows to the candidates; the calendar decides.
+        where.append(column <= now - trigger.after.at_least)
     where.append(
         ~exists().where(
             _marks.c.app_id == app_id,
@@ -156,6 +157,11 @@ async def scan_rule(
                 return 0
         await custom_plans(db)
         due = (await db.execute(due_statement(handle, app_id, rule, now, at=at))).all()
+        trigger = rule.trigger
+        if isinstance(trigger, TimeTrigger) and trigger.after.business_hours:
+            hours = timedelta(hours=trigger.after.business_hours)
+            business = calendar(definition, trigger.calendar)
+            due = [row for row in due if business.add_business(row[1], hours) <= now]
     fired = 0
     for start in range(0, len(due), BATCH):
         async with sessions() as db:

@@ -196,3 +196,34 @@ async def test_scheduled_rules_fire_once_per_occurrence_on_every_matching_record
     bad = [rule("x", {"on": "schedule", "cron": "61 * * * *"}, [{"type": "comment", "body": "x"}])]
     published = await desk.publish_rules(bad)
     assert published.status_code == 422, published.text
+
+
+async def test_business_hours_delays_count_in_the_calendar(desk: Desk, sessions):
+    await desk.rules(
+        [
+            rule(
+                "follow_up",
+                {
+                    "on": "time",
+                    "field": "due_at",
+                    "after": {"business_hours": 2},
+                    "calendar": "standard_weekdays",
+                },
+                [{"type": "set_fields", "values": {"escalated": True}}],
+            )
+        ]
+    )
+    friday = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)  # Mon-Fri 09-17 UTC: 1 h left that day
+    ticket = await desk.ticket(subject="t", due_at=friday.isoformat())
+    for now in (friday + timedelta(hours=3), datetime(2026, 12, 7, 9, 59, tzinfo=UTC)):
+        assert list((await scan(sessions, now)).values()) == [0]  # the weekend does not count
+    assert list((await scan(sessions, datetime(2026, 12, 7, 10, 1, tzinfo=UTC))).values()) == [1]
+    assert (await desk.get(ticket["id"]))["values"]["escalated"] is True
+    both = [
+        rule(
+            "x",
+            {"on": "time", "field": "due_at", "after": {"hours": 1, "business_hours": 1}},
+            [{"type": "set_fields", "values": {"escalated": True}}],
+        )
+    ]
+    assert (await desk.publish_rules(both)).status_code == 422
