@@ -28,6 +28,7 @@ from engines.rules.spec import (
     Comment,
     CreateRecord,
     FieldChanged,
+    FlowEvent,
     Notify,
     RecordTrigger,
     Rule,
@@ -45,7 +46,7 @@ SYSTEM_FIELDS = frozenset(
     | {"department_id"}
 )
 #: What ``event.<name>`` holds.
-EVENT_FIELDS = frozenset({"kind", "actor_id", "rule", "depth", "sla"})
+EVENT_FIELDS = frozenset({"kind", "actor_id", "rule", "depth", "sla", "flow"})
 #: Field types an action cannot write (their values are computed).
 COMPUTED_TYPES = frozenset({"autonumber", "formula", "lookup"})
 TEXT_TYPES = frozenset({"text", "textarea", "richtext", "email", "phone", "url"})
@@ -100,6 +101,11 @@ class _Checker:
             self.add("trigger.field", "unknown_field", f"no field {trigger.field!r}")
         if isinstance(trigger, TimeTrigger):
             self._time(trigger)
+        if isinstance(trigger, FlowEvent) and trigger.flow is not None:
+            if trigger.flow not in self.context.flows:
+                self.add("trigger.flow", "unknown_flow", f"no flow {trigger.flow!r} in this app")
+            elif self.context.flows[trigger.flow] != self.rule.form:
+                self.add("trigger.flow", "flow_form", "the flow runs on another form's records")
         if self.rule.condition is not None:
             self.logic(self.rule.condition, "condition")
             if isinstance(trigger, TimeTrigger | ScheduleTrigger):

@@ -15,10 +15,8 @@ from engines.logic import CompiledRule, compile_rule, truthy
 from engines.rules.spec import (
     SCANNED,
     FieldChanged,
-    RecordTrigger,
+    FlowEvent,
     Rule,
-    ScheduleTrigger,
-    TimeTrigger,
 )
 
 #: The event kinds a trigger listens to.
@@ -29,6 +27,7 @@ _KINDS = {
     "field_changed": ("created", "updated"),
     "time": ("time",),
     "schedule": ("schedule",),
+    "flow_event": ("flow_event",),
 }
 
 
@@ -49,8 +48,14 @@ class Candidate:
                 return False
             if trigger.to is not None and after != trigger.to:
                 return False
-        else:
-            assert isinstance(trigger, RecordTrigger | TimeTrigger | ScheduleTrigger)
+        elif isinstance(trigger, FlowEvent):
+            flow = data.get("event", {}).get("flow") or {}
+            if flow.get("event") != trigger.event:
+                return False
+            if trigger.flow is not None and flow.get("key") != trigger.flow:
+                return False
+            if trigger.node is not None and flow.get("node") != trigger.node:
+                return False
         return self.condition is None or truthy(self.condition(data))
 
 
@@ -71,6 +76,10 @@ class RuleSet:
 
     def watches(self, form: str) -> bool:
         return any(key[0] == form for key in self._by)
+
+    def flow_rules(self) -> list[Rule]:
+        """The rules with flow-event triggers."""
+        return [r for r in self.rules.values() if r.trigger.on == "flow_event"]
 
     def scanned(self) -> list[Rule]:
         """The rules a periodic scan finds records for (time and schedule triggers)."""

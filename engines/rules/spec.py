@@ -109,8 +109,21 @@ class ScheduleTrigger(_Model):
         return self
 
 
+class FlowEvent(_Model):
+    """Something happened in a flow running on a record of the rule's form: a task was
+    created, completed, or became overdue (past its due time while still open); ``flow``
+    and ``node`` narrow it. Conditions read the record and ``event.flow`` (``key``,
+    ``event``, ``node``, ``task_id``, ``assignee``)."""
+
+    on: Literal["flow_event"]
+    event: Literal["task_created", "task_completed", "task_overdue"]
+    flow: str | None = Field(default=None, pattern=KEY_PATTERN)
+    node: str | None = Field(default=None, max_length=100)
+
+
 Trigger = Annotated[
-    RecordTrigger | FieldChanged | TimeTrigger | ScheduleTrigger, Field(discriminator="on")
+    RecordTrigger | FieldChanged | TimeTrigger | ScheduleTrigger | FlowEvent,
+    Field(discriminator="on"),
 ]
 
 #: Triggers found by the periodic scan rather than by record events.

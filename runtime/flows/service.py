@@ -9,7 +9,7 @@ instances of call activities. When a child ends, its parent moves on in the same
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -139,6 +139,19 @@ async def transition(db: AsyncSession, instance_id: int, step: Callable[[Run], A
     return run
 
 
+#: History actions handed to task listeners (automation rules' flow-event triggers).
+TASK_EVENTS = ("task_created", "task_completed")
+TaskListener = Callable[[AsyncSession, Run, list[dict[str, Any]]], Awaitable[None]]
+_task_listeners: list[TaskListener] = []
+
+
+def on_task_events(listener: TaskListener) -> TaskListener:
+    """Register ``listener(db, run, entries)``: called in the transition's transaction with
+    the tasks created and completed by it (their history entries), after they are saved."""
+    _task_listeners.append(listener)
+    return listener
+
+
 async def settle(db: AsyncSession, run: Run, *, depth: int = 0, parent: Run | None = None) -> None:
     """Resolve assignments, save, and apply effects until the instance waits again."""
     inst = run.inst
@@ -150,7 +163,11 @@ async def settle(db: AsyncSession, run: Run, *, depth: int = 0, parent: Run | No
             resolution = await assign.resolve(db, run, node, ENGINE.context(inst))
             ENGINE.assign(inst, pending, resolution)
         effects, inst.effects = inst.effects, []
-        await store.save(db, run)
+        written = await store.save(db, run)
+        if _task_listeners:
+            events = [e for e in written if e["action"] in TASK_EVENTS]
+            for listener in list(_task_listeners) if events else ():
+                await listener(db, run, events)
         moved = False
         for effect in effects:
             moved |= await _apply(db, run, effect, depth)

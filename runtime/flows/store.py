@@ -224,8 +224,9 @@ def _instance_values(run: Run, now: datetime) -> dict[str, Any]:
     }
 
 
-async def save(db: AsyncSession, run: Run, now: datetime | None = None) -> None:
-    """Write what changed since the last load or save (one transition), under the lock.
+async def save(db: AsyncSession, run: Run, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Write what changed since the last load or save (one transition), under the lock;
+    returns the history entries written (what happened in the transition).
 
     One statement on PostgreSQL (:mod:`runtime.flows.pg_save`), one trip to the connection's
     thread on SQLite (:mod:`runtime.flows.sqlite_save`)."""
@@ -245,6 +246,7 @@ async def save(db: AsyncSession, run: Run, now: datetime | None = None) -> None:
         await _conflict(db, inst)
     inst.row_version += 1
     _assign_ids(changes, ids or {})
+    return changes.history
 
 
 def _assign_ids(changes: Changes, ids: dict[int, int]) -> None:

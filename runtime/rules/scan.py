@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
@@ -37,8 +36,9 @@ from runtime.jobs.worker import RULES_SCAN_JOB
 from runtime.permissions.access import sql_fields
 from runtime.records.forms import FormHandle
 from runtime.records.writer import RecordEvent, commit_and_dispatch
+from runtime.rules.flow_events import scan_overdue
 from runtime.rules.models import RuleMark
-from runtime.rules.service import published_versions, rule_set, run_rule, switches
+from runtime.rules.service import mark, published_versions, rule_set, run_rule, switches
 from runtime.rules.sla import calendar, escalate
 
 log = logging.getLogger("tangram.rules")
@@ -121,20 +121,6 @@ def due_statement(
     )
 
 
-async def _mark(db: AsyncSession, app_id: int, rule: Rule, record_id: int, at: datetime) -> bool:
-    """Mark the period; False when another scan marked it first."""
-    insert = postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(_marks)
-        .values(
-            app_id=app_id, rule_key=rule.key, record_id=record_id, anchor_at=at, created_at=utcnow()
-        )
-        .on_conflict_do_nothing()
-        .returning(_marks.c.record_id)
-    )
-    return (await db.execute(statement)).first() is not None
-
-
 async def scan_rule(
     sessions: async_sessionmaker[AsyncSession],
     app_id: int,
@@ -166,7 +152,7 @@ async def scan_rule(
     for start in range(0, len(due), BATCH):
         async with sessions() as db:
             for record_id, anchor in due[start : start + BATCH]:
-                if not await _mark(db, app_id, rule, record_id, anchor):
+                if not await mark(db, app_id, rule, record_id, anchor):
                     continue  # another scan fired it
                 record = await record_context(db, handle, record_id)
                 if record is None:
@@ -200,8 +186,10 @@ async def run_scan(ctx: JobContext) -> dict[str, Any]:
     sessions = async_sessionmaker(ctx.session.bind, expire_on_commit=False)
     now = utcnow()
     fired = await scan(sessions, now)
+    overdue = await scan_overdue(sessions, now)
     escalated = await escalate(sessions, now)
     return {
         "fired": {k: v for k, v in fired.items() if v},
+        "overdue": {k: v for k, v in overdue.items() if v},
         "sla": {k: v for k, v in escalated.items() if v},
     }

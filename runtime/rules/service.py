@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps.definition import AppDefinition
@@ -29,13 +31,14 @@ from engines.logic import compile_rule, truthy
 from engines.rules.match import Candidate, RuleSet, event_data
 from engines.rules.spec import FieldChanged, Rule
 from runtime.config import get_settings
+from runtime.db import utcnow
 from runtime.errors import ProblemError
 from runtime.flows import definitions
 from runtime.flows.records import form_handle, record_context
 from runtime.records.forms import FormHandle
 from runtime.records.writer import RecordEvent, in_transaction
 from runtime.rules.actions import ActionError, Firing, run_actions
-from runtime.rules.models import RuleRun, RuleSwitch
+from runtime.rules.models import RuleMark, RuleRun, RuleSwitch
 
 log = logging.getLogger("tangram.rules")
 
@@ -133,10 +136,12 @@ async def run_rule(
     rule: Rule,
     data: dict[str, Any],
     depth: int,
+    occasion: Any = None,
 ) -> Outcome:
-    """One firing: bounded, in a savepoint, logged."""
-    fired: set[tuple[str, int, int]] = db.info.setdefault(_FIRED, set())
-    mark = (rule.key, event.form_id, event.record_id)
+    """One firing: bounded, in a savepoint, logged. ``occasion`` tells firings of a rule on
+    one record apart that are not a loop (two tasks of a flow created at once)."""
+    fired: set[tuple[Any, ...]] = db.info.setdefault(_FIRED, set())
+    mark = (rule.key, event.form_id, event.record_id, occasion)
     if depth >= get_settings().rule_max_depth:
         outcome = Outcome(rule.key, "too_deep", error=f"{depth} rule firings led here")
         await _log(db, event, rule, outcome, depth)
@@ -290,3 +295,20 @@ async def test_run(
 def _trigger_kinds(rule: Rule) -> tuple[str, ...]:
     on = rule.trigger.on
     return ("created", "updated") if on == "field_changed" else (on,)
+
+
+# --- scans ----------------------------------------------------------------------------------------
+
+
+async def mark(db: AsyncSession, app_id: int, rule: Rule, record_id: int, at: datetime) -> bool:
+    """Mark the period; False when another scan marked it first."""
+    insert = postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(RuleMark.__table__)
+        .values(
+            app_id=app_id, rule_key=rule.key, record_id=record_id, anchor_at=at, created_at=utcnow()
+        )
+        .on_conflict_do_nothing()
+        .returning(RuleMark.__table__.c.record_id)
+    )
+    return (await db.execute(statement)).first() is not None
