@@ -33,6 +33,9 @@ def upgrade() -> None:
         ),
         sa.Column("app_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("policy", sa.String(length=64), nullable=False),
+        sa.Column(
+            "version_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("paused_seconds", sa.Integer(), nullable=False),
         sa.Column("paused_since", sa.DateTime(timezone=True), nullable=True),

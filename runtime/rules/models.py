@@ -112,6 +112,9 @@ class SlaState(Base):
     record_id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
     policy: Mapped[str] = mapped_column(String(64))
+    #: The app version the clock was computed under: after a publish the scan recomputes the
+    #: clocks of an older version (a changed calendar, target or policy).
+    version_id: Mapped[int] = mapped_column(IdType)
     started_at: Mapped[datetime]
     paused_seconds: Mapped[int] = mapped_column(default=0)
     paused_since: Mapped[datetime | None]

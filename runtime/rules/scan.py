@@ -39,7 +39,7 @@ from runtime.records.writer import RecordEvent, commit_and_dispatch
 from runtime.rules.flow_events import scan_overdue
 from runtime.rules.models import RuleMark
 from runtime.rules.service import mark, published_versions, rule_set, run_rule, switches
-from runtime.rules.sla import calendar, escalate
+from runtime.rules.sla import calendar, escalate, refresh
 
 log = logging.getLogger("tangram.rules")
 BATCH = 500
@@ -187,9 +187,11 @@ async def run_scan(ctx: JobContext) -> dict[str, Any]:
     now = utcnow()
     fired = await scan(sessions, now)
     overdue = await scan_overdue(sessions, now)
+    refreshed = await refresh(sessions)
     escalated = await escalate(sessions, now)
     return {
         "fired": {k: v for k, v in fired.items() if v},
         "overdue": {k: v for k, v in overdue.items() if v},
         "sla": {k: v for k, v in escalated.items() if v},
+        "sla_recomputed": refreshed,
     }

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from builder.apps.definition import AppDefinition
+from builder.apps.models import App
 from engines.rules.calendar import BusinessCalendar, load_calendar
 from engines.rules.match import event_data
 from engines.rules.sla import SlaClock, SlaPolicy, advance
@@ -79,36 +80,76 @@ async def track(db: AsyncSession, events: list[RecordEvent]) -> None:
     for event in events:
         if event.version_id is None or event.kind not in ("created", "updated", "deleted"):
             continue
-        definition = await definitions.definition(db, event.version_id)
-        form = definition.form_by_id(event.form_id) if definition.sla else None
-        policies = policies_of(definition, form.key) if form is not None else []
-        if not policies:
-            continue
-        state = await db.get(SlaState, (event.form_id, event.record_id))
-        handle = await form_handle(db, event.form_id)
-        record = (
-            await record_context(db, handle, event.record_id)
-            if handle is not None and event.kind != "deleted"
-            else None
-        )
-        data = event_data(record, event.changes, event.kind, event.actor_id)
-        policy = next((p for p in policies if p.covers(data)), None) if record else None
-        clock = None
-        if policy is not None:
-            started = _aware((record or {}).get("created_at")) or utcnow()
-            previous = _clock(state) if state is not None else None
-            clock = advance(
-                policy, calendar(definition, policy.calendar), previous, data, started, utcnow()
-            )
-        if clock is None:
-            if state is not None:
-                await db.delete(state)
-            continue
-        if state is None:
-            state = SlaState(form_id=event.form_id, record_id=event.record_id)
-            db.add(state)
-        _store(state, clock, event.app_id)
+        await recompute(db, event.app_id, event.version_id, event.form_id, event.record_id, event)
     await db.flush()
+
+
+async def recompute(
+    db: AsyncSession,
+    app_id: int,
+    version_id: int,
+    form_id: int,
+    record_id: int,
+    event: RecordEvent | None = None,
+) -> None:
+    """Advance (or drop) one record's SLA clock under version ``version_id``'s policies."""
+    definition = await definitions.definition(db, version_id)
+    form = definition.form_by_id(form_id) if definition.sla else None
+    policies = policies_of(definition, form.key) if form is not None else []
+    state = await db.get(SlaState, (form_id, record_id))
+    if not policies and state is None:
+        return
+    handle = await form_handle(db, form_id)
+    deleted = event is not None and event.kind == "deleted"
+    record = await record_context(db, handle, record_id) if handle and not deleted else None
+    changes = event.changes if event is not None else {}
+    kind, actor = (event.kind, event.actor_id) if event is not None else ("sla", None)
+    data = event_data(record, changes, kind, actor)
+    policy = next((p for p in policies if p.covers(data)), None) if record else None
+    clock = None
+    if policy is not None:
+        started = _aware((record or {}).get("created_at")) or utcnow()
+        previous = _clock(state) if state is not None else None
+        clock = advance(
+            policy, calendar(definition, policy.calendar), previous, data, started, utcnow()
+        )
+    if clock is None:
+        if state is not None:
+            await db.delete(state)
+        return
+    if state is None:
+        state = SlaState(form_id=form_id, record_id=record_id)
+        db.add(state)
+    _store(state, clock, app_id)
+    state.version_id = version_id
+
+
+async def refresh(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Recompute the clocks computed under an older version of their app (after a publish
+    changed a calendar, a target or a policy), in batches; returns how many."""
+    done = 0
+    async with sessions() as db:
+        stale = (
+            await db.execute(
+                select(
+                    SlaState.app_id, App.published_version_id, SlaState.form_id, SlaState.record_id
+                )
+                .join(App, App.id == SlaState.app_id)
+                .where(
+                    App.published_version_id.is_not(None),
+                    SlaState.version_id != App.published_version_id,
+                    SlaState.resolved_at.is_(None),
+                )
+                .limit(50_000)
+            )
+        ).all()
+    for start in range(0, len(stale), BATCH):
+        async with sessions() as db:
+            for app_id, version_id, form_id, record_id in stale[start : start + BATCH]:
+                await recompute(db, app_id, version_id, form_id, record_id)
+                done += 1
+            await db.commit()
+    return done
 
 
 def _store(state: SlaState, clock: SlaClock, app_id: int) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from engines.rules.calendar import load_calendar
 from runtime.rules.models import SlaState
-from runtime.rules.sla import escalate
+from runtime.rules.sla import escalate, refresh
 from tests.runtime.rules.conftest import Desk
 
 POLICY = {
@@ -229,3 +229,35 @@ async def test_an_app_calendar_is_checked_at_save_and_used_by_its_policy(desk: D
     clock = await sla(desk, ticket["id"])
     started = datetime.fromisoformat(ticket["created_at"]).astimezone(UTC)
     assert at(clock["resolution"]["due_at"]) == started + timedelta(hours=4)
+
+
+async def test_a_republished_policy_recomputes_open_clocks(desk: Desk, sessions):
+    await publish(desk)
+    ticket = await desk.ticket(subject="moved", status="new", priority="urgent")
+    done = await desk.ticket(subject="done", status="resolved", priority="urgent")
+    always = {
+        "key": "always",
+        "timezone": "UTC",
+        "weekly": {str(day): [["00:00", "24:00"]] for day in range(7)},
+    }
+    draft = await desk.app.draft()
+    saved = await desk.client.put(
+        f"{desk.app.base}/draft",
+        json={
+            "row_version": draft["row_version"],
+            "definition": {
+                **draft["definition"],
+                "calendars": [always],
+                "sla": [{**POLICY, "calendar": "always"}],
+            },
+        },
+        headers=desk.admin.headers,
+    )
+    assert saved.status_code == 200, saved.text
+    assert (await desk.app.publish()).status_code == 200
+    assert await refresh(sessions) == 1  # the open one; a resolved clock stays as it was
+    after = await sla(desk, ticket["id"])
+    started = datetime.fromisoformat(ticket["created_at"]).astimezone(UTC)
+    assert at(after["resolution"]["due_at"]) == started + timedelta(hours=4)
+    assert await refresh(sessions) == 0
+    assert (await sla(desk, done["id"]))["resolved_at"] is not None
