@@ -232,3 +232,31 @@ async def test_rules_triggering_each_other_are_bounded(desk: Desk):
     assert statuses[:5] == [(f"step{i}", "done", i) for i in range(5)]
     assert statuses[5] == ("step5", "too_deep", 5)
     assert (await desk.get(record["id"]))["values"]["bumps"] == 5
+
+
+async def test_forbidden_webhooks_and_failing_templates(desk: Desk):
+    metadata = [
+        rule(
+            "leak",
+            {"on": "created"},
+            [{"type": "webhook", "url": "http://169.254.169.254/latest/meta-data"}],
+        )
+    ]
+    published = await desk.publish_rules(metadata)
+    assert published.status_code == 422, published.text
+    assert ("rules[leak].actions[0].url", "webhook_forbidden_address") in {
+        (e["field"], e["code"]) for e in published.json()["errors"]
+    }
+    await desk.rules(
+        [
+            rule(
+                "bad_note",
+                {"on": "created"},
+                [{"type": "comment", "body": "{{ record.subject.nope() }}"}],
+            )
+        ]
+    )
+    created = await desk.ticket(subject="still written")
+    assert (await desk.get(created["id"]))["values"]["subject"] == "still written"
+    [run] = await desk.runs(rule="bad_note")
+    assert run["status"] == "failed" and "the template failed" in run["error"]
