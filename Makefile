@@ -7,6 +7,8 @@ STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 CONSTRAINTS := constraints.txt
 NODESTAMP := node_modules/.installed
+#: Test processes (pytest-xdist): one per core; each has its own databases.
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint format lock migrate worker clean ci
 
@@ -39,7 +41,7 @@ run: $(STAMP)
 test: $(DEVSTAMP) $(NODESTAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	TANGRAM_REQUIRE_NODE=1 $(BIN)/python -m pytest
+	TANGRAM_REQUIRE_NODE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .

@@ -69,7 +69,6 @@ def create_database(backend: str, tmp_dir: Path, *, migrated: bool = True) -> tu
 
     else:
         if not PG_ADMIN_URL:
-            _pg_counts["skipped"] += 1
             pytest.skip("PostgreSQL not configured (set TANGRAM_TEST_POSTGRES)")
         name = f"tangram_test_{uuid.uuid4().hex[:12]}"
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
@@ -223,8 +222,14 @@ async def user(client: httpx.AsyncClient, sessions: Any) -> Account:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if "postgresql" in report.nodeid and report.when == "call" and report.passed:
+    """Count PostgreSQL tests that ran and that were skipped for want of a server (with
+    pytest-xdist the controller sees every worker's reports here)."""
+    if "postgresql" not in report.nodeid:
+        return
+    if report.when == "call" and report.passed:
         _pg_counts["ran"] += 1
+    elif report.skipped and "PostgreSQL not configured" in str(report.longrepr):
+        _pg_counts["skipped"] += 1
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -234,8 +239,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not REQUIRE_PG:
-        return
+    if not REQUIRE_PG or hasattr(session.config, "workerinput"):
+        return  # pytest-xdist: the controller, which sees every report, decides
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     problem = None
     if _pg_counts["skipped"]:

@@ -225,6 +225,8 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            if len(raw) < length:
+                return  # the caller was killed while sending: nothing complete arrived
             key = self.headers.get("Idempotency-Key") or ""
             reply = json.dumps(hook.receive(key, json.loads(raw) if raw else None)).encode()
             with suppress(OSError):  # the caller may have been killed meanwhile
