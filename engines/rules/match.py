@@ -31,6 +31,11 @@ _KINDS = {
 }
 
 
+def event_kinds(rule: Rule) -> tuple[str, ...]:
+    """The event kinds the rule's trigger listens to."""
+    return _KINDS[rule.trigger.on]
+
+
 @dataclass(frozen=True)
 class Candidate:
     rule: Rule
@@ -68,7 +73,7 @@ class RuleSet:
         for rule in rules:
             self.rules[rule.key] = rule
             condition = compile_rule(rule.condition) if rule.condition is not None else None
-            for kind in _KINDS[rule.trigger.on]:
+            for kind in event_kinds(rule):
                 self._by.setdefault((rule.form, kind), []).append(Candidate(rule, condition))
 
     def candidates(self, form: str, kind: str) -> list[Candidate]:

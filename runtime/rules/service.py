@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from builder.apps.definition import AppDefinition
 from builder.apps.models import App
 from engines.logic import compile_rule, truthy
-from engines.rules.match import Candidate, RuleSet, event_data
+from engines.rules.match import Candidate, RuleSet, event_data, event_kinds
 from engines.rules.spec import FieldChanged, Rule
 from runtime.config import get_settings
 from runtime.db import utcnow
@@ -251,7 +251,7 @@ async def test_run(
     pairs = {k: (v[0] if v else None, v[1] if len(v) > 1 else None) for k, v in changes.items()}
     data = event_data(record, pairs, kind, None)
     candidate = Candidate(rule, compile_rule(rule.condition) if rule.condition else None)
-    matches = Candidate(rule, None).fires(kind, pairs, data) and (kind in _trigger_kinds(rule))
+    matches = Candidate(rule, None).fires(kind, pairs, data) and (kind in event_kinds(rule))
     holds = candidate.condition is None or truthy(candidate.condition(data))
     out: dict[str, Any] = {
         "rule": rule.key,
@@ -290,11 +290,6 @@ async def test_run(
     out["changes"] = firing.changes
     out["actions"] = firing.outcomes
     return out
-
-
-def _trigger_kinds(rule: Rule) -> tuple[str, ...]:
-    on = rule.trigger.on
-    return ("created", "updated") if on == "field_changed" else (on,)
 
 
 # --- scans ----------------------------------------------------------------------------------------

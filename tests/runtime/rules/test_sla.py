@@ -39,6 +39,14 @@ POLICY = {
 }
 
 
+#: An app calendar that always works: business time is clock time.
+ALWAYS = {
+    "key": "always",
+    "timezone": "UTC",
+    "weekly": {str(day): [["00:00", "24:00"]] for day in range(7)},
+}
+
+
 async def publish(desk: Desk, policy: dict | None = None) -> None:
     draft = await desk.app.draft()
     definition = {**draft["definition"], "sla": [policy or POLICY]}
@@ -208,18 +216,13 @@ async def test_an_app_calendar_is_checked_at_save_and_used_by_its_policy(desk: D
     assert saved.status_code == 422, saved.text
     assert any(e["field"].startswith("definition.calendars") for e in saved.json()["errors"])
 
-    always = {
-        "key": "always",
-        "timezone": "UTC",
-        "weekly": {str(day): [["00:00", "24:00"]] for day in range(7)},
-    }
     draft = await desk.app.draft()
     policy = {**POLICY, "calendar": "always"}
     saved = await desk.client.put(
         f"{desk.app.base}/draft",
         json={
             "row_version": draft["row_version"],
-            "definition": {**draft["definition"], "calendars": [always], "sla": [policy]},
+            "definition": {**draft["definition"], "calendars": [ALWAYS], "sla": [policy]},
         },
         headers=desk.admin.headers,
     )
@@ -235,11 +238,6 @@ async def test_a_republished_policy_recomputes_open_clocks(desk: Desk, sessions)
     await publish(desk)
     ticket = await desk.ticket(subject="moved", status="new", priority="urgent")
     done = await desk.ticket(subject="done", status="resolved", priority="urgent")
-    always = {
-        "key": "always",
-        "timezone": "UTC",
-        "weekly": {str(day): [["00:00", "24:00"]] for day in range(7)},
-    }
     draft = await desk.app.draft()
     saved = await desk.client.put(
         f"{desk.app.base}/draft",
@@ -247,7 +245,7 @@ async def test_a_republished_policy_recomputes_open_clocks(desk: Desk, sessions)
             "row_version": draft["row_version"],
             "definition": {
                 **draft["definition"],
-                "calendars": [always],
+                "calendars": [ALWAYS],
                 "sla": [{**POLICY, "calendar": "always"}],
             },
         },
