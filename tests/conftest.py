@@ -24,6 +24,7 @@ from runtime import migrate
 from runtime.app import create_app
 from runtime.config import Settings, normalise_database_url
 from runtime.db import create_engine
+from runtime.flows.assign import clear_cache as clear_assign_cache
 from runtime.flows.definitions import clear_cache as clear_flow_cache
 from runtime.models import metadata
 from runtime.permissions import clear_membership_cache
@@ -149,6 +150,7 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
         await _empty_tables(settings.database_url)
         clear_cache()
         clear_flow_cache()
+        clear_assign_cache()
         clear_rule_cache()
         clear_membership_cache()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import String, bindparam, cast, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit import service as audit
@@ -17,7 +17,7 @@ from runtime.config import Settings
 from runtime.db import utcnow
 from runtime.errors import FieldError, ProblemError
 from runtime.i18n import pick
-from runtime.org.models import OrgVersion
+from runtime.org.models import org_stamp_column
 
 #: A session's last_seen_at is refreshed at most this often (avoids a write per request).
 SEEN_REFRESH = timedelta(minutes=5)
@@ -81,12 +81,7 @@ def open_session(
 #: The organisation's version as one string (``epoch:version``), read with the caller's token
 #: or session so that a cached membership costs no query of its own (``runtime.permissions``);
 #: NULL when the row is missing.
-_ORG_STAMP = (
-    select(OrgVersion.epoch + ":" + cast(OrgVersion.version, String))
-    .where(OrgVersion.id == 1)
-    .scalar_subquery()
-    .label("org_stamp")
-)
+_ORG_STAMP = org_stamp_column()
 
 
 async def session_principal(db: AsyncSession, token: str) -> Principal | None:

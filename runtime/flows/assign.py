@@ -5,10 +5,18 @@ A plain task goes to one user, or to pools (a role, group or department) whose m
 it. A countersign needs people: pools are expanded to their members, each one a signer. When
 nothing resolves, the node's fallback, then the flow's, then the administrators take it, so
 a task never vanishes.
+
+What a user, role, group or department assignee names depends only on the organisation, so
+it is cached per process under the organisation version read with the instance
+(``Run.org_stamp``): every committed write to users, departments, roles, groups and their
+members raises that version (database triggers), so an answer cached at the version a
+transition read is the answer the database would give it.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from threading import Lock
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select
@@ -42,7 +50,44 @@ async def users_of(
     return (await _one(db, run, assignee, context, expand=True)).users
 
 
+#: Resolutions kept per process (least recently used dropped first).
+CACHE_SIZE = 4096
+#: Assignee kinds whose answer depends on the organisation only (not the record or context).
+_ORG_ONLY = frozenset(("user", "role", "group", "department"))
+_cache: OrderedDict[tuple[Any, ...], Resolution] = OrderedDict()
+_lock = Lock()
+
+
+def clear_cache() -> None:
+    """Forget every cached resolution (tests that rebuild the database call it)."""
+    with _lock:
+        _cache.clear()
+
+
+def _copy(resolution: Resolution) -> Resolution:
+    return Resolution(users=list(resolution.users), pools=[list(p) for p in resolution.pools])
+
+
 async def _one(
+    db: AsyncSession, run: Run, a: Assignee, context: dict[str, Any], expand: bool
+) -> Resolution:
+    if a.kind not in _ORG_ONLY or run.org_stamp is None:
+        return await _resolve(db, run, a, context, expand)
+    key = (run.org_stamp, run.app_id, a.kind, a.key, a.include_children, expand)
+    with _lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return _copy(found)
+    resolution = await _resolve(db, run, a, context, expand)
+    with _lock:
+        _cache[key] = _copy(resolution)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return resolution
+
+
+async def _resolve(
     db: AsyncSession, run: Run, a: Assignee, context: dict[str, Any], expand: bool
 ) -> Resolution:
     kind = a.kind

@@ -2,8 +2,9 @@
 
 A transition reads its instance on every request and job, so the read is one round trip:
 the instance row with its items aggregated as JSON arrays by correlated subqueries
-(``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite). The statements are built once
-per dialect.
+(``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite), and the organisation's version
+(``org_stamp``: assignee resolutions are cached under it, :mod:`runtime.flows.assign`). The
+statements are built once per dialect.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import JSON, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.flows.models import FlowInstance, FlowTask, FlowTimer, FlowToken
+from runtime.org.models import org_stamp_column
 
 INST, T, K, M = FlowInstance.__table__, FlowToken.__table__, FlowTask.__table__, FlowTimer.__table__
 TOKEN_COLUMNS = ("seq", "node", "status", "via", "data")
@@ -57,6 +59,7 @@ def _statement(dialect: str, by_task: bool) -> Any:
         tokens.scalar_subquery().label("l_tokens"),
         tasks.scalar_subquery().label("l_tasks"),
         timers.scalar_subquery().label("l_timers"),
+        org_stamp_column(),
     )
     if by_task:
         wanted = select(K.c.instance_id).where(K.c.id == bindparam("b_task")).scalar_subquery()
@@ -98,6 +101,7 @@ async def fetch(
     if row is None:
         return None
     data = {n: row[n] for n in INSTANCE_COLUMNS}
+    data["org_stamp"] = row["org_stamp"]
     return Loaded(data, _list(row["l_tokens"]), _list(row["l_tasks"]), _list(row["l_timers"]))
 
 

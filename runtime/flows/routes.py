@@ -121,7 +121,12 @@ async def start_instance(
         raise ProblemError("not_found" if ref.flow.form else "forbidden")
     async with transition(db):
         run = await service.start(
-            db, ref, actor_id=user.user_id, variables=body.variables, record_id=body.record_id
+            db,
+            ref,
+            actor_id=user.user_id,
+            variables=body.variables,
+            record_id=body.record_id,
+            org_stamp=user.org_stamp,
         )
         instance_id = run.id
     return await _instance_detail(db, instance_id)

@@ -94,8 +94,12 @@ async def start(
     parent_token: int | None = None,
     parent_call: int | None = None,
     depth: int = 0,
+    org_stamp: str | None = None,
 ) -> Run:
-    """Start ``ref`` (on record ``record_id`` of its form, when it has one) and step it."""
+    """Start ``ref`` (on record ``record_id`` of its form, when it has one) and step it.
+
+    ``org_stamp`` is the organisation version this transaction read (a request's principal
+    has it): assignees are then resolved from the cache kept under it."""
     record = None
     if ref.flow.form is not None:
         if record_id is None:
@@ -120,6 +124,7 @@ async def start(
         parent.id if parent is not None else None,
         parent_token,
         parent_call,
+        org_stamp if parent is None else parent.org_stamp,
     )
     await settle(db, run, depth=depth, parent=parent)
     return run

@@ -50,6 +50,8 @@ class Run:
     parent_id: int | None = None
     parent_token: int | None = None
     parent_call: int | None = None
+    #: The organisation version read with the instance (None for a new one).
+    org_stamp: str | None = None
 
     @property
     def id(self) -> int:
@@ -110,6 +112,7 @@ async def load(db: AsyncSession, loaded: Loaded, flow: Flow) -> Run:
         row["parent_id"],
         row["parent_token"],
         row["parent_call"],
+        row.get("org_stamp"),
     )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, cast, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.db import Base, IdType, utcnow
@@ -144,3 +145,15 @@ class OrgVersion(Base):
     epoch: Mapped[str] = mapped_column(String(32))
     #: PostgreSQL: the transaction that raised it last (so that it rises once per transaction).
     xact: Mapped[str | None] = mapped_column(String(32))
+
+
+def org_stamp_column() -> Any:
+    """The organisation's version as one string (``epoch:version``), as a labelled scalar
+    subquery to read along with another statement (a token, a session, a flow instance), so
+    that caches keyed by it cost no query of their own; NULL when the row is missing."""
+    return (
+        select(OrgVersion.epoch + ":" + cast(OrgVersion.version, String))
+        .where(OrgVersion.id == 1)
+        .scalar_subquery()
+        .label("org_stamp")
+    )

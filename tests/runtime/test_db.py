@@ -130,3 +130,44 @@ async def test_only_idle_connections_are_pinged(
         assert pings == [1]
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_writers_queue_in_process_and_release_on_every_end(
+    engine: AsyncEngine, backend: str
+) -> None:
+    """Writers of one process wait on the in-process lock (SQLite), which every end of a
+    transaction hands on: commit, rollback, an error, an empty transaction."""
+    factory = session_factory(engine)
+    order: list[str] = []
+
+    async def writer(name: str, fail: bool = False) -> None:
+        async with factory() as db:
+            await db.execute(insert(ITEMS).values(name=name))
+            order.append(f"{name}+")
+            await asyncio.sleep(0.01)
+            order.append(f"{name}-")
+            if fail:
+                raise RuntimeError("boom")
+            await db.commit()
+
+    async with factory() as db:  # begins and ends without a statement
+        await db.commit()
+    async with factory() as db:
+        await db.rollback()
+    results = await asyncio.gather(
+        writer("a"), writer("b", fail=True), writer("c"), return_exceptions=True
+    )
+    assert [type(r).__name__ for r in results] == ["NoneType", "RuntimeError", "NoneType"]
+    if backend == "sqlite":  # one writer at a time, in the order they began
+        assert order == ["a+", "a-", "b+", "b-", "c+", "c-"]
+    with pytest.raises(Exception, match=r"(?i)syntax"):
+        async with factory() as db:
+            await db.execute(text("SELEC nothing"))
+    async with factory() as db:
+        names = (await db.execute(select(ITEMS.c.name).order_by(ITEMS.c.id))).scalars()
+        assert list(names) == ["a", "c"]
+        await db.execute(insert(ITEMS).values(name="d"))
+        await db.commit()
+    if backend == "sqlite":
+        lock = engine.sync_engine.dialect.dbapi.write_lock()  # type: ignore[union-attr]
+        assert not lock.locked()

@@ -283,3 +283,54 @@ async def test_concurrent_transitions_conflict(client, admin, sessions, people) 
     done = await app.complete(people["agent2"], tb["id"])
     assert done.status_code == 200, done.text
     assert (await app.instance(admin, instance_id))["status"] == "completed"
+
+
+async def test_cached_assignees_follow_changes_to_users(client, admin, sessions, people) -> None:
+    """Who an assignee names is cached under the organisation version; deactivating or
+    renaming a user raises that version (a trigger on users), so the next task sees it."""
+    from sqlalchemy import select
+
+    from runtime.auth.models import User
+    from runtime.db import utcnow
+    from runtime.flows import assign
+    from runtime.org.models import OrgVersion
+
+    await org(sessions, people)
+    steps = [task(name, {"kind": "user", "key": "manager2"}) for name in ("one", "two", "three")]
+    app = await publish_flows(client, admin, [linear("cached", *steps)])
+    record = await app.record(people["requester"])
+    instance_id = (await app.start(people["requester"], "cached", record["id"])).json()["id"]
+    [one] = await app.tasks(people["manager2"])
+    assert (await app.complete(people["manager2"], one["id"])).status_code == 200
+    [two] = await app.tasks(people["manager2"])
+    assert two["node"] == "two"
+    assert any(key[2:4] == ("user", "manager2") for key in assign._cache)
+
+    async def version() -> int:
+        async with sessions() as db:
+            return (await db.execute(select(OrgVersion.version))).scalar_one()
+
+    before = await version()
+    async with sessions() as db:
+        (await db.get(User, people["manager2"].id)).last_login_at = utcnow()  # not an org change
+        await db.commit()
+    assert await version() == before
+    async with sessions() as db:
+        (await db.get(User, people["manager2"].id)).is_active = False
+        await db.commit()
+    assert await version() > before
+    assert (await app.complete(admin, two["id"])).status_code == 200
+    # manager2 no longer resolves: the administrators' pool takes the step
+    [three] = await app.tasks(admin, "group")
+    assert three["node"] == "three" and three["candidates"] == [["admins", ""]]
+    assert (await app.complete(admin, three["id"])).status_code == 200
+    assert (await app.instance(admin, instance_id))["status"] == "completed"
+    # active again under another name: "manager2" still names nobody
+    async with sessions() as db:
+        user = await db.get(User, people["manager2"].id)
+        user.is_active, user.username = True, "manager2b"
+        await db.commit()
+    again = await app.start(people["requester"], "cached", record["id"])
+    assert again.status_code == 201, again.text
+    [first] = await app.tasks(admin, "group")
+    assert first["node"] == "one" and await app.tasks(people["manager2"]) == []
