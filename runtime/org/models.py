@@ -151,9 +151,10 @@ def org_stamp_column() -> Any:
     """The organisation's version as one string (``epoch:version``), as a labelled scalar
     subquery to read along with another statement (a token, a session, a flow instance), so
     that caches keyed by it cost no query of their own; NULL when the row is missing."""
+    table = OrgVersion.__table__
     return (
-        select(OrgVersion.epoch + ":" + cast(OrgVersion.version, String))
-        .where(OrgVersion.id == 1)
+        select(table.c.epoch + ":" + cast(table.c.version, String))
+        .where(table.c.id == 1)
         .scalar_subquery()
         .label("org_stamp")
     )
