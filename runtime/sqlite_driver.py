@@ -181,8 +181,9 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
             # A streaming cursor runs its own calls: begin first, as a trip of its own.
             begin = self.take_begin()
             assert begin is not None
+            raw = self._connection._conn
             try:
-                await_(self._connection.execute(begin))
+                await_(self._connection._execute(raw.execute, begin))
             except Exception as error:
                 self._handle_exception(error)
         return super().cursor(server_side)
