@@ -10,7 +10,7 @@ NODESTAMP := node_modules/.installed
 #: Test processes (pytest-xdist): one per core; each has its own databases.
 TEST_WORKERS ?= auto
 
-.PHONY: run test lint format lock migrate worker clean ci
+.PHONY: run test lint format lock migrate worker clean ci messages
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found); set PYTHON=..." >&2; exit 1; }
@@ -53,6 +53,10 @@ format: $(DEVSTAMP)
 
 migrate: $(STAMP)
 	$(BIN)/tangram migrate
+
+# Re-extract the web UI's messages into runtime/web/locale and list what is untranslated.
+messages: $(STAMP)
+	$(BIN)/python scripts/messages.py
 
 worker: $(STAMP)
 	$(BIN)/tangram worker

@@ -42,6 +42,7 @@ from runtime.reports.routes import router as reports_router
 from runtime.rules.routes import notifications_router, sla_router
 from runtime.rules.routes import router as rules_router
 from runtime.users.routes import router as users_router
+from runtime.web.setup import install_web
 
 log = logging.getLogger("tangram.app")
 
@@ -149,4 +150,5 @@ def create_app(
         upload_prefixes=("/api/v1/files",),
         max_upload_bytes=settings.max_upload_bytes,
     )
+    install_web(app)  # last: its headers middleware wraps every response
     return app

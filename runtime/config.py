@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     plugins: list[str] = Field(default_factory=list)
     #: The organisation's time zone: date buckets, auto-number dates, "today" in rules.
     time_zone: str = "UTC"
+    #: The currency money fields are shown in when a field names none (ISO 4217).
+    currency: str = "CNY"
+    #: Server-sent events (the web UI's live notifications): how often each open stream looks
+    #: for new notifications, and how often it sends a keep-alive comment.
+    events_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    events_heartbeat_seconds: float = Field(default=20.0, gt=0, le=300)
     # Reports (runtime/reports): cached widget results per process (0 entries: no cache)
     report_cache_entries: int = Field(default=1000, ge=0)
     report_cache_seconds: float = Field(default=300.0, ge=0)

@@ -54,7 +54,7 @@ async def optional_principal(request: Request, db: SessionDep) -> Principal | No
         principal = await auth.token_principal(db, credentials.strip())
         if principal is None:
             raise ProblemError("invalid_token", headers={"WWW-Authenticate": "Bearer"})
-        await _touch(request, db, principal)
+        await record_use(request, db, principal)
         return principal
     settings: Settings = request.app.state.settings
     cookie = request.cookies.get(settings.session_cookie)
@@ -69,11 +69,12 @@ async def optional_principal(request: Request, db: SessionDep) -> Principal | No
         if not hmac.compare_digest(sent.encode(), principal.session.csrf_token.encode()):
             raise ProblemError("csrf_failed")
     request.state.principal = principal
-    await _touch(request, db, principal)
+    await record_use(request, db, principal)
     return principal
 
 
-async def _touch(request: Request, db: AsyncSession, principal: Principal) -> None:
+async def record_use(request: Request, db: AsyncSession, principal: Principal) -> None:
+    """Refresh the session's or token's "last used" time when it is old enough."""
     if not principal.stale_seen:
         return
     if request.method not in SAFE_METHODS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from runtime.auth import service
+from runtime.auth.cookies import clear_session_cookies, set_session_cookies
 from runtime.auth.schemas import (
     LoginIn,
     LoginOut,
@@ -18,13 +19,6 @@ from runtime.deps import CurrentUser, IdPath, SessionDep, SettingsDep
 from runtime.requestctx import client_ip_var
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-
-
-def _secure(request: Request, configured: bool | None) -> bool:
-    if configured is not None:
-        return configured
-    forwarded = request.headers.get("x-forwarded-proto")
-    return (forwarded or request.url.scheme) == "https"
 
 
 @router.post("/login", response_model=LoginOut)
@@ -41,27 +35,7 @@ async def login(
         user_agent=request.headers.get("user-agent"),
     )
     await db.commit()
-    secure = _secure(request, settings.cookie_secure)
-    max_age = settings.session_ttl_hours * 3600
-    response.set_cookie(
-        settings.session_cookie,
-        new.token,
-        max_age=max_age,
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-        path="/",
-    )
-    # Readable by the page's JavaScript, which echoes it in the X-CSRF-Token header.
-    response.set_cookie(
-        settings.csrf_cookie,
-        new.record.csrf_token,
-        max_age=max_age,
-        httponly=False,
-        samesite="lax",
-        secure=secure,
-        path="/",
-    )
+    set_session_cookies(response, request, settings, new)
     return LoginOut(
         user=UserOut.model_validate(user),
         csrf_token=new.record.csrf_token,
@@ -73,8 +47,7 @@ async def login(
 async def logout(principal: CurrentUser, db: SessionDep, settings: SettingsDep) -> Response:
     await service.logout(db, principal)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(settings.session_cookie, path="/")
-    response.delete_cookie(settings.csrf_cookie, path="/")
+    clear_session_cookies(response, settings)
     return response
 
 

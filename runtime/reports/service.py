@@ -116,11 +116,21 @@ def dashboards(context: ReportContext) -> list[Dashboard]:
 
 
 def _may_see(context: ReportContext, dashboard: Dashboard) -> bool:
+    return may_see(context.app, context.principal, dashboard)
+
+
+def may_see(app: PublishedApp, principal: Principal, dashboard: Dashboard) -> bool:
+    """Whether ``principal`` may open ``dashboard``: it has a widget on a form they may read."""
     for widget in dashboard.widgets:
-        handle = context.app.handles.get(widget.form)
-        if handle is not None and _can(handle, context.principal, "read"):
+        handle = app.handles.get(widget.form)
+        if handle is not None and _can(handle, principal, "read"):
             return True
     return False
+
+
+def visible_dashboards(app: PublishedApp, principal: Principal) -> list[Dashboard]:
+    """The dashboards of ``app`` that ``principal`` may open (the navigation lists them)."""
+    return [d for d in app.definition.dashboards if may_see(app, principal, d)]
 
 
 def _can(handle: FormHandle, principal: Principal, action: str) -> bool:

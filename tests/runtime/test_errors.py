@@ -274,11 +274,20 @@ async def test_small_streamed_body_passes(small_client: httpx.AsyncClient) -> No
 # --- routing -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/api/v1/nothing", "/", "/api/v1/users/1/nothing"])
+@pytest.mark.parametrize("path", ["/api/v1/nothing", "/api", "/api/v1/users/1/nothing"])
 async def test_unknown_route(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path, headers=ZH)
     body = assert_problem(response, 404, "not_found")
     assert body["title"] == zh_title("not_found")
+
+
+async def test_unknown_page_is_an_html_page_in_the_callers_language(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/no/such/page", headers=ZH)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert zh_title("not_found") in response.text
 
 
 async def test_wrong_method(client: httpx.AsyncClient) -> None:

@@ -1,0 +1,1 @@
+"""Page routes, one module per area; ``runtime.web.setup.ROUTERS`` lists them."""

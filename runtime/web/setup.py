@@ -1,0 +1,23 @@
+"""Wires the web UI into the application: page routers, ``/static``, headers, HTML errors."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from runtime.web import errors
+from runtime.web.assets import STATIC_DIR
+from runtime.web.pages import auth, home
+from runtime.web.security import SecurityHeadersMiddleware
+
+#: Page routers, in matching order.
+ROUTERS = (auth.router, home.router)
+
+
+def install_web(app: FastAPI) -> None:
+    """Add the pages to ``app`` (after the API routers and error handlers)."""
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    errors.install(app)
+    app.add_middleware(SecurityHeadersMiddleware)
