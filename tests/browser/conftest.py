@@ -4,6 +4,7 @@
   ``create_app(Settings(...))`` on a fresh migrated SQLite database (a copy of one migrated
   once per session); ``live.url``, ``live.create_user(...)`` and ``live.run(...)`` (any
   coroutine, on the server's event loop with its session factory).
+* ``sign_in_as(page, username, password)`` — signs in through the sign-in page.
 * ``browser`` — Chromium from ``/usr/bin/chromium`` (Playwright never downloads one), once per
   module.
 * ``page`` — a new context and page per test in the ``locale`` fixture's language (override
@@ -29,6 +30,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import uvicorn
@@ -176,6 +178,26 @@ def live(migrated_sqlite: Path, tmp_path: Path) -> Iterator[Live]:
         thread.join(30)
         sock.close()
         clear_caches()
+
+
+@pytest.fixture
+def sign_in_as(live: Live) -> Callable[..., None]:
+    """``sign_in_as(page, username, password)``: sign in through the sign-in page like a
+    person (``next_url``: where to go afterwards); fails with the page's messages when the
+    sign-in page comes back instead."""
+
+    def sign_in(page: Page, username: str, password: str, next_url: str = "/") -> None:
+        page.goto(f"{live.url}/sign-in?{urlencode({'next': next_url})}")
+        form = page.locator("form[action='/sign-in']")
+        form.locator("input[name=username]").fill(username)
+        form.locator("input[name=password]").fill(password)
+        with page.expect_navigation():
+            form.locator("button[type=submit]").click()
+        if urlsplit(page.url).path == "/sign-in":
+            shown = page.locator("[role=alert], .field-errors").all_inner_texts()
+            raise AssertionError(f"signing in as {username!r} failed: {shown}")
+
+    return sign_in
 
 
 # --- the browser ---------------------------------------------------------------------------
