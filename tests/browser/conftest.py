@@ -54,7 +54,7 @@ CHROMIUM_ARGS = [
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS = HERE.parent.parent / "var" / "artifacts" / "screenshots"
 #: What a page may take to load or an element to appear (not a timing assertion: a bound).
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 30_000
 
 T = TypeVar("T")
 

@@ -78,7 +78,7 @@ def test_manifest_lists_every_file_with_its_package_version_and_licence(manifest
 
 
 def test_every_file_is_served_as_built(live, manifest):
-    with httpx.Client(base_url=live.url) as client:
+    with httpx.Client(base_url=live.url, timeout=30) as client:
         for entry in manifest["files"]:
             response = client.get(f"/static/vendor/{entry['path']}")
             assert response.status_code == 200, entry["path"]
