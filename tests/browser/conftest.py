@@ -36,7 +36,13 @@ import pytest
 import uvicorn
 
 from runtime.app import create_app
-from tests.conftest import USER_PASSWORD, clear_caches, create_database, make_settings
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    USER_PASSWORD,
+    clear_caches,
+    create_database,
+    make_settings,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
@@ -130,7 +136,7 @@ class Live:
 
         return LiveUser(self.run(create), username, password)
 
-    def create_admin(self, username: str = "admin", password: str = "Admin-pass-2026") -> LiveUser:
+    def create_admin(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> LiveUser:
         return self.create_user(username, password, admin=True)
 
 
