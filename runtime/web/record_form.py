@@ -33,11 +33,13 @@ from engines.form.types.text import sanitise_html
 from engines.logic import truthy
 from runtime.auth.models import User
 from runtime.auth.principal import Principal
+from runtime.i18n import current_locale
 from runtime.org.models import Department
 from runtime.permissions.access import Access, access, logic_context
 from runtime.records import reader
 from runtime.records.forms import FormHandle, sibling
 from runtime.web import formatting
+from runtime.web.i18n import gettext as _
 
 #: The control of each field type (unknown types fall back to a text input).
 WIDGETS = {
@@ -391,7 +393,14 @@ class FormView:
             for r in self.handle.form.rules
         ]
         kinds = {key: view.widget for key, view in self.fields.items()}
-        block = {"fields": fields, "rules": form_rules, "kinds": kinds, "context": self.context}
+        block = {
+            "fields": fields,
+            "rules": form_rules,
+            "kinds": kinds,
+            "context": self.context,
+            "locale": current_locale.get(),
+            "texts": client_texts(),
+        }
         # Safe inside <script type="application/json">: no "</" can close the element.
         return json.dumps(block, default=str).replace("</", "<\\/")
 
@@ -453,6 +462,24 @@ class FormView:
             spec, key, rows, readonly=view.readonly, required=view.required
         )
         self.sections = _sections(self.handle.form, self.fields)
+
+
+def client_texts() -> dict[str, str]:
+    """What ``forms.js`` says to the user, in the page's language."""
+    return {
+        "uploading": _("Uploading %(name)s…"),
+        "uploaded": _("%(name)s uploaded."),
+        "upload_failed": _("%(name)s could not be uploaded: %(reason)s"),
+        "no_matches": _("No matches"),
+        "searching": _("Searching…"),
+        "remove": _("Remove"),
+        "row": _("row"),
+        "bold": _("Bold"),
+        "italic": _("Italic"),
+        "list": _("Bulleted list"),
+        "link": _("Link"),
+        "link_prompt": _("Link address (https://…)"),
+    }
 
 
 def parse_value(view: FieldView, raw: list[Any], time_zone: str | None) -> Any:
