@@ -7,11 +7,11 @@ from fastapi.staticfiles import StaticFiles
 
 from runtime.web import errors
 from runtime.web.assets import STATIC_DIR
-from runtime.web.pages import auth, dashboards, home
+from runtime.web.pages import auth, dashboards, home, notifications
 from runtime.web.security import SecurityHeadersMiddleware
 
 #: Page routers, in matching order.
-ROUTERS = (auth.router, home.router, dashboards.router)
+ROUTERS = (auth.router, home.router, dashboards.router, notifications.router)
 
 
 def install_web(app: FastAPI) -> None:

@@ -22,7 +22,7 @@ def bucket_text(value: Any, bucket: str) -> str:
     if bucket == "hour_of_day":
         return f"{int(value):02d}:00"
     if bucket == "weekday":
-        return dates.get_day_names("wide", locale=_babel())[(int(value) - 1) % 7]
+        return str(dates.get_day_names("wide", locale=_babel())[(int(value) - 1) % 7])
     moment = datetime.fromisoformat(str(value))
     if bucket == "year":
         return dates.format_skeleton("y", moment, locale=_babel())
