@@ -44,8 +44,12 @@ class RecordColumn:
 
     def text(self, record: dict[str, Any], tz: str | None) -> str:
         if self.spec is None:  # a system column
+            if record.get(self.key) is None:
+                return ""
             return display(record.get(self.key), kind="datetime", tz=tz)
         value = record["values"].get(self.key)
+        if value is None or value == "":
+            return ""
         if self.spec.type in ("relation", "user", "department") and isinstance(value, int):
             return f"#{value}"
         return display(
