@@ -7,11 +7,18 @@ from fastapi.staticfiles import StaticFiles
 
 from runtime.web import errors
 from runtime.web.assets import STATIC_DIR
-from runtime.web.pages import api_docs, auth, forms, home
+from runtime.web.pages import api_docs, auth, dashboards, forms, home, notifications
 from runtime.web.security import SecurityHeadersMiddleware
 
-#: Page routers, in matching order.
-ROUTERS = (api_docs.router, auth.router, home.router, forms.router)
+#: Page routers, in matching order (one per line: several areas add theirs).
+ROUTERS = (
+    api_docs.router,
+    auth.router,
+    home.router,
+    forms.router,
+    dashboards.router,
+    notifications.router,
+)
 
 
 def install_web(app: FastAPI) -> None:

@@ -1,0 +1,72 @@
+"""Cell values as people read them, in the page's language: option labels, dates and date
+buckets, numbers with the locale's separators."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from babel import dates
+
+from runtime.web import formatting
+from runtime.web.i18n import gettext as _
+from runtime.web.templating import _label
+
+
+def _babel() -> str:
+    return formatting._babel_locale()
+
+
+def bucket_text(value: Any, bucket: str) -> str:
+    """A date bucket's value (``2026-03-01`` for March, ``14`` for 14:00, ``1`` for Monday)."""
+    if bucket == "hour_of_day":
+        return f"{int(value):02d}:00"
+    if bucket == "weekday":
+        return str(dates.get_day_names("wide", locale=_babel())[(int(value) - 1) % 7])
+    moment = datetime.fromisoformat(str(value))
+    if bucket == "year":
+        return dates.format_skeleton("y", moment, locale=_babel())
+    if bucket == "quarter":
+        return dates.format_skeleton("yQQQ", moment, locale=_babel())
+    if bucket == "month":
+        return dates.format_skeleton("yMMM", moment, locale=_babel())
+    if bucket == "hour":
+        return dates.format_datetime(moment, "short", locale=_babel())
+    return dates.format_date(moment.date(), "medium", locale=_babel())
+
+
+def display(
+    value: Any,
+    *,
+    kind: str = "text",
+    bucket: str | None = None,
+    options: dict[str, Any] | None = None,
+    tz: str | None = None,
+) -> str:
+    """``value`` of a column of type ``kind`` (integer, decimal, number, date, datetime …)."""
+    if value is None or value == "":
+        return _("(empty)")
+    try:
+        if bucket is not None:
+            return bucket_text(value, bucket)
+        if options is not None:
+            if isinstance(value, list):
+                return ", ".join(_label(options.get(str(v), v)) for v in value)
+            return _label(options.get(str(value), value))
+        if isinstance(value, bool) or kind == "boolean":
+            return _("Yes") if value else _("No")
+        if kind in ("integer", "decimal", "number") or isinstance(value, int | float):
+            return formatting.format_number(value)
+        if kind == "datetime":
+            return formatting.format_datetime(str(value), tz, "medium")
+        if kind == "date":
+            return formatting.format_date(str(value)[:10])
+    except (TypeError, ValueError, ArithmeticError):
+        return str(value)
+    if isinstance(value, datetime):
+        return formatting.format_datetime(value, tz)
+    if isinstance(value, date):
+        return formatting.format_date(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
