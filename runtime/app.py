@@ -99,7 +99,7 @@ def create_app(
         version=VERSION,
         summary="No-code application builder: forms, flows, dashboards, rules, templates.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served by runtime.web.pages.api_docs from vendored Swagger UI
         redoc_url=None,
         lifespan=lifespan,
     )

@@ -30,6 +30,11 @@ FILES: dict[str, list[tuple[str, str]]] = {
     "echarts": [("dist/echarts.min.js", "echarts.min.js")],
     "json-logic-js": [("logic.js", "json-logic.js")],
     "sortablejs": [("Sortable.min.js", "Sortable.min.js")],
+    # The interactive API documentation at /api/docs.
+    "swagger-ui-dist": [
+        ("swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"),
+        ("swagger-ui.css", "swagger-ui/swagger-ui.css"),
+    ],
     "bpmn-js": [
         ("dist/bpmn-modeler.production.min.js", "bpmn-js/bpmn-modeler.production.min.js"),
         ("dist/bpmn-viewer.production.min.js", "bpmn-js/bpmn-viewer.production.min.js"),

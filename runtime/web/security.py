@@ -2,9 +2,7 @@
 
 Scripts come only from ``/static`` (``script-src 'self'``, no ``unsafe-inline`` or ``eval``).
 One deviation: ``style-src-attr 'unsafe-inline'`` (style *attributes* only, not ``<style>``
-elements), because ECharts and bpmn-js position their elements with inline styles. The
-interactive API docs (``/api/docs``) keep FastAPI's own page and get only the framing and
-sniffing headers.
+elements), because ECharts, bpmn-js and Swagger UI position their elements with inline styles.
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ ALWAYS = (
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 )
-DOCS_PATHS = ("/api/docs",)
 
 
 class SecurityHeadersMiddleware:
@@ -44,7 +41,6 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = scope["path"].startswith(DOCS_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -55,7 +51,7 @@ class SecurityHeadersMiddleware:
                     name.lower() == b"content-type" and value.startswith(b"text/html")
                     for name, value in headers
                 )
-                if is_html and not docs and b"content-security-policy" not in present:
+                if is_html and b"content-security-policy" not in present:
                     headers.append((b"content-security-policy", CSP.encode()))
                 message = {**message, "headers": headers}
             await send(message)

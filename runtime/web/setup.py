@@ -7,11 +7,11 @@ from fastapi.staticfiles import StaticFiles
 
 from runtime.web import errors
 from runtime.web.assets import STATIC_DIR
-from runtime.web.pages import auth, forms, home
+from runtime.web.pages import api_docs, auth, forms, home
 from runtime.web.security import SecurityHeadersMiddleware
 
 #: Page routers, in matching order.
-ROUTERS = (auth.router, home.router, forms.router)
+ROUTERS = (api_docs.router, auth.router, home.router, forms.router)
 
 
 def install_web(app: FastAPI) -> None:
