@@ -342,6 +342,8 @@ class FormView:
                 view.hidden = True
             if "required" in rules and not view.readonly:
                 view.required = truthy(rules["required"](data, context=self.context))
+            if "readonly" in rules and truthy(rules["readonly"](data, context=self.context)):
+                view.readonly = True  # shown as its value; the validator refuses a change
 
     async def _load_choices(self, db: AsyncSession, principal: Principal) -> None:
         """Labels of the pickers' chosen values and their first choices."""

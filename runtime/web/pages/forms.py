@@ -133,6 +133,15 @@ async def _uploads(
     return uploaded, errors
 
 
+def _problem_errors(exc: ProblemError) -> FormErrors:
+    """A refused write's messages; field problems get a hint to look below, not the
+    generic title."""
+    errors = FormErrors.from_problem(exc)
+    if exc.code == "validation_failed" and errors.fields:
+        errors.form = _("Check the fields marked below.")
+    return errors
+
+
 def _row_change(form: FormData) -> tuple[str, int] | None:
     """A sub-table's "Add row" / "Remove" button (used without JavaScript)."""
     added = form.get("_add_row")
@@ -220,7 +229,7 @@ async def create_record(
             handle,
             None,
             values,
-            FormErrors.from_problem(exc),
+            _problem_errors(exc),
             status_code=exc.status,
         )
     return _done(request, record_url(app_key, form_key, record["id"]))
@@ -284,7 +293,7 @@ async def update_record(
     except ProblemError as exc:
         await _rollback(db, principal)
         conflict = exc.code == "conflict"
-        problem = FormErrors() if conflict else FormErrors.from_problem(exc)
+        problem = FormErrors() if conflict else _problem_errors(exc)
         return await _again(
             request,
             db,

@@ -5,6 +5,7 @@
   "use strict";
 
   var extended = false;
+  var specs = {};
 
   // --- Tangram's JsonLogic extensions (engines/logic/README.md), for json-logic-js ----------
 
@@ -479,7 +480,7 @@
     if (label) { label.id = label.id || area.id + "-label"; editor.setAttribute("aria-labelledby", label.id); bar.setAttribute("aria-labelledby", label.id); }
     if (area.hasAttribute("aria-describedby")) editor.setAttribute("aria-describedby", area.getAttribute("aria-describedby"));
     editor.innerHTML = area.value;  // stored rich text is sanitised by the server (nh3)
-    [["bold", "B", "bold"], ["italic", "I", "italic"], ["insertUnorderedList", "•", "list"], ["createLink", "🔗", "link"]].forEach(function (spec) {
+    [["bold", "B", "bold"], ["italic", "I", "italic"], ["insertUnorderedList", "•", "list"], ["createLink", texts.link || "Link", "link"]].forEach(function (spec) {
       var button = document.createElement("button");
       button.type = "button";
       button.className = "button button--small";
@@ -517,6 +518,10 @@
     if (block) {
       try { state.spec = JSON.parse(block.textContent); } catch (e) { state.spec = null; }
     }
+    // htmx drops <script> elements from swapped content (allowScriptTags: false): a form
+    // swapped in after a refused post keeps the rules its first rendering carried.
+    var where = form.getAttribute("action");
+    if (state.spec) specs[where] = state.spec; else state.spec = specs[where] || null;
     if (state.spec && window.jsonLogic) extend(window.jsonLogic, state.spec.context || {});
     enhance(form, state);
     function update() { state.touched = true; applyRules(form, state); }
@@ -543,11 +548,12 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var target = event.detail && event.detail.elt;
-    var fresh = document.getElementById("record-form");
-    if (fresh) fresh.setAttribute("data-swapped", "");
-    init(fresh || target || document);
+  // htmx swaps the whole #record-form in after a refused post: set the new form up and
+  // focus its first invalid field.
+  document.addEventListener("htmx:load", function (event) {
+    var root = event.target;
+    if (root && root.id === "record-form") root.setAttribute("data-swapped", "");
+    init(root);
   });
   if (document.readyState !== "loading") init(document);
 })();
