@@ -7,12 +7,12 @@ from fastapi.staticfiles import StaticFiles
 
 from runtime.web import errors
 from runtime.web.assets import STATIC_DIR
-from runtime.web.pages import auth, home, list_actions
+from runtime.web.pages import auth, forms, home, list_actions
 from runtime.web.pages import list as list_page
 from runtime.web.security import SecurityHeadersMiddleware
 
 #: Page routers, in matching order.
-ROUTERS = (auth.router, home.router, list_actions.router, list_page.router)
+ROUTERS = (auth.router, home.router, forms.router, list_actions.router, list_page.router)
 
 
 def install_web(app: FastAPI) -> None:

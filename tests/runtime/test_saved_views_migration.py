@@ -27,4 +27,3 @@ def test_0015_adds_and_drops_saved_views(empty_db: str) -> None:
     assert "saved_views" not in table_names(empty_db)
     migrate.upgrade(empty_db)
     assert drift(empty_db) == []
-
