@@ -42,6 +42,7 @@ from runtime.reports.routes import router as reports_router
 from runtime.rules.routes import notifications_router, sla_router
 from runtime.rules.routes import router as rules_router
 from runtime.users.routes import router as users_router
+from runtime.views.routes import router as views_router
 from runtime.web.setup import install_web
 
 log = logging.getLogger("tangram.app")
@@ -110,6 +111,7 @@ def create_app(
     routers = (
         # Records first: they take most requests, and routes are matched in this order.
         records_io_router,  # before records_router: …/export is not a record id
+        views_router,  # before records_router: …/views is not a record id
         records_router,
         auth_router,
         users_router,

@@ -40,6 +40,7 @@ from runtime.rules.models import (
     RuleTurn,
     SlaState,
 )
+from runtime.views.models import SavedView
 
 metadata = Base.metadata
 
@@ -76,6 +77,7 @@ __all__ = [
     "RuleRun",
     "RuleSwitch",
     "RuleTurn",
+    "SavedView",
     "SlaState",
     "StoredFile",
     "User",

@@ -36,6 +36,7 @@ class ExportQuery:
     sort: str | None
     keys: list[str]
     headers: list[str]
+    search: str | None = None
 
 
 def prepare(
@@ -47,6 +48,7 @@ def prepare(
     fields: str | None,
     locale: str,
     by_key: bool,
+    search: str | None = None,
 ) -> ExportQuery:
     """Check the query up front, so that mistakes are a 422 and not a broken download."""
     rights = require(handle, principal, "export")
@@ -62,7 +64,8 @@ def prepare(
             "validation_failed",
             errors=[FieldError("fields", "not_exportable", f"{blocked[0]!r} is not one cell")],
         )
-    return ExportQuery(rule, sort, keys, export_headers(handle, keys, locale, by_key=by_key))
+    headers = export_headers(handle, keys, locale, by_key=by_key)
+    return ExportQuery(rule, sort, keys, headers, search or None)
 
 
 def format_row(handle: FormHandle, keys: list[str], values: dict[str, Any]) -> list[str]:
@@ -90,6 +93,7 @@ async def pages(
             cursor=cursor,
             fields=",".join(query.keys),
             action="export",
+            search=query.search,
         )
         yield [format_row(handle, query.keys, item["values"]) for item in page.items]
         if page.next_cursor is None:

@@ -8,16 +8,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.auth.principal import Principal
 from runtime.deps import CurrentUser, SessionDep, SettingsDep
 from runtime.errors import ProblemError, Text
+from runtime.files.storage import LocalStorage
 from runtime.i18n import current_locale
 from runtime.jobs import queue
 from runtime.records import exporter, tabular
 from runtime.records.columns import plan_columns
 from runtime.records.forms import resolve
 from runtime.records.import_job import IMPORT_JOB, audit_import, source_file
-from runtime.records.importer import MAX_ROWS, header_of, run_import
+from runtime.records.importer import MAX_ROWS, ImportReport, header_of, run_import
 from runtime.records.io_schemas import ImportIn, ImportJobOut, ImportReportOut
 from runtime.records.routes import Key
 from runtime.records.scope import check_token, require
@@ -52,11 +55,33 @@ async def import_records(
     Up to 2,000 rows the report comes back at once (a commit with bad rows is a 422 listing
     them); larger files answer 202 with a job whose result is the report.
     """
+    result = await begin_import(
+        db, principal, app, form, body, request.app.state.storage, settings.time_zone
+    )
+    if isinstance(result, int):
+        out = ImportJobOut(job_id=result, status="queued", url=f"/api/v1/jobs/{result}")
+        return JSONResponse(out.model_dump(), status_code=status.HTTP_202_ACCEPTED)
+    if not result.ok and not body.dry_run:
+        raise ProblemError("import_invalid", extra=result.as_dict())
+    return result.as_dict()
+
+
+async def begin_import(
+    db: AsyncSession,
+    principal: Principal,
+    app: str,
+    form: str,
+    body: ImportIn,
+    storage: LocalStorage,
+    time_zone: str | None,
+) -> ImportReport | int:
+    """Import an uploaded file: the report of one imported at once (committed when every row
+    is fine), or the id of the job importing a large one. The list page uses it too."""
     handle = await resolve(db, app, form)
     check_token(handle, principal, "import")
     require(handle, principal, "import")
     require(handle, principal, "create")
-    path, fmt = await source_file(db, principal, body.file_id, request.app.state.storage)
+    path, fmt = await source_file(db, principal, body.file_id, storage)
     header = await asyncio.to_thread(header_of, path, fmt)
     plan_columns(handle, header, body.mapping)  # column problems: 422 now, not in a job
     rows = await asyncio.to_thread(tabular.count_rows, path, fmt, INLINE_ROWS + 1)
@@ -69,25 +94,24 @@ async def import_records(
         tabular.read_table(path, fmt),
         dry_run=body.dry_run,
         mapping=body.mapping,
-        time_zone=settings.time_zone,
+        time_zone=time_zone,
     )
-    if not report.ok and not body.dry_run:
-        raise ProblemError("import_invalid", extra=report.as_dict())
-    if report.created:
-        audit_import(db, principal, handle.form_id, body.file_id, report.created)
-    await commit_and_dispatch(db)
-    return report.as_dict()
+    if report.ok or body.dry_run:
+        if report.created:
+            audit_import(db, principal, handle.form_id, body.file_id, report.created)
+        await commit_and_dispatch(db)
+    return report
 
 
 async def _start_job(
-    db: SessionDep,
-    principal: CurrentUser,
+    db: AsyncSession,
+    principal: Principal,
     app: str,
     form: str,
     body: ImportIn,
     path: Any,
     fmt: tabular.Format,
-) -> JSONResponse:
+) -> int:
     # Line counts over-estimate (quoted line breaks): count exactly before refusing.
     if (
         await asyncio.to_thread(tabular.estimate_rows, path, fmt) > MAX_ROWS
@@ -110,8 +134,7 @@ async def _start_job(
     }
     job_id = await queue.enqueue(db, IMPORT_JOB, payload, created_by=principal.user_id)
     await db.commit()
-    out = ImportJobOut(job_id=job_id, status="queued", url=f"/api/v1/jobs/{job_id}")
-    return JSONResponse(out.model_dump(), status_code=status.HTTP_202_ACCEPTED)
+    return job_id
 
 
 @router.get(
@@ -130,6 +153,7 @@ async def export_records(
     sort: Annotated[Text | None, Query(max_length=300)] = None,
     fields: Annotated[Text | None, Query(max_length=2000)] = None,
     header: Literal["label", "key"] = "label",
+    q: Annotated[Text | None, Query(max_length=200, description="Full-text search")] = None,
 ) -> StreamingResponse:
     """The records the list would show (same filter, sort and scope) as one file.
 
@@ -147,6 +171,7 @@ async def export_records(
         fields=fields,
         locale=locale,
         by_key=header == "key",
+        search=q,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     headers = {"Content-Disposition": f'attachment; filename="{form}-{stamp}.{format}"'}

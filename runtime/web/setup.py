@@ -7,7 +7,8 @@ from fastapi.staticfiles import StaticFiles
 
 from runtime.web import errors
 from runtime.web.assets import STATIC_DIR
-from runtime.web.pages import api_docs, auth, dashboards, forms, home, notifications
+from runtime.web.pages import api_docs, auth, dashboards, forms, home, list_actions, notifications
+from runtime.web.pages import list as list_page
 from runtime.web.security import SecurityHeadersMiddleware
 
 #: Page routers, in matching order (one per line: several areas add theirs).
@@ -16,6 +17,8 @@ ROUTERS = (
     auth.router,
     home.router,
     forms.router,
+    list_actions.router,
+    list_page.router,
     dashboards.router,
     notifications.router,
 )
