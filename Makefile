@@ -7,10 +7,12 @@ STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 CONSTRAINTS := constraints.txt
 NODESTAMP := node_modules/.installed
+#: Written last by scripts/build_assets.py: the web UI's front-end files are in place.
+ASSETSTAMP := runtime/web/static/vendor/MANIFEST.json
 #: Test processes (pytest-xdist): one per core; each has its own databases.
 TEST_WORKERS ?= auto
 
-.PHONY: run test lint format lock migrate worker clean ci messages
+.PHONY: run test assets lint format lock migrate worker clean ci messages
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found); set PYTHON=..." >&2; exit 1; }
@@ -26,19 +28,26 @@ $(DEVSTAMP): $(STAMP) pyproject.toml $(CONSTRAINTS)
 	$(PIP) install -q -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $@
 
-# Node tools for the tests only (bpmn-moddle checks exported BPMN), pinned by package-lock.json.
+# Front-end packages of the web UI and Node tools for the tests (bpmn-moddle checks exported
+# BPMN), pinned by package-lock.json.
 $(NODESTAMP): package.json package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "Node.js 20+ and npm are required for the tests" >&2; exit 1; }
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js 20+ and npm are required (the web UI's front-end packages come from the npm registry); install them, e.g. apt-get install nodejs npm" >&2; exit 1; }
 	npm ci --no-audit --no-fund
 	@touch $@
 
-run: $(STAMP)
+# Copy the distributable files into runtime/web/static/vendor/ (nothing comes from a CDN).
+$(ASSETSTAMP): $(NODESTAMP) scripts/build_assets.py | $(BIN)/python
+	$(BIN)/python scripts/build_assets.py
+
+assets: $(ASSETSTAMP)
+
+run: $(STAMP) $(ASSETSTAMP)
 	@mkdir -p var
 	$(BIN)/tangram migrate
 	$(BIN)/tangram init
 	$(BIN)/tangram run
 
-test: $(DEVSTAMP) $(NODESTAMP)
+test: $(DEVSTAMP) $(ASSETSTAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	TANGRAM_REQUIRE_NODE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS)
@@ -66,4 +75,4 @@ lock: $(DEVSTAMP)
 	$(PIP) freeze --exclude-editable | grep -v '^-e ' | grep -v '^tangram' > $(CONSTRAINTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache node_modules runtime/web/static/vendor

@@ -2,7 +2,8 @@
 
 PostgreSQL tests need ``TANGRAM_TEST_POSTGRES`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``);
 each test run creates its own databases there and drops them at the end. With
-``TANGRAM_REQUIRE_POSTGRES=1`` a run in which PostgreSQL tests were skipped fails.
+``TANGRAM_REQUIRE_POSTGRES=1`` a run in which PostgreSQL tests were skipped fails, and with
+``TANGRAM_REQUIRE_BROWSER=1`` one in which a browser test (``tests/browser``) was skipped.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ from runtime.rules.service import clear_cache as clear_rule_cache
 
 PG_ADMIN_URL = os.environ.get("TANGRAM_TEST_POSTGRES", "")
 REQUIRE_PG = os.environ.get("TANGRAM_REQUIRE_POSTGRES") == "1"
+REQUIRE_BROWSER = os.environ.get("TANGRAM_REQUIRE_BROWSER") == "1"
 BACKENDS = ["sqlite", "postgresql"]
 FORM_TABLE = re.compile(r"^t_\d+(_\d+|_fts)?$")
 
 _pg_counts = {"ran": 0, "skipped": 0}
+_browser_counts = {"skipped": 0}
 
 
 # --- databases -----------------------------------------------------------------------------
@@ -148,11 +151,17 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
             yield application
     finally:
         await _empty_tables(settings.database_url)
-        clear_cache()
-        clear_flow_cache()
-        clear_assign_cache()
-        clear_rule_cache()
-        clear_membership_cache()
+        clear_caches()
+
+
+def clear_caches() -> None:
+    """Forget the process-wide caches (forms, flows, assignees, rules, memberships): the next
+    test's database reuses the ids."""
+    clear_cache()
+    clear_flow_cache()
+    clear_assign_cache()
+    clear_rule_cache()
+    clear_membership_cache()
 
 
 @pytest.fixture
@@ -220,12 +229,14 @@ async def user(client: httpx.AsyncClient, sessions: Any) -> Account:
     return await make_account(client, sessions, "alice", USER_PASSWORD)
 
 
-# --- PostgreSQL requirement ----------------------------------------------------------------
+# --- PostgreSQL and browser requirements ---------------------------------------------------
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Count PostgreSQL tests that ran and that were skipped for want of a server (with
-    pytest-xdist the controller sees every worker's reports here)."""
+    """Count PostgreSQL tests that ran and that were skipped for want of a server, and browser
+    tests skipped (with pytest-xdist the controller sees every worker's reports here)."""
+    if report.skipped and "browser" in report.keywords:
+        _browser_counts["skipped"] += 1
     if "postgresql" not in report.nodeid:
         return
     if report.when == "call" and report.passed:
@@ -241,15 +252,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not REQUIRE_PG or hasattr(session.config, "workerinput"):
+    if hasattr(session.config, "workerinput"):
         return  # pytest-xdist: the controller, which sees every report, decides
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    problem = None
-    if _pg_counts["skipped"]:
-        problem = f"{_pg_counts['skipped']} PostgreSQL fixture(s) skipped"
-    elif _pg_counts["ran"] == 0 and session.testscollected:
-        problem = "no PostgreSQL test ran"
-    if problem:
-        if reporter is not None:
-            reporter.write_line(f"TANGRAM_REQUIRE_POSTGRES=1 but {problem}", red=True)
+    problems = []
+    if REQUIRE_PG:
+        if _pg_counts["skipped"]:
+            problems.append(
+                f"TANGRAM_REQUIRE_POSTGRES=1 but {_pg_counts['skipped']} PostgreSQL fixture(s) "
+                "skipped"
+            )
+        elif _pg_counts["ran"] == 0 and session.testscollected:
+            problems.append("TANGRAM_REQUIRE_POSTGRES=1 but no PostgreSQL test ran")
+    if REQUIRE_BROWSER and _browser_counts["skipped"]:
+        problems.append(
+            f"TANGRAM_REQUIRE_BROWSER=1 but {_browser_counts['skipped']} browser test(s) skipped"
+        )
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for problem in problems:
+            if reporter is not None:
+                reporter.write_line(problem, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

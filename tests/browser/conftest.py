@@ -1,0 +1,239 @@
+"""Browser tests: Debian's headless Chromium, driven by Playwright, against a real server.
+
+* ``live`` — uvicorn in a background thread on a free 127.0.0.1 port, serving
+  ``create_app(Settings(...))`` on a fresh migrated SQLite database (a copy of one migrated
+  once per session); ``live.url``, ``live.create_user(...)`` and ``live.run(...)`` (any
+  coroutine, on the server's event loop with its session factory).
+* ``browser`` — Chromium from ``/usr/bin/chromium`` (Playwright never downloads one), once per
+  module.
+* ``page`` — a new context and page per test in the ``locale`` fixture's language (override
+  it with ``@pytest.mark.parametrize("locale", ["zh-CN"])``); console and page errors are
+  collected in ``page.errors``; a full-page screenshot is saved to
+  ``var/artifacts/screenshots/<test>.png`` when the test ends.
+
+Every test here is marked ``browser`` and skipped when Chromium or Playwright is missing
+(``TANGRAM_REQUIRE_BROWSER=1`` turns such a run into a failure, see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import re
+import socket
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pytest
+import uvicorn
+
+from runtime.app import create_app
+from tests.conftest import USER_PASSWORD, clear_caches, create_database, make_settings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+HERE = Path(__file__).resolve().parent
+SCREENSHOTS = HERE.parent.parent / "var" / "artifacts" / "screenshots"
+#: What a page may take to load or an element to appear (not a timing assertion: a bound).
+TIMEOUT_MS = 15_000
+
+T = TypeVar("T")
+
+
+def _missing() -> str | None:
+    """Why browser tests cannot run here, or None."""
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright is not installed (pip install -e '.[dev]')"
+    if not CHROMIUM.exists():
+        return f"Chromium is not installed ({CHROMIUM}; apt-get install chromium)"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/browser ``browser``; skip them all when they cannot run."""
+    reason = _missing()
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+# --- the server ----------------------------------------------------------------------------
+
+
+class _Server(uvicorn.Server):
+    """uvicorn remembering its event loop, so tests can run coroutines on it."""
+
+    loop: asyncio.AbstractEventLoop
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().startup(sockets)
+
+
+@dataclass
+class LiveUser:
+    id: int
+    username: str
+    password: str
+
+
+@dataclass
+class Live:
+    url: str
+    app: Any
+    server: _Server
+
+    def run(self, make: Callable[[Any], Awaitable[T]], timeout: float = 30) -> T:
+        """Run ``make(sessions)`` on the server's loop (with the app's write session factory)
+        and return its result; SQLite writers of the process then share one queue."""
+
+        async def call() -> T:
+            return await make(self.app.state.sessions)
+
+        future: Future[T] = asyncio.run_coroutine_threadsafe(call(), self.server.loop)
+        return future.result(timeout)
+
+    def create_user(
+        self, username: str, password: str = USER_PASSWORD, *, admin: bool = False, **fields: Any
+    ) -> LiveUser:
+        """A user who can sign in with ``password`` (``fields``: display_name, locale …)."""
+        from runtime.users import service
+
+        async def create(sessions: Any) -> int:
+            async with sessions() as db:
+                user, _ = await service.create_user(
+                    db, None, username=username, password=password, is_admin=admin, **fields
+                )
+                await db.commit()
+                return int(user.id)
+
+        return LiveUser(self.run(create), username, password)
+
+    def create_admin(self, username: str = "admin", password: str = "Admin-pass-2026") -> LiveUser:
+        return self.create_user(username, password, admin=True)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A SQLite database migrated once; each ``live`` server gets a copy.
+
+    Migrating runs an event loop: in a thread of its own, since Playwright's synchronous API
+    keeps one running in this thread while a module's browser is open."""
+    with ThreadPoolExecutor(1) as pool:
+        url, drop = pool.submit(
+            create_database, "sqlite", tmp_path_factory.mktemp("browser-db")
+        ).result()
+    yield Path(url.removeprefix("sqlite+aiosqlite:///"))
+    drop()
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+@pytest.fixture
+def live(migrated_sqlite: Path, tmp_path: Path) -> Iterator[Live]:
+    database = tmp_path / "tangram.db"
+    _copy_database(migrated_sqlite, database)
+    settings = make_settings(f"sqlite+aiosqlite:///{database}", tmp_path / "var")
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    host, port = sock.getsockname()
+    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="live-uvicorn", daemon=True
+    )
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the live server stopped during start-up (see the log above)")
+        thread.join(0.02)
+    try:
+        yield Live(f"http://{host}:{port}", app, server)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+        clear_caches()
+
+
+# --- the browser ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@pytest.fixture
+def locale() -> str:
+    """The browser's language (Accept-Language and navigator.language)."""
+    return "en-US"
+
+
+def screenshot_path(name: str) -> Path:
+    """``var/artifacts/screenshots/<test name>.png``, the name made safe for a file system."""
+    return SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name).strip('_')}.png"
+
+
+@pytest.fixture
+def page(browser: Browser, locale: str, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.errors = errors  # type: ignore[attr-defined]
+
+    def console(message: ConsoleMessage) -> None:
+        url = message.location.get("url", "")
+        # Chromium asks for /favicon.ico itself for a document declaring no icon (a JSON
+        # response, say); that request is the browser's, not the page's.
+        if message.type == "error" and not url.endswith("/favicon.ico"):
+            errors.append(f"console: {message.text} ({url})")
+
+    tab.on("console", console)
+    tab.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    try:
+        yield tab
+    finally:
+        try:
+            path = screenshot_path(request.node.name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tab.screenshot(path=str(path), full_page=True)
+        finally:
+            context.close()
