@@ -18,10 +18,10 @@ from runtime.auth.models import User
 from runtime.auth.principal import Principal
 from runtime.errors import FieldError, ProblemError
 from runtime.files.models import StoredFile
-from runtime.records.attachments import held
-from runtime.records.forms import FormHandle
 from runtime.i18n import pick
 from runtime.permissions import load_membership
+from runtime.records.attachments import held
+from runtime.records.forms import FormHandle
 from runtime.records.models import RecordComment, RecordFile, RecordHistory
 from runtime.records.scope import read_scope
 from runtime.rules.models import Notification

@@ -89,7 +89,7 @@ def _safe_url(value: str) -> str | None:
 
 def _children(spec: FieldSpec) -> list[FieldSpec]:
     """The live child fields of a sub-table field."""
-    return list(FIELD_TYPES.get("subtable").settings(spec).fields)  # type: ignore[attr-defined]
+    return list(FIELD_TYPES.get("subtable").settings(spec).fields)
 
 
 @dataclass
@@ -123,8 +123,8 @@ class Display:
                 department_ids.add(value)
             elif spec.type in ("relation", "multirelation"):
                 target = int(spec.options.get("form_id", 0))
-                ids = value if isinstance(value, list) else [value]
-                relations.setdefault(target, set()).update(i for i in ids if isinstance(i, int))
+                linked = value if isinstance(value, list) else [value]
+                relations.setdefault(target, set()).update(i for i in linked if isinstance(i, int))
             elif spec.type == "attachments" and isinstance(value, list):
                 for item in value:
                     if isinstance(item, dict) and isinstance(item.get("id"), int):
@@ -138,8 +138,8 @@ class Display:
             )
             self.departments.update({i: n for i, n in rows.all()})
         await self.load_files(file_ids)
-        for form_id, ids in relations.items():
-            await self._load_related(form_id, ids)
+        for form_id, targets in relations.items():
+            await self._load_related(form_id, targets)
 
     async def load_files(self, ids: set[int] | list[int]) -> None:
         wanted = sorted(set(ids) - set(self.files))
@@ -282,7 +282,7 @@ class Display:
     def _files(self, value: Any) -> Shown:
         items = []
         for item in value if isinstance(value, list) else []:
-            file_id = item.get("id") if isinstance(item, dict) else item
+            file_id: Any = item.get("id") if isinstance(item, dict) else item
             meta = self.files.get(file_id) or (item if isinstance(item, dict) else {})
             items.append(
                 {

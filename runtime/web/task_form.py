@@ -54,7 +54,10 @@ def node_fields(
         kind = spec.type
         options: list[tuple[str, str]] = []
         if kind == "select":
-            options = [(o["value"], _label(o.get("label")) or o["value"]) for o in spec.options.get("options", [])]
+            options = [
+                (o["value"], _label(o.get("label")) or o["value"])
+                for o in spec.options.get("options", [])
+            ]
         fields.append(
             {
                 "key": spec.key,

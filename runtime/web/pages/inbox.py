@@ -12,17 +12,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engines.flow.graph import graph_of
+from engines.flow.model import UserTask
 from runtime.auth.models import User
 from runtime.auth.principal import Principal
 from runtime.deps import MAX_ID, IdPath, SessionDep
 from runtime.errors import ProblemError
-from engines.flow.model import UserTask
 from runtime.flows import definitions, inbox, tasks
 from runtime.flows import routes as flow_api
 from runtime.flows.models import FlowInstance, FlowTask
 from runtime.flows.records import form_handle
 from runtime.web.deps import PageUser, safe_next
 from runtime.web.forms import FormErrors
+from runtime.web.i18n import N_
 from runtime.web.i18n import gettext as _
 from runtime.web.inbox_view import (
     TASK_STATUSES,
@@ -30,6 +31,7 @@ from runtime.web.inbox_view import (
     instance_history,
     instance_position,
     node_name,
+    revive,
     status_label,
 )
 from runtime.web.nav import nav_for
@@ -46,14 +48,14 @@ Before = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Comment = Annotated[str, Form(max_length=10_000)]
 #: Messages shown after an action succeeded (``?done=``).
 DONE = {
-    "claim": "You claimed the task.",
-    "release": "You released the task to its group.",
-    "complete": "The task is done.",
-    "approve": "You approved.",
-    "reject": "You rejected.",
-    "transfer": "The task was transferred.",
-    "add_signer": "The signer was added.",
-    "return": "The process was returned to the earlier step.",
+    "claim": N_("You claimed the task."),
+    "release": N_("You released the task to its group."),
+    "complete": N_("The task is done."),
+    "approve": N_("You approved."),
+    "reject": N_("You rejected."),
+    "transfer": N_("The task was transferred."),
+    "add_signer": N_("The signer was added."),
+    "return": N_("The process was returned to the earlier step."),
 }
 
 
@@ -81,9 +83,7 @@ async def _task_rows(
     rows = await db.execute(select(FlowInstance).where(FlowInstance.id.in_(instance_ids)))
     instances = {i.id: i for i in rows.scalars()}
     await names.load_forms({i["form_id"] for i in found if i["form_id"]})
-    await names.load_users(
-        {i.get("assignee_id") or i.get("started_by") or 0 for i in found} - {0}
-    )
+    await names.load_users({i.get("assignee_id") or i.get("started_by") or 0 for i in found} - {0})
     items = []
     for item in found:
         instance = instances[item["id"] if box == "started" else item["instance_id"]]
@@ -114,10 +114,26 @@ async def inbox_page(
     before: Before = None,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
+    return await _inbox(request, db, principal, box=box, app=app, before=before, done=done)
+
+
+async def _inbox(
+    request: Request,
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    box: Box = "mine",
+    app: str | None = None,
+    before: int | None = None,
+    done: str | None = None,
+    status_code: int = 200,
+    error: str | None = None,
+) -> Response:
     items = await _task_rows(db, principal, box, app, before)
     return render(
         request,
         "pages/inbox.html",
+        status_code=status_code,
         nav=await _nav(db, principal, app),
         box=box,
         app=app,
@@ -126,6 +142,7 @@ async def inbox_page(
         next_before=items[-1]["id"] if len(items) == PAGE else None,
         before=before,
         done=_(DONE[done]) if done in DONE else None,
+        error=error,
     )
 
 
@@ -228,7 +245,11 @@ def _field_errors(problem: ProblemError) -> FormErrors:
     fields: dict[str, list[str]] = {}
     for item in problem.errors:
         name = item.field.removeprefix("fields.")
-        message = codes.get(item.code, item.message) if problem.code == "task_fields_invalid" else item.message
+        message = (
+            codes.get(item.code, item.message)
+            if problem.code == "task_fields_invalid"
+            else item.message
+        )
         fields.setdefault(name, []).append(message)
     errors.fields = fields
     if problem.code == "task_not_open":
@@ -236,7 +257,9 @@ def _field_errors(problem: ProblemError) -> FormErrors:
     elif problem.code == "task_not_yours":
         errors.form = _("This task is not yours to work on: it is assigned to someone else.")
     elif problem.code == "conflict":
-        errors.form = _("Someone else acted on this process at the same moment. Check it and try again.")
+        errors.form = _(
+            "Someone else acted on this process at the same moment. Check it and try again."
+        )
     return errors
 
 
@@ -257,15 +280,22 @@ async def _act(
     except ProblemError as exc:
         if exc.code == "not_found":
             raise
-        return await _task_page(
-            request,
-            db,
-            principal,
-            task_id,
-            errors=_field_errors(exc),
-            status_code=exc.status,
-            values=values,
-        )
+        await revive(db, principal)
+        errors = _field_errors(exc)
+        try:
+            return await _task_page(
+                request,
+                db,
+                principal,
+                task_id,
+                errors=errors,
+                status_code=exc.status,
+                values=values,
+            )
+        except ProblemError as hidden:  # the task is no longer the viewer's to see
+            if hidden.code != "not_found":
+                raise
+            return await _inbox(request, db, principal, status_code=exc.status, error=errors.form)
     target = safe_next(back, "") if back else ""
     if target:
         separator = "&" if "?" in target else "?"
@@ -307,7 +337,7 @@ async def complete_task(
     return await _act(request, db, principal, task_id, action, work, values=raw)
 
 
-async def _step_rights(db: AsyncSession, task_id: int) -> tuple[Any, dict[str, str]]:
+async def _step_rights(db: AsyncSession, task_id: int) -> tuple[Any, dict[str, Any]]:
     """The form a task's record belongs to and the field rights of the task's step."""
     task = await db.get(FlowTask, task_id)
     if task is None:
@@ -396,9 +426,7 @@ async def return_task(
     """Send the process back to an earlier step 退回."""
 
     async def work() -> None:
-        await tasks.act(
-            db, principal, task_id, "return_to", target=target, comment=comment or None
-        )
+        await tasks.act(db, principal, task_id, "return_to", target=target, comment=comment or None)
 
     return await _act(request, db, principal, task_id, "return", work)
 

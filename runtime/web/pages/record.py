@@ -222,9 +222,7 @@ async def delete_record(
         await revive(db, principal)
         values = await _page_values(request, db, principal, app, form, record_id)
         message = _("Someone changed this record meanwhile. Check it, then delete it again.")
-        return render(
-            request, "pages/record_delete.html", status_code=409, **values, error=message
-        )
+        return render(request, "pages/record_delete.html", status_code=409, **values, error=message)
     return RedirectResponse(f"/apps/{app}/forms/{form}?deleted={record_id}", status_code=303)
 
 
@@ -245,7 +243,8 @@ async def _uploads(request: Request, db: AsyncSession, principal: Principal) -> 
                 "payload_too_large", params={"limit": settings.max_upload_bytes}
             ) from exc
         try:
-            ids.append((await _store(db, storage, principal, upload, staged)).id)
+            stored = await _store(db, storage, principal, upload, staged)  # type: ignore[arg-type]
+            ids.append(stored.id)
         finally:
             storage.discard(staged)
     return ids

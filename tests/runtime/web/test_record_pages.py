@@ -217,9 +217,7 @@ async def test_mentioned_users_who_cannot_read_the_record_are_not_notified(
         assert (await db.scalars(select(Notification))).all() == []
 
 
-async def test_empty_comments_are_refused_inline_and_htmx_gets_the_activity(
-    client, admin, user
-):
+async def test_empty_comments_are_refused_inline_and_htmx_gets_the_activity(client, admin, user):
     _, record = await _case(client, admin)
     token = await sign_in(client, "alice", USER_PASSWORD)
     empty = await client.post(
