@@ -7,11 +7,11 @@ from fastapi.staticfiles import StaticFiles
 
 from runtime.web import errors
 from runtime.web.assets import STATIC_DIR
-from runtime.web.pages import auth, home, inbox, record
+from runtime.web.pages import auth, forms, home, inbox, record
 from runtime.web.security import SecurityHeadersMiddleware
 
 #: Page routers, in matching order.
-ROUTERS = (auth.router, home.router, record.router, inbox.router)
+ROUTERS = (auth.router, home.router, forms.router, record.router, inbox.router)
 
 
 def install_web(app: FastAPI) -> None:

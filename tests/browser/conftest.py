@@ -4,6 +4,7 @@
   ``create_app(Settings(...))`` on a fresh migrated SQLite database (a copy of one migrated
   once per session); ``live.url``, ``live.create_user(...)`` and ``live.run(...)`` (any
   coroutine, on the server's event loop with its session factory).
+* ``sign_in_as(page, username, password)`` — signs in through the sign-in page.
 * ``browser`` — Chromium from ``/usr/bin/chromium`` (Playwright never downloads one), once per
   module.
 * ``page`` — a new context and page per test in the ``locale`` fixture's language (override
@@ -29,12 +30,19 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import uvicorn
 
 from runtime.app import create_app
-from tests.conftest import USER_PASSWORD, clear_caches, create_database, make_settings
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    USER_PASSWORD,
+    clear_caches,
+    create_database,
+    make_settings,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
@@ -52,7 +60,7 @@ CHROMIUM_ARGS = [
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS = HERE.parent.parent / "var" / "artifacts" / "screenshots"
 #: What a page may take to load or an element to appear (not a timing assertion: a bound).
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 30_000
 
 T = TypeVar("T")
 
@@ -128,7 +136,7 @@ class Live:
 
         return LiveUser(self.run(create), username, password)
 
-    def create_admin(self, username: str = "admin", password: str = "Admin-pass-2026") -> LiveUser:
+    def create_admin(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> LiveUser:
         return self.create_user(username, password, admin=True)
 
 
@@ -176,6 +184,26 @@ def live(migrated_sqlite: Path, tmp_path: Path) -> Iterator[Live]:
         thread.join(30)
         sock.close()
         clear_caches()
+
+
+@pytest.fixture
+def sign_in_as(live: Live) -> Callable[..., None]:
+    """``sign_in_as(page, username, password)``: sign in through the sign-in page like a
+    person (``next_url``: where to go afterwards); fails with the page's messages when the
+    sign-in page comes back instead."""
+
+    def sign_in(page: Page, username: str, password: str, next_url: str = "/") -> None:
+        page.goto(f"{live.url}/sign-in?{urlencode({'next': next_url})}")
+        form = page.locator("form[action='/sign-in']")
+        form.locator("input[name=username]").fill(username)
+        form.locator("input[name=password]").fill(password)
+        with page.expect_navigation():
+            form.locator("button[type=submit]").click()
+        if urlsplit(page.url).path == "/sign-in":
+            shown = page.locator("[role=alert], .field-errors").all_inner_texts()
+            raise AssertionError(f"signing in as {username!r} failed: {shown}")
+
+    return sign_in
 
 
 # --- the browser ---------------------------------------------------------------------------

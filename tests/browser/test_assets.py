@@ -4,10 +4,12 @@ flow Tangram exported."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from engines.flow.bpmn import to_bpmn
@@ -41,14 +43,19 @@ def same_json(a: Any, b: Any) -> bool:
 
 
 def load(page: Any, live: Any, *files: str) -> None:
-    """A blank page of the live server's origin with the vendored ``files`` loaded."""
-    page.goto(f"{live.url}/api/health")
-    page.set_content("<!doctype html><html><head><meta charset='utf-8'></head><body></body></html>")
+    """The sign-in page (base.html loads htmx; Tangram's Content-Security-Policy applies) with
+    the vendored ``files`` added as the pages will add them, from /static/vendor/."""
+    page.goto(f"{live.url}/sign-in")
     for name in files:
+        url = f"{live.url}/static/vendor/{name}"
         if name.endswith(".css"):
-            page.add_style_tag(path=str(VENDOR / name))
+            page.add_style_tag(url=url)
         else:
-            page.add_script_tag(path=str(VENDOR / name))
+            page.add_script_tag(url=url)
+
+
+def add_box(page: Any, html: str) -> None:
+    page.evaluate("(html) => document.body.insertAdjacentHTML('beforeend', html)", html)
 
 
 def test_manifest_lists_every_file_with_its_package_version_and_licence(manifest):
@@ -70,17 +77,27 @@ def test_manifest_lists_every_file_with_its_package_version_and_licence(manifest
     assert manifest["packages"]["htmx.org"]["version"].startswith("2.")
 
 
-def test_htmx_swaps_in_a_response_from_the_live_server(page, live, manifest):
-    load(page, live, "htmx.min.js")
+def test_every_file_is_served_as_built(live, manifest):
+    with httpx.Client(base_url=live.url, timeout=30) as client:
+        for entry in manifest["files"]:
+            response = client.get(f"/static/vendor/{entry['path']}")
+            assert response.status_code == 200, entry["path"]
+            assert hashlib.sha256(response.content).hexdigest() == entry["sha256"]
+        assert client.get("/static/vendor/MANIFEST.json").json() == manifest
+
+
+def test_the_sign_in_page_runs_the_vendored_htmx(page, live, manifest):
+    page.goto(f"{live.url}/sign-in")
     assert page.evaluate("typeof htmx") == "object"
     assert page.evaluate("htmx.version") == manifest["packages"]["htmx.org"]["version"]
-    page.evaluate(
-        """() => {
-            document.body.innerHTML =
-                '<button hx-get="/api/health" hx-target="#out">check</button><pre id="out"></pre>';
-            htmx.process(document.body);
-        }"""
+    loaded = page.evaluate(
+        "[...document.scripts].map(s => new URL(s.src).pathname).filter(p => p.includes('htmx'))"
     )
+    assert loaded == ["/static/vendor/htmx.min.js"]
+    add_box(
+        page, '<button hx-get="/api/health" hx-target="#out">check</button><pre id="out"></pre>'
+    )
+    page.evaluate("htmx.process(document.body)")
     page.get_by_role("button", name="check").click()
     page.locator("#out").filter(has_text='"status"').wait_for()
     assert json.loads(page.locator("#out").inner_text())["status"] == "ok"
@@ -91,11 +108,10 @@ def test_echarts_draws_a_chart(page, live, manifest):
     load(page, live, "echarts.min.js")
     assert page.evaluate("typeof echarts") == "object"
     assert page.evaluate("echarts.version") == manifest["packages"]["echarts"]["version"]
+    add_box(page, '<div id="chart" style="width: 600px; height: 400px"></div>')
     drawn = page.evaluate(
         """() => {
-            const box = document.createElement('div');
-            box.style.cssText = 'width: 600px; height: 400px';
-            document.body.appendChild(box);
+            const box = document.getElementById('chart');
             const chart = echarts.init(box, null, {renderer: 'canvas'});
             chart.setOption({
                 animation: false,
@@ -136,20 +152,13 @@ def test_json_logic_js_agrees_with_the_server_engine_on_the_official_tests(page,
     assert page.errors == []
 
 
-def test_sortable_attaches_to_a_list(page, live):
+def test_sortable_reorders_a_list_by_dragging(page, live):
     load(page, live, "Sortable.min.js")
-    attached = page.evaluate(
-        """() => {
-            document.body.innerHTML = '<ul id="fields"><li>a</li><li>b</li></ul>';
-            const list = document.getElementById('fields');
-            const sortable = Sortable.create(list, {animation: 0});
-            return {
-                same: Sortable.get(list) === sortable,
-                order: sortable.toArray().length,
-            };
-        }"""
-    )
-    assert attached == {"same": True, "order": 2}
+    add_box(page, '<ul id="fields"><li data-id="a">Alpha</li><li data-id="b">Beta</li></ul>')
+    page.evaluate("Sortable.create(document.getElementById('fields'), {animation: 0})")
+    page.get_by_text("Beta").drag_to(page.get_by_text("Alpha"))
+    order = page.evaluate("Sortable.get(document.getElementById('fields')).toArray()")
+    assert order == ["b", "a"]
     assert page.errors == []
 
 
@@ -160,9 +169,10 @@ def test_bpmn_js_renders_a_flow_tangram_exported(page, live):
         live,
         "bpmn-js/assets/diagram-js.css",
         "bpmn-js/assets/bpmn-js.css",
+        "bpmn-js/assets/bpmn-font/css/bpmn.css",
         "bpmn-js/bpmn-modeler.production.min.js",
     )
-    page.evaluate('document.body.innerHTML = \'<div id="canvas" style="height: 600px"></div>\'')
+    add_box(page, '<div id="canvas" style="width: 1200px; height: 600px"></div>')
     result = page.evaluate(
         """async (xml) => {
             const modeler = new BpmnJS({container: '#canvas'});
@@ -178,4 +188,8 @@ def test_bpmn_js_renders_a_flow_tangram_exported(page, live):
     assert result["warnings"] == []
     assert {node.id for node in flow.nodes} <= set(result["ids"])
     assert page.locator("#canvas .djs-element").count() >= len(flow.nodes)
+    # The palette's icons come from bpmn-font, found by its stylesheet's relative URL.
+    page.locator("#canvas .djs-palette .bpmn-icon-start-event-none").wait_for()
+    faces = page.evaluate("document.fonts.load('16px bpmn').then(fs => fs.map(f => f.status))")
+    assert faces and set(faces) == {"loaded"}
     assert page.errors == []
