@@ -18,10 +18,15 @@ from runtime.auth.models import User
 from runtime.auth.principal import Principal
 from runtime.errors import FieldError, ProblemError
 from runtime.files.models import StoredFile
+from runtime.i18n import pick
+from runtime.permissions import load_membership
 from runtime.records.attachments import held
 from runtime.records.forms import FormHandle
 from runtime.records.models import RecordComment, RecordFile, RecordHistory
+from runtime.records.scope import read_scope
+from runtime.rules.models import Notification
 
+_TAG = re.compile(r"<[^>]+>")
 _MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9._@-]{0,63})", re.IGNORECASE)
 
 
@@ -83,6 +88,7 @@ async def add_comment(
                 form_id=handle.form_id, record_id=record_id, comment_id=comment.id, file_id=file_id
             )
         )
+    await notify_mentioned(db, handle, principal, record_id, comment)
     audit.record(
         db,
         principal,
@@ -92,6 +98,58 @@ async def add_comment(
         {"comment_id": comment.id, "internal": internal},
     )
     return comment
+
+
+async def notify_mentioned(
+    db: AsyncSession,
+    handle: FormHandle,
+    author: Principal,
+    record_id: int,
+    comment: RecordComment,
+) -> list[int]:
+    """An in-app notification for every user the comment mentions who may read the record
+    (never the author); returns whom it notified."""
+    if not comment.mentions:
+        return []
+    users = await db.execute(
+        select(User).where(User.id.in_(comment.mentions), User.id != author.user_id)
+    )
+    who = author.user.display_name or author.user.username
+    label = handle.form.label
+    excerpt = " ".join(_TAG.sub(" ", comment.body).split())[:300]
+    notified = []
+    for user in users.scalars():
+        reader = Principal(user=user, via="system")
+        await load_membership(db, reader)
+        visible = await db.execute(
+            select(handle.table.c.id).where(
+                handle.table.c.id == record_id,
+                handle.table.c.deleted_at.is_(None),
+                read_scope(handle, reader),
+            )
+        )
+        if visible.first() is None:
+            continue
+        form = label.get(user.locale or "") or label.get("en") or next(iter(label.values()))
+        title = pick(
+            {
+                "en": f"{who} mentioned you on {form} #{record_id}",
+                "zh-CN": f"{who} 在{form} #{record_id} 中提到了您",
+            },
+            user.locale,
+        )
+        subject = {
+            "app": handle.app_key,
+            "form": handle.form.key,
+            "record_id": record_id,
+            "comment_id": comment.id,
+            "kind": "mention",
+        }
+        db.add(Notification(user_id=user.id, title=title[:500], body=excerpt, subject=subject))
+        notified.append(user.id)
+    if notified:
+        await db.flush()
+    return notified
 
 
 async def timeline(

@@ -7,7 +7,17 @@ from fastapi.staticfiles import StaticFiles
 
 from runtime.web import errors
 from runtime.web.assets import STATIC_DIR
-from runtime.web.pages import api_docs, auth, dashboards, forms, home, list_actions, notifications
+from runtime.web.pages import (
+    api_docs,
+    auth,
+    dashboards,
+    forms,
+    home,
+    inbox,
+    list_actions,
+    notifications,
+    record,
+)
 from runtime.web.pages import list as list_page
 from runtime.web.security import SecurityHeadersMiddleware
 
@@ -17,8 +27,10 @@ ROUTERS = (
     auth.router,
     home.router,
     forms.router,
+    record.router,
     list_actions.router,
     list_page.router,
+    inbox.router,
     dashboards.router,
     notifications.router,
 )

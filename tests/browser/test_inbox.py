@@ -1,0 +1,85 @@
+"""A two-step approval completed from the task inbox in a real browser, by two users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import ADMIN_PASSWORD, make_account
+from tests.runtime.flows.conftest import chain, flow, publish_flows
+
+PASSWORD = "Pass-word-2026x"
+APPROVAL = flow(
+    "approval",
+    [
+        {"id": "start", "type": "start"},
+        {
+            "id": "first",
+            "type": "user_task",
+            "name": {"en": "Manager approval"},
+            "assignee": {"kind": "user", "key": "manager"},
+            "fields": {"resolution": "required"},
+        },
+        {
+            "id": "second",
+            "type": "user_task",
+            "name": {"en": "Director approval"},
+            "assignee": {"kind": "user", "key": "director"},
+        },
+        {"id": "end", "type": "end"},
+    ],
+    chain("start", "first", "second", "end"),
+)
+
+
+def _arrange(live: Any) -> int:
+    """Publish the app, create the users and start the approval on a new request."""
+
+    async def arrange(sessions: Any) -> int:
+        transport = httpx.ASGITransport(app=live.app, client=("127.0.0.1", 50001))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            admin = await make_account(client, sessions, "admin", ADMIN_PASSWORD, admin=True)
+            people = {
+                name: await make_account(client, sessions, name, PASSWORD)
+                for name in ("requester", "manager", "director")
+            }
+            app = await publish_flows(client, admin, [APPROVAL])
+            record = await app.record(people["requester"], title="New laptop")
+            started = await app.start(people["requester"], "approval", record["id"])
+            assert started.status_code == 201, started.text
+            return int(started.json()["id"])
+
+    return live.run(arrange)
+
+
+def _sign_in(page: Any, live: Any, username: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{live.url}/sign-in?next=/inbox")
+    page.fill("#f-username", username)
+    page.fill("#f-password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live.url}/inbox")
+
+
+def test_a_two_step_approval_from_the_inbox(page, live):
+    instance_id = _arrange(live)
+
+    _sign_in(page, live, "manager")
+    page.get_by_role("link", name="Manager approval").click()
+    page.get_by_label("Resolution").fill("Budget is fine")
+    page.get_by_label("Comment").first.fill("Approved for Q3")
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_text("You approved.").wait_for()
+
+    _sign_in(page, live, "director")
+    page.get_by_role("link", name="Director approval").click()
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_text("You approved.").wait_for()
+
+    page.goto(f"{live.url}/inbox/instances/{instance_id}")
+    badge = page.locator(".flow-card__head .badge")
+    assert badge.inner_text() == "Finished"
+    assert page.get_by_text("Approved for Q3").is_visible()
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert page.errors == []
