@@ -277,6 +277,13 @@ class _Compiler:
     def fold(self, rule: Any) -> Any:
         return evaluate(rule, None, context=self.context)
 
+    def fold_values(self, name: str, values: Sequence[Value]) -> Any:
+        """``name`` applied to constant values by the evaluator (values passed as data, so a
+        computed NaN or an array is taken as it is, not read as a rule)."""
+        consts = {str(i): v.value for i, v in enumerate(values) if isinstance(v, Const)}
+        rule = {name: [{"var": str(i)} for i in range(len(values))]}
+        return evaluate(rule, consts, context=self.context)
+
     def refuse(self, path: Path, message: str) -> NoReturn:
         raise NotSqlError(message, path)
 
@@ -297,6 +304,8 @@ class _Compiler:
             if null_is_false and name == "in":
                 paths = self.arg_paths(op_path, len(args), listed)
                 values = [self.value(arg, p) for arg, p in zip(args, paths, strict=True)]
+                if all(isinstance(v, Const) for v in values):
+                    return _bool(truthy(self.fold_values(name, values)))
                 return self._in(values, op_path, null_is_false=True)
             structural = {
                 "and": self._and_or_cond,
@@ -594,6 +603,8 @@ class _Compiler:
         if name in ("!", "!!"):
             return Expr(self._not_cond(args, path, listed), "boolean", nullable=False)
         values = [self.value(arg, p) for arg, p in zip(args, paths, strict=True)]
+        if all(isinstance(v, Const) for v in values):  # e.g. a NaN computed from constants
+            return Const(self.fold_values(str(name), values))
         predicate = {
             "in": self._in,
             "contains": self._contains,
