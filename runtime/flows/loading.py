@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime import pg_direct
 from runtime.flows.models import FlowInstance, FlowTask, FlowTimer, FlowToken
 from runtime.org.models import org_stamp_column
 
@@ -91,13 +92,14 @@ async def fetch(
 ) -> Loaded | None:
     """The instance ``instance_id`` (or the one task ``task_id`` belongs to) and its items."""
     dialect = db.get_bind().dialect.name
-    if task_id is not None:
-        params = {"b_task": task_id}
-        statement = _cached(dialect, True)
+    by_task = task_id is not None
+    params = {"b_task": task_id} if by_task else {"b_id": instance_id}
+    statement = _cached(dialect, by_task)
+    row: Any
+    if dialect == "postgresql":
+        row = await pg_direct.fetchrow(db, statement, params)
     else:
-        params = {"b_id": instance_id}
-        statement = _cached(dialect, False)
-    row = (await db.execute(statement, params)).mappings().one_or_none()
+        row = (await db.execute(statement, params)).mappings().one_or_none()
     if row is None:
         return None
     data = {n: row[n] for n in INSTANCE_COLUMNS}

@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, Integer, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime import pg_direct
 from runtime.db import JsonType, UTCDateTime
 
 if TYPE_CHECKING:
@@ -160,12 +161,12 @@ async def pg_save(
             parent_token=run.parent_token,
             parent_call=run.parent_call,
         )
-        new_id, task_ids = (await db.execute(_START, params)).one()
+        new_id, task_ids = await pg_direct.fetchrow(db, _START, params)
         inst.id = new_id
         inst.row_version = 0  # the caller counts the write
     else:
         params.update(id=inst.id, seen=inst.row_version)
-        locked, task_ids = (await db.execute(_SAVE, params)).one()
+        locked, task_ids = await pg_direct.fetchrow(db, _SAVE, params)
         if not locked:
             return None
     return {seq: task_id for seq, task_id in task_ids}

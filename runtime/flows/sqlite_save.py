@@ -14,7 +14,7 @@ execution would, and is passed as a bound parameter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.compiled import Compiled, compiled_for
 from runtime.flows.models import (
     FlowHistory,
     FlowInstance,
@@ -61,38 +62,6 @@ TIMER_COLUMNS = ("instance_id", "seq", "node", "token", "due_at", "status", "bou
 HISTORY_COLUMNS = ("instance_id", "at", "action", "actor_id", "node", "task_seq", "data")
 POOL_COLUMNS = ("task_id", "kind", "ref_id")
 POOL_KINDS = {"user", "role", "group", "department", "department_tree", "admins"}
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """A statement compiled for SQLite: its SQL, and how to turn named values into its
-    positional parameters (each through the bound column type's processor)."""
-
-    sql: str
-    names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
-    defaults: Mapping[str, Any]
-
-    @classmethod
-    def of(cls, statement: Any, dialect: Dialect, columns: Sequence[str] | None = None) -> Compiled:
-        compiled = statement.compile(
-            dialect=dialect, column_keys=list(columns) if columns is not None else None
-        )
-        names = tuple(compiled.positiontup or ())
-        binds = compiled.binds
-        processors = tuple(
-            binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
-        )
-        defaults = {n: binds[n].value for n in names if binds[n].value is not None}
-        return cls(str(compiled), names, processors, defaults)
-
-    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        out = []
-        for name, process in zip(self.names, self.processors, strict=True):
-            value = row[name] if name in row else self.defaults.get(name)
-            # Processors take None too (JSON writes 'null', as an ordinary execution does).
-            out.append(process(value) if process is not None else value)
-        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -149,16 +118,6 @@ def _build(dialect: Dialect) -> Statements:
     )
 
 
-_BUILT: dict[int, Statements] = {}
-
-
-def _statements(dialect: Dialect) -> Statements:
-    built = _BUILT.get(id(dialect))
-    if built is None:
-        built = _BUILT[id(dialect)] = _build(dialect)
-    return built
-
-
 @dataclass
 class Written:
     """What the write produced: the instance id (new instances) and task row ids by seq."""
@@ -171,7 +130,7 @@ async def sqlite_save(
     db: AsyncSession, run: Run, changes: Changes, instance: dict[str, Any], now: datetime
 ) -> Written | None:
     """Write the transition; None when the optimistic lock was lost (nothing written)."""
-    statements = _statements(db.get_bind().dialect)
+    statements = compiled_for(db.get_bind().dialect, "flow_sqlite_save", _build)
     inst = run.inst
     if inst.id is None:
         head = (
