@@ -149,7 +149,12 @@ def _sqlite_begin(conn: Any) -> None:
     # Writers take the write lock up front: a deferred transaction that reads and then writes
     # fails at once with "database is locked" when another writer got there first.
     write = conn.get_execution_options().get("tangram_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+    adapted = conn.connection.dbapi_connection
+    if isinstance(adapted, sqlite_driver.OneHopConnection):
+        adapted.begin(statement)  # deferred to the first statement's trip
+    else:
+        conn.exec_driver_sql(statement)
 
 
 def session_factory(engine: AsyncEngine, *, write: bool = True) -> async_sessionmaker[AsyncSession]:

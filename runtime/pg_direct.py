@@ -58,23 +58,21 @@ async def fetchrow(db: AsyncSession, statement: Any, params: Mapping[str, Any]) 
 async def _raise(
     adapted: Any, connection: AsyncConnection, sql: str, args: tuple[Any, ...], error: Exception
 ) -> NoReturn:
-    """Raise ``error`` as SQLAlchemy would have (translated, wrapped, disconnects handled)."""
     try:
-        adapted._handle_exception(error)
+        adapted._handle_exception(error)  # asyncpg's error as the DBAPI error it maps to
     except Exception as translated:
-        await connection.run_sync(_handle, translated, sql, args)
-        raise
+        await reraise(connection, translated, sql, args)
     raise error  # not reached: the adapter raises every error it is handed
+
+
+async def reraise(
+    connection: AsyncConnection, error: Exception, sql: str, args: tuple[Any, ...]
+) -> NoReturn:
+    """Raise the DBAPI ``error`` as SQLAlchemy would have (wrapped in its ``DBAPIError``
+    subclass; a lost connection invalidated)."""
+    await connection.run_sync(_handle, error, sql, args)
+    raise error  # not reached: SQLAlchemy raises
 
 
 def _handle(sync: Any, error: Exception, sql: str, args: tuple[Any, ...]) -> None:
     sync._handle_dbapi_exception(error, sql, args, None, None)
-
-
-async def scalar(db: AsyncSession, statement: Any, params: Mapping[str, Any]) -> Any:
-    """The first column of the first row of ``statement`` (None without one): straight on
-    asyncpg on PostgreSQL, through the session on other databases."""
-    if db.get_bind().dialect.name != "postgresql":
-        return (await db.execute(statement, params)).scalar()
-    row = await fetchrow(db, statement, params)
-    return row[0] if row is not None else None

@@ -11,7 +11,8 @@ Three more trips are saved or made cheaper per transaction:
 
 - ``BEGIN``/``BEGIN IMMEDIATE`` is not a trip of its own: it runs on the thread just before
   the transaction's first statement (a transaction with no statement never begins, and its
-  commit or rollback costs nothing);
+  commit or rollback costs nothing); ``runtime.db`` hands it to :meth:`OneHopConnection.begin`
+  directly, not as a statement execution;
 - the pool's reset-on-return rollback, after a commit, is skipped when sqlite3 says no
   transaction is open;
 - writers of one process (``BEGIN IMMEDIATE``) wait for each other on an ``asyncio.Lock``,
@@ -160,12 +161,23 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         """Remember ``statement`` for the next trip; a writer first takes the write lock."""
         if statement == "BEGIN IMMEDIATE" and self._write_lock is None:
             lock = self.dbapi.write_lock()
-            try:
-                await asyncio.wait_for(lock.acquire(), WRITE_WAIT_SECONDS)
-            except TimeoutError:
-                raise sqlite3.OperationalError("database is locked") from None
+            if lock.locked() or getattr(lock, "_waiters", None):
+                try:
+                    await asyncio.wait_for(lock.acquire(), WRITE_WAIT_SECONDS)
+                except TimeoutError:
+                    raise sqlite3.OperationalError("database is locked") from None
+            else:  # free and nobody queued: taken at once, without wait_for's task
+                await lock.acquire()
             self._write_lock = lock
         self._begin = statement
+
+    def begin(self, statement: str) -> None:
+        """Called (in SQLAlchemy's greenlet) for the transaction's ``BEGIN``: deferred to the
+        next trip, without a statement execution of its own."""
+        try:
+            await_(self.defer_begin(statement))
+        except Exception as error:
+            self._handle_exception(error)
 
     def take_begin(self) -> str | None:
         begin, self._begin = self._begin, None

@@ -26,7 +26,7 @@ from engines.flow.memory import ADMINS, assignee_chain
 from engines.flow.model import Assignee, UserTask
 from engines.flow.state import Resolution
 from engines.logic import evaluate
-from runtime import pg_direct
+from runtime import direct
 from runtime.auth.models import User
 from runtime.flows.store import Run
 from runtime.org.models import Department, DepartmentMember, Group, GroupMember, Role, RoleMember
@@ -173,7 +173,7 @@ async def _active_ids(
     if not usernames and not ids:
         return []
     if usernames and len(usernames) == 1:
-        found = await pg_direct.scalar(db, _ONE_USER, {"b_name": usernames[0]})
+        found = await direct.scalar(db, _ONE_USER, {"b_name": usernames[0]})
         return [found] if found is not None else []
     column = User.username if usernames else User.id
     wanted: list[Any] = list(usernames or ids or [])

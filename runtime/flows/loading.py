@@ -1,8 +1,9 @@
 """Read an instance and its live items (tokens, open tasks, pending timers) in one statement.
 
 A transition reads its instance on every request and job, so the read is one round trip:
-the instance row with its items aggregated as JSON arrays by correlated subqueries
-(``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite), and the organisation's version
+the instance row, with its JSON columns and its items (aggregated by correlated subqueries:
+``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite) in one JSON array, decoded
+once, and the organisation's version
 (``org_stamp``: assignee resolutions are cached under it, :mod:`runtime.flows.assign`). The
 statements are built once per dialect.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from runtime import pg_direct
+from runtime import direct
 from runtime.flows.models import FlowInstance, FlowTask, FlowTimer, FlowToken
 from runtime.org.models import org_stamp_column
 
@@ -34,6 +35,8 @@ INSTANCE_COLUMNS = (
     "seq", "visited", "error", "started_by", "parent_id", "parent_token", "parent_call",
     "row_version",
 )  # fmt: skip
+#: Instance columns read inside the one JSON document (with the items).
+DOC_COLUMNS = ("variables", "visited", "error")
 
 
 @dataclass
@@ -55,11 +58,14 @@ def _statement(dialect: str, by_task: bool) -> Any:
     timers = select(_agg(dialect, M, TIMER_COLUMNS)).where(
         M.c.instance_id == instance_id, M.c.status == "pending"
     )
+    docs = [INST.c[n] for n in DOC_COLUMNS] + [q.scalar_subquery() for q in (tokens, tasks, timers)]
+    if dialect == "postgresql":
+        doc = func.json_build_array(*docs, type_=JSON)
+    else:  # a subquery's JSON comes back as text: json() reads it again
+        doc = func.json_array(*(func.json(d) for d in docs), type_=JSON)
     query = select(
-        *(INST.c[n] for n in INSTANCE_COLUMNS),
-        tokens.scalar_subquery().label("l_tokens"),
-        tasks.scalar_subquery().label("l_tasks"),
-        timers.scalar_subquery().label("l_timers"),
+        *(INST.c[n] for n in INSTANCE_COLUMNS if n not in DOC_COLUMNS),
+        doc.label("l_doc"),
         org_stamp_column(),
     )
     if by_task:
@@ -95,24 +101,16 @@ async def fetch(
     by_task = task_id is not None
     params = {"b_task": task_id} if by_task else {"b_id": instance_id}
     statement = _cached(dialect, by_task)
-    row: Any
-    if dialect == "postgresql":
-        row = await pg_direct.fetchrow(db, statement, params)
-    else:
-        row = (await db.execute(statement, params)).mappings().one_or_none()
+    row = await direct.fetchrow(db, statement, params)
     if row is None:
         return None
-    data = {n: row[n] for n in INSTANCE_COLUMNS}
-    data["org_stamp"] = row["org_stamp"]
-    return Loaded(data, _list(row["l_tokens"]), _list(row["l_tasks"]), _list(row["l_timers"]))
-
-
-def _list(value: Any) -> list[list[Any]]:
-    if value is None:
-        return []
-    if isinstance(value, str):  # a driver that left the JSON as text
-        value = json.loads(value)
-    return list(value)
+    data = {n: row[n] for n in INSTANCE_COLUMNS if n not in DOC_COLUMNS}
+    doc = row["l_doc"]
+    if isinstance(doc, str):  # a driver that left the JSON as text
+        doc = json.loads(doc)
+    variables, visited, error, tokens, tasks, timers = doc
+    data.update(variables=variables, visited=visited, error=error, org_stamp=row["org_stamp"])
+    return Loaded(data, tokens or [], tasks or [], timers or [])
 
 
 def as_datetime(value: Any) -> datetime | None:

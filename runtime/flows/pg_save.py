@@ -1,7 +1,7 @@
 """On PostgreSQL a transition's whole write is one statement: data-modifying CTEs update the
 instance under its optimistic lock (or insert a new one) and, only when that succeeded, delete
-consumed tokens and upsert tokens, tasks (with their claim pools), timers and history rows
-passed as JSON arrays.
+consumed tokens and upsert tokens, tasks (with their claim pools), timers and history rows,
+all passed in one JSON document (serialised once per transition).
 
 One round trip instead of six keeps the persisted engine's cost close to the interpreter's
 (DESIGN §4). Identifiers are the platform's own table and column names; every value is a
@@ -10,36 +10,41 @@ bound parameter.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Integer, bindparam, text
+from sqlalchemy import BigInteger, Integer, Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime import pg_direct
-from runtime.db import JsonType, UTCDateTime
+from runtime.db import UTCDateTime
 
 if TYPE_CHECKING:
     from runtime.flows.store import Changes, Run
 
-_UPDATE = """
-WITH inst AS (
+#: The transition's JSON: the instance's documents and the item rows, one parameter
+#: (serialised once; read with ``->`` and ``jsonb_to_recordset``).
+_DOC = """
+WITH d AS (SELECT CAST(:doc AS JSONB) AS doc)"""
+_UPDATE = """, inst AS (
     UPDATE flow_instances
-    SET status = :status, variables = :variables, seq = :seq, visited = :visited,
-        error = :error, updated_at = :updated_at, ended_at = :ended_at,
-        row_version = row_version + 1
+    SET status = :status, variables = d.doc -> 'variables', seq = :seq,
+        visited = d.doc -> 'visited', error = d.doc -> 'error', updated_at = :updated_at,
+        ended_at = :ended_at, row_version = row_version + 1
+    FROM d
     WHERE id = :id AND row_version = :seen
     RETURNING id
 )"""
-_INSERT = """
-WITH inst AS (
+_INSERT = """, inst AS (
     INSERT INTO flow_instances (app_id, version_id, flow_key, form_id, record_id, status,
         variables, seq, visited, error, started_by, started_at, updated_at, ended_at,
         parent_id, parent_token, parent_call, row_version)
-    VALUES (:app_id, :version_id, :flow_key, :form_id, :record_id, :status, :variables, :seq,
-        :visited, :error, :started_by, :updated_at, :updated_at, :ended_at, :parent_id,
-        :parent_token, :parent_call, 1)
+    SELECT :app_id, :version_id, :flow_key, :form_id, :record_id, :status,
+        d.doc -> 'variables', :seq, d.doc -> 'visited', d.doc -> 'error', :started_by,
+        :updated_at, :updated_at, :ended_at, :parent_id, :parent_token, :parent_call, 1
+    FROM d
     RETURNING id
 )"""
 _ITEMS = """, gone AS (
@@ -48,21 +53,21 @@ _ITEMS = """, gone AS (
 ), tok AS (
     INSERT INTO flow_tokens (instance_id, seq, node, status, via, data)
     SELECT inst.id, r.seq, r.node, r.status, r.via, r.data
-    FROM inst, jsonb_to_recordset(:tokens)
+    FROM inst, d, jsonb_to_recordset(d.doc -> 'tokens')
         AS r(seq INTEGER, node TEXT, status TEXT, via TEXT, data JSONB)
     ON CONFLICT (instance_id, seq) DO UPDATE
     SET node = EXCLUDED.node, status = EXCLUDED.status, via = EXCLUDED.via, data = EXCLUDED.data
 ), tim AS (
     INSERT INTO flow_timers (instance_id, seq, node, token, due_at, status, boundary_of)
     SELECT inst.id, r.seq, r.node, r.token, r.due_at, r.status, r.boundary_of
-    FROM inst, jsonb_to_recordset(:timers)
+    FROM inst, d, jsonb_to_recordset(d.doc -> 'timers')
         AS r(seq INTEGER, node TEXT, token INTEGER, due_at TIMESTAMPTZ, status TEXT,
              boundary_of INTEGER)
     ON CONFLICT (instance_id, seq) DO UPDATE SET status = EXCLUDED.status
 ), hist AS (
     INSERT INTO flow_history (instance_id, at, action, actor_id, node, task_seq, data)
     SELECT inst.id, r.at, r.action, r.actor_id, r.node, r.task_seq, r.data
-    FROM inst, jsonb_to_recordset(:history)
+    FROM inst, d, jsonb_to_recordset(d.doc -> 'history')
         AS r(at TIMESTAMPTZ, action TEXT, actor_id BIGINT, node TEXT, task_seq INTEGER,
              data JSONB)
 ), tsk AS (
@@ -72,7 +77,7 @@ _ITEMS = """, gone AS (
     SELECT inst.id, r.seq, r.token, r.app_id, r.node, r.name, r.status, r.assignee_id,
         r.candidates, r.signer, r.outcome, r.comment, r.data, r.created_at, r.due_at,
         r.completed_at, r.completed_by
-    FROM inst, jsonb_to_recordset(:tasks)
+    FROM inst, d, jsonb_to_recordset(d.doc -> 'tasks')
         AS r(seq INTEGER, token INTEGER, app_id BIGINT, node TEXT, name JSONB, status TEXT,
              assignee_id BIGINT, candidates JSONB, signer INTEGER, outcome TEXT, comment TEXT,
              data JSONB, created_at TIMESTAMPTZ, due_at TIMESTAMPTZ,
@@ -86,21 +91,18 @@ _ITEMS = """, gone AS (
 ), pools AS (
     INSERT INTO flow_task_pools (task_id, kind, ref_id)
     SELECT tsk.id, p.kind, p.ref_id
-    FROM tsk JOIN jsonb_to_recordset(:pools) AS p(seq INTEGER, kind TEXT, ref_id BIGINT)
-        ON p.seq = tsk.seq
+    FROM tsk, d, jsonb_to_recordset(d.doc -> 'pools') AS p(seq INTEGER, kind TEXT, ref_id BIGINT)
+    WHERE p.seq = tsk.seq
 )
 SELECT (SELECT id FROM inst) AS locked,
        (SELECT coalesce(jsonb_agg(jsonb_build_array(tsk.seq, tsk.id)), '[]'::jsonb) FROM tsk)
            AS task_ids
 """
 _ITEM_TYPES: dict[str, Any] = {
-    "variables": JsonType,
-    "visited": JsonType,
-    "error": JsonType,
+    "doc": Text,
     "updated_at": UTCDateTime(),
     "ended_at": UTCDateTime(),
     "gone": ARRAY(Integer),
-    **dict.fromkeys(("tokens", "timers", "history", "tasks", "pools"), JSONB),
     "seq": Integer,
 }
 _ROW_TYPES: dict[str, Any] = {
@@ -118,9 +120,9 @@ def _statement(sql: str, types: dict[str, Any]) -> Any:
 
 
 #: A transition of a stored instance, under its optimistic lock.
-_SAVE = _statement(_UPDATE + _ITEMS, {**_ITEM_TYPES, "id": BigInteger, "seen": Integer})
+_SAVE = _statement(_DOC + _UPDATE + _ITEMS, {**_ITEM_TYPES, "id": BigInteger, "seen": Integer})
 #: A new instance's first transition (the instance row inserted by the same statement).
-_START = _statement(_INSERT + _ITEMS, {**_ITEM_TYPES, **_ROW_TYPES})
+_START = _statement(_DOC + _INSERT + _ITEMS, {**_ITEM_TYPES, **_ROW_TYPES})
 
 
 def _iso(row: dict[str, Any]) -> dict[str, Any]:
@@ -140,14 +142,23 @@ async def pg_save(
         if task.seq in changes.fresh
         for kind, ref in task.candidates
     ]
-    params = {
-        **instance,
-        "gone": changes.gone,
+    doc = {
+        "variables": instance["variables"],
+        "visited": instance["visited"],
+        "error": instance["error"],
         "tokens": changes.tokens,
         "timers": [_iso(t) for t in changes.timers],
         "history": [_iso(h) for h in changes.history],
         "tasks": [_iso(t) for t in changes.task_rows],
         "pools": pools,
+    }
+    params = {
+        "doc": json.dumps(doc),
+        "status": instance["status"],
+        "seq": instance["seq"],
+        "updated_at": instance["updated_at"],
+        "ended_at": instance["ended_at"],
+        "gone": changes.gone,
     }
     if inst.id is None:
         params.update(

@@ -1,20 +1,49 @@
-"""The database layer: the one-hop SQLite driver and the idle-connection ping."""
+"""The database layer: the one-hop SQLite driver, the idle-connection ping, and statements
+run straight on the driver (runtime.direct)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    exc,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime import db as database
-from runtime.db import create_engine, session_factory
+from runtime import direct
+from runtime.db import JsonType, UTCDateTime, create_engine, session_factory
 
 META = MetaData()
 ITEMS = Table("hop_items", META, Column("id", Integer, primary_key=True), Column("name", String))
+DIRECT = Table(
+    "direct_items",
+    META,
+    Column("id", Integer, primary_key=True),
+    Column("name", String, unique=True),
+    Column("doc", JsonType),
+    Column("at", UTCDateTime()),
+)
+INSERT = (
+    insert(DIRECT)
+    .values(name=bindparam("b_name"), doc=bindparam("b_doc"), at=bindparam("b_at"))
+    .returning(DIRECT.c.id, DIRECT.c.doc, DIRECT.c.at)
+)
+NAMED = select(DIRECT.c.id).where(DIRECT.c.name == bindparam("b_name"))
 
 
 async def test_sqlite_uses_the_one_hop_driver(db_url: str, backend: str) -> None:
@@ -154,6 +183,12 @@ async def test_sqlite_writers_queue_in_process_and_release_on_every_end(
         await db.commit()
     async with factory() as db:
         await db.rollback()
+    if backend == "sqlite":
+        # Three connections in the pool: the writers meet at the lock in the order they
+        # began, not in the order new connections happen to finish opening.
+        opened = [await engine.connect() for _ in range(3)]
+        for conn in opened:
+            await conn.close()
     results = await asyncio.gather(
         writer("a"), writer("b", fail=True), writer("c"), return_exceptions=True
     )
@@ -171,3 +206,42 @@ async def test_sqlite_writers_queue_in_process_and_release_on_every_end(
     if backend == "sqlite":
         lock = engine.sync_engine.dialect.dbapi.write_lock()  # type: ignore[union-attr]
         assert not lock.locked()
+
+
+async def test_values_go_through_their_types_and_the_session_ends_the_transaction(
+    engine: AsyncEngine, backend: str
+) -> None:
+    factory = session_factory(engine)
+    at = datetime(2026, 12, 2, 8, 30, tzinfo=UTC)
+    async with factory() as db:
+        row = await direct.fetchrow(db, INSERT, {"b_name": "a", "b_doc": {"k": [1]}, "b_at": at})
+        if backend == "postgresql":
+            assert (row["doc"], row["at"]) == ({"k": [1]}, at)
+        else:  # result types are not processed: JSON text, naive UTC text
+            assert (json.loads(row["doc"]), row["at"]) == ({"k": [1]}, "2026-12-02 08:30:00.000000")
+        # The same transaction, whichever way a statement goes.
+        seen = (await db.execute(select(DIRECT.c.name).where(DIRECT.c.id == row["id"]))).scalar()
+        assert seen == "a"
+        await db.rollback()
+    async with factory() as db:
+        assert await direct.scalar(db, NAMED, {"b_name": "a"}) is None
+        await direct.fetchrow(db, INSERT, {"b_name": "b", "b_doc": None, "b_at": None})
+        await db.commit()
+    async with factory() as db:
+        assert await direct.scalar(db, NAMED, {"b_name": "b"}) is not None
+        assert await direct.scalar(db, NAMED, {"b_name": "nobody"}) is None
+
+
+async def test_errors_are_raised_as_sqlalchemy_raises_them(engine: AsyncEngine) -> None:
+    factory = session_factory(engine)
+    async with factory() as db:
+        await direct.fetchrow(db, INSERT, {"b_name": "a", "b_doc": {}, "b_at": None})
+        with pytest.raises(exc.IntegrityError):
+            await direct.fetchrow(db, INSERT, {"b_name": "a", "b_doc": {}, "b_at": None})
+        await db.rollback()
+        # The session goes on with a new transaction on the same connection.
+        await direct.fetchrow(db, INSERT, {"b_name": "c", "b_doc": {}, "b_at": None})
+        await db.commit()
+    async with factory() as db:
+        names = (await db.execute(text("SELECT name FROM direct_items"))).scalars()
+        assert list(names) == ["c"]
