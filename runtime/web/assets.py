@@ -12,12 +12,22 @@ from pathlib import Path
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PREFIX = "/static/"
+#: The app builder's own scripts and styles, served at ``/static/builder/…``.
+BUILDER_STATIC_DIR = Path(__file__).parents[2] / "builder" / "web" / "static"
+BUILDER_PREFIX = "builder/"
+
+
+def _root(path: str) -> tuple[Path, str]:
+    if path.startswith(BUILDER_PREFIX):
+        return BUILDER_STATIC_DIR, path[len(BUILDER_PREFIX) :]
+    return STATIC_DIR, path
 
 
 @cache
 def _digest(path: str) -> str | None:
-    file = (STATIC_DIR / path).resolve()
-    if STATIC_DIR.resolve() not in file.parents or not file.is_file():
+    root, relative = _root(path)
+    file = (root / relative).resolve()
+    if root.resolve() not in file.parents or not file.is_file():
         return None
     return hashlib.sha256(file.read_bytes()).hexdigest()[:12]
 

@@ -32,6 +32,12 @@ class Viewer:
     time_zone: str | None
     csrf_token: str
 
+    @property
+    def can_build(self) -> bool:
+        """Whether the top bar links the app builder (designers of single apps find it on
+        their home page)."""
+        return self.is_admin
+
     @classmethod
     def of(cls, principal: Principal) -> Viewer:
         user = principal.user

@@ -17,6 +17,9 @@ from babel.messages.pofile import read_po, write_po
 from runtime.web.i18n import FOLDERS, LOCALE_DIR, catalogue_path
 
 WEB_DIR = Path(__file__).parent
+#: Where messages are extracted from: the end-user pages and the app builder's pages (one
+#: catalogue for both, under ``runtime/web/locale``).
+SOURCE_DIRS = (WEB_DIR, WEB_DIR.parents[1] / "builder" / "web")
 METHODS = [
     ("templates/**.html", "jinja2.ext:babel_extract"),
     ("**.py", "python"),
@@ -30,11 +33,14 @@ def extract() -> Catalog:
     catalog = Catalog(
         project="Tangram", charset="utf-8", creation_date=datetime(2026, 1, 1, tzinfo=UTC)
     )
-    found = extract_from_dir(
-        str(WEB_DIR), METHODS, OPTIONS, keywords=KEYWORDS, strip_comment_tags=True
-    )
-    for filename, lineno, message, comments, context in found:
-        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for source in SOURCE_DIRS:
+        found = extract_from_dir(
+            str(source), METHODS, OPTIONS, keywords=KEYWORDS, strip_comment_tags=True
+        )
+        prefix = "" if source == WEB_DIR else f"{source.parent.name}/{source.name}/"
+        for filename, lineno, message, comments, context in found:
+            location = [(prefix + filename, lineno)]
+            catalog.add(message, None, location, auto_comments=comments, context=context)
     return catalog
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from builder.web import pages as builder_pages
 from runtime.web import errors
-from runtime.web.assets import STATIC_DIR
+from runtime.web.assets import BUILDER_STATIC_DIR, STATIC_DIR
 from runtime.web.pages import (
     api_docs,
     auth,
@@ -33,6 +34,7 @@ ROUTERS = (
     inbox.router,
     dashboards.router,
     notifications.router,
+    builder_pages.router,
 )
 
 
@@ -40,6 +42,11 @@ def install_web(app: FastAPI) -> None:
     """Add the pages to ``app`` (after the API routers and error handlers)."""
     for router in ROUTERS:
         app.include_router(router)
+    app.mount(
+        "/static/builder",
+        StaticFiles(directory=BUILDER_STATIC_DIR, check_dir=False),
+        name="builder-static",
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     errors.install(app)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from runtime.i18n import LOCALES, current_locale, pick
 from runtime.web import formatting
@@ -14,6 +14,9 @@ from runtime.web.assets import static_url
 from runtime.web.i18n import active
 
 LOCALE_NAMES = {"en": "English", "zh-CN": "简体中文"}
+#: Packages whose ``templates/`` folders the pages render from: the end-user pages and the
+#: app builder's designer pages (``builder/web``, templates under ``builder/``).
+TEMPLATE_PACKAGES = ("runtime.web", "builder.web")
 
 
 def _label(value: Any) -> str:
@@ -27,7 +30,7 @@ def _label(value: Any) -> str:
 
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("runtime.web", "templates"),
+        loader=ChoiceLoader([PackageLoader(package, "templates") for package in TEMPLATE_PACKAGES]),
         autoescape=select_autoescape(["html"], default_for_string=True),
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,
