@@ -3,6 +3,7 @@ app from the home page (with inline errors), draft vs published status."""
 
 from __future__ import annotations
 
+import json
 import re
 from html import unescape
 
@@ -88,3 +89,19 @@ async def test_status_follows_the_draft_and_designers_see_their_apps_only(client
     assert saved.status_code == 200, saved.text
     overview = await client.get("/build/apps/desk")
     assert "Unpublished changes" in badges(overview.text)
+
+
+async def test_the_roles_page_offers_the_organisation_to_designers(client, admin, sessions):
+    await make_account(client, sessions, "dora", USER_PASSWORD)
+    await publish_form(client, admin, "desk", TICKET)
+    await sign_in(client, "admin", ADMIN_PASSWORD, "/build")
+    page = await client.get("/build/apps/desk/roles")
+    assert page.status_code == 200
+    match = re.search(r'<script type="application/json" id="org-choices">(.*?)</script>', page.text)
+    assert match
+    org = json.loads(unescape(match[1]))
+    assert {u["key"] for u in org["users"]} >= {"admin", "dora"}
+    assert 'id="condition-strings"' in page.text and 'id="field-types"' in page.text
+    client.cookies.clear()
+    await sign_in(client, "dora", USER_PASSWORD, "/")
+    assert (await client.get("/build/apps/desk/roles")).status_code == 403
