@@ -15,7 +15,10 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 
 from builder.apps.flow_routes import router as app_flows_router
+from builder.apps.lifecycle_routes import router as app_lifecycle_router
+from builder.apps.preview_routes import router as app_previews_router
 from builder.apps.routes import router as apps_router
+from builder.apps.version_routes import router as app_versions_router
 from runtime import db as database
 from runtime.audit.routes import router as audit_router
 from runtime.auth.routes import router as auth_router
@@ -125,6 +128,9 @@ def create_app(
         webhook_deliveries_router,
         files_router,
         apps_router,
+        app_lifecycle_router,
+        app_versions_router,
+        app_previews_router,
         app_flows_router,
         flows_router,
         reports_router,

@@ -102,6 +102,20 @@ ERRORS: dict[str, ErrorSpec] = {
         "现有记录不符合新的结构，无法发布。",
     ),
     "plan_impossible": ErrorSpec(422, "This schema change cannot be made.", "无法进行此结构变更。"),
+    "confirmation_required": ErrorSpec(
+        422,
+        "Type the app's key ({key}) to confirm.",
+        "请输入应用标识（{key}）以确认。",
+    ),
+    "app_not_published": ErrorSpec(422, "The app is not published yet.", "该应用尚未发布。"),
+    "form_not_published": ErrorSpec(
+        422,
+        "The form {form!r} is not published yet; publish it first.",
+        "表单 {form!r} 尚未发布，请先发布。",
+    ),
+    "rule_invalid": ErrorSpec(
+        422, "The rule cannot be tested as it is.", "该规则存在问题，无法测试。"
+    ),
     "unsupported_file_type": ErrorSpec(
         422, "Only CSV and XLSX files can be imported.", "只能导入 CSV 或 XLSX 文件。"
     ),

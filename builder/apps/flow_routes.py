@@ -16,7 +16,6 @@ from pydantic import BaseModel
 from builder.apps import service
 from builder.apps.designers import Designer
 from engines.flow.bpmn import from_bpmn, to_bpmn
-from engines.flow.check import CheckContext
 from runtime.deps import IdPath, SessionDep, SettingsDep
 from runtime.errors import FieldError, ProblemError
 
@@ -71,12 +70,7 @@ async def import_bpmn(
         raise ProblemError("unsupported_media_type", detail="send the BPMN file as application/xml")
     draft = await service.get_draft(db, app_id)
     definition = service.parse_definition(draft.definition)
-    context = CheckContext(
-        forms={f.key: f for f in definition.forms},
-        app_roles={r.key for r in definition.roles},
-        flows={f.key for f in definition.flows},
-        **service.installation_checks(settings),
-    )
+    context = service.flow_context(definition, settings, {f.key for f in definition.flows})
     result = from_bpmn(await request.body(), check=True, context=context)
     out = BpmnImportOut(
         ok=result.ok,

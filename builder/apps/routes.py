@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, status
 from sqlalchemy.orm.exc import StaleDataError
 
 from builder.apps import service
+from builder.apps.definition import load
 from builder.apps.designers import Designer, designable
+from builder.apps.parts import diff_definitions
+from builder.apps.plan_words import describe
 from builder.apps.schemas import (
     AppCreateIn,
     AppOut,
@@ -27,14 +30,15 @@ from builder.apps.schemas import (
     VersionOut,
 )
 from runtime.deps import AdminUser, CurrentUser, IdPath, SessionDep, SettingsDep
-from runtime.errors import ProblemError
+from runtime.errors import FieldError, ProblemError, Text
 
 router = APIRouter(prefix="/api/v1/apps", tags=["apps"])
 #: Version numbers are INTEGER columns; larger ones are a 422, not a driver overflow (500).
 VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-async def _commit(db: SessionDep) -> None:
+async def commit(db: SessionDep) -> None:
+    """Commit; a concurrent change of a versioned row (StaleDataError) is a 409."""
     try:
         await db.commit()
     except StaleDataError as exc:
@@ -56,7 +60,7 @@ async def list_apps(principal: CurrentUser, db: SessionDep) -> list[AppOut]:
 @router.post("", response_model=AppOut, status_code=status.HTTP_201_CREATED)
 async def create_app(body: AppCreateIn, admin: AdminUser, db: SessionDep) -> AppOut:
     app = await service.create_app(db, admin, **body.model_dump())
-    await _commit(db)
+    await commit(db)
     return AppOut.model_validate(app)
 
 
@@ -74,7 +78,7 @@ async def get_draft(app_id: IdPath, admin: Designer, db: SessionDep) -> DraftOut
 async def save_draft(app_id: IdPath, body: DraftIn, admin: Designer, db: SessionDep) -> DraftOut:
     """Replace the draft definition; send the ``row_version`` you read (409 when stale)."""
     draft = await service.save_draft(db, admin, app_id, body.row_version, body.definition)
-    await _commit(db)
+    await commit(db)
     return _draft_out(draft)
 
 
@@ -82,7 +86,7 @@ async def save_draft(app_id: IdPath, body: DraftIn, admin: Designer, db: Session
 async def add_form(app_id: IdPath, body: FormCreateIn, admin: Designer, db: SessionDep) -> DraftOut:
     """Add a form to the draft; it gets a stable id that names its table."""
     draft, _form = await service.add_form(db, admin, app_id, body.row_version, body.key, body.label)
-    await _commit(db)
+    await commit(db)
     return _draft_out(draft)
 
 
@@ -96,12 +100,49 @@ async def validate_draft(
     return ValidationOut(ok=not problems, problems=[ProblemOut(**p.as_dict()) for p in problems])
 
 
+#: An archived field to purge in a plan: ``<form id>:<field id>``.
+PurgeRef = Annotated[list[Text], Query(max_length=200, description="form_id:field_id")]
+
+
+def _purge_refs(refs: list[str]) -> set[tuple[int, int]]:
+    found = set()
+    for index, ref in enumerate(refs):
+        form_id, _, field_id = ref.partition(":")
+        if not (form_id.isdigit() and field_id.isdigit()) or len(ref) > 40:
+            raise ProblemError(
+                "validation_failed",
+                errors=[FieldError(f"query.purge[{index}]", "pattern", "form_id:field_id")],
+            )
+        found.add((int(form_id), int(field_id)))
+    return found
+
+
 @router.get("/{app_id}/draft/plan", response_model=PlanOut)
-async def plan(app_id: IdPath, admin: Designer, db: SessionDep, settings: SettingsDep) -> PlanOut:
-    """What publishing would change, and the existing rows that would block it."""
-    ops, blockers = await service.plan(db, app_id, settings=settings)
+async def plan(
+    app_id: IdPath,
+    admin: Designer,
+    db: SessionDep,
+    settings: SettingsDep,
+    purge: PurgeRef = [],  # noqa: B006  (FastAPI copies defaults)
+) -> PlanOut:
+    """What publishing would change, and the existing rows that would block it — each in a
+    sentence of the caller's language — and what changes against the published version.
+    ``purge`` (repeatable, ``form_id:field_id``) plans purging archived fields too."""
+    found = await service.plan_details(db, app_id, _purge_refs(purge), settings=settings)
+    conn = await db.connection()
+    operations, blockers = await conn.run_sync(
+        lambda c: describe(c, found.operations, found.blockers, found.applied, found.targets)
+    )
+    app = await service.get_app(db, app_id)
+    published = await service.published_version(db, app)
+    before = load(published.definition) if published is not None else None
+    changes = diff_definitions(before, found.definition)
     return PlanOut(
-        operations=[op.as_dict() for op in ops], blockers=[b.as_dict() for b in blockers]
+        operations=operations,
+        blockers=blockers,
+        parts=changes["parts"],
+        summary=changes["summary"],
+        published_version=published.number if published is not None else None,
     )
 
 
@@ -114,7 +155,7 @@ async def publish(
     version, ops = await service.publish(
         db, admin, app_id, body.row_version, body.note, purge, settings
     )
-    await _commit(db)
+    await commit(db)
     return PublishOut(
         version=VersionOut.model_validate(version), operations=[op.as_dict() for op in ops]
     )
@@ -131,7 +172,7 @@ async def rollback(
 ) -> PublishOut:
     """Publish an earlier version again; fields added since are archived with their data."""
     version, ops = await service.rollback(db, admin, app_id, number)
-    await _commit(db)
+    await commit(db)
     return PublishOut(
         version=VersionOut.model_validate(version), operations=[op.as_dict() for op in ops]
     )

@@ -90,8 +90,18 @@ class PurgeIn(StrictModel):
 
 
 class PlanOut(BaseModel):
+    #: Each with ``summary`` in the caller's language (and ``values`` for archive and purge:
+    #: the records holding a value of the field now).
     operations: list[dict[str, Any]]
+    #: Each with ``summary``.
     blockers: list[dict[str, Any]]
+    #: What changes against the published version, part by part: {"added", "removed",
+    #: "changed"} lists per part (as in a version diff).
+    parts: dict[str, dict[str, list[dict[str, Any]]]] = Field(default_factory=dict)
+    #: ``parts`` in sentences.
+    summary: list[str] = Field(default_factory=list)
+    #: The number of the published version the plan starts from (None: never published).
+    published_version: int | None = None
 
 
 class PublishIn(StrictModel):

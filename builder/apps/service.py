@@ -7,6 +7,8 @@ applies the plan and records a new numbered version — all in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -94,10 +96,14 @@ async def get_draft(db: AsyncSession, app_id: int) -> AppVersion:
     return draft
 
 
-async def published_definition(db: AsyncSession, app: App) -> AppDefinition | None:
+async def published_version(db: AsyncSession, app: App) -> AppVersion | None:
     if app.published_version_id is None:
         return None
-    version = await db.get(AppVersion, app.published_version_id)
+    return await db.get(AppVersion, app.published_version_id)
+
+
+async def published_definition(db: AsyncSession, app: App) -> AppDefinition | None:
+    version = await published_version(db, app)
     return load(version.definition) if version else None
 
 
@@ -124,9 +130,10 @@ def parse_definition(document: dict[str, Any]) -> AppDefinition:
         raise ProblemError("validation_failed", errors=errors) from exc
 
 
-def _check_version(draft: AppVersion, row_version: int) -> None:
-    if draft.row_version != row_version:
-        raise ProblemError("conflict", extra={"current_row_version": draft.row_version})
+def check_version(row: App | AppVersion, row_version: int) -> None:
+    """409 with the current row version unless ``row_version`` is the row's (a draft, an app)."""
+    if row.row_version != row_version:
+        raise ProblemError("conflict", extra={"current_row_version": row.row_version})
 
 
 async def _known_form_ids(db: AsyncSession, app_id: int) -> set[int]:
@@ -138,7 +145,7 @@ async def save_draft(
     db: AsyncSession, actor: Principal, app_id: int, row_version: int, document: dict[str, Any]
 ) -> AppVersion:
     draft = await get_draft(db, app_id)
-    _check_version(draft, row_version)
+    check_version(draft, row_version)
     definition = parse_definition(document)
     known = await _known_form_ids(db, app_id)
     unknown = [
@@ -177,7 +184,7 @@ async def add_form(
     label: dict[str, str],
 ) -> tuple[AppVersion, FormSchema]:
     draft = await get_draft(db, app_id)
-    _check_version(draft, row_version)
+    check_version(draft, row_version)
     definition = load(draft.definition)
     if definition.form(key) is not None:
         raise ProblemError(
@@ -205,6 +212,30 @@ def installation_checks(settings: Settings | None) -> dict[str, Any]:
     }
 
 
+def flow_context(
+    definition: AppDefinition, settings: Settings | None = None, flows: set[str] | None = None
+) -> CheckContext:
+    """What the flows of ``definition`` may refer to (``flows``: other flows' keys)."""
+    return CheckContext(
+        forms={f.key: f for f in definition.forms},
+        app_roles={r.key for r in definition.roles},
+        flows=flows if flows is not None else set(),
+        **installation_checks(settings),
+    )
+
+
+def rule_context(definition: AppDefinition, settings: Settings | None = None) -> RuleContext:
+    """What the rules and SLA policies of ``definition`` may refer to."""
+    installation = installation_checks(settings)
+    return RuleContext(
+        forms={f.key: f for f in definition.forms},
+        flows={f.key: f.form for f in definition.flows},
+        url_check=installation.get("url_check"),
+        webhook_secrets=installation.get("webhook_secrets"),
+        calendars=[c.key for c in definition.calendars],
+    )
+
+
 def validate_definition(
     definition: AppDefinition, settings: Settings | None = None
 ) -> list[SchemaProblem]:
@@ -215,23 +246,11 @@ def validate_definition(
         problems.extend(check_form(form, f"forms[{index}]."))
     problems.extend(check_relations(definition.forms))
     problems.extend(check_permissions(definition.roles, definition.permissions, definition.forms))
-    context = CheckContext(
-        forms={f.key: f for f in definition.forms},
-        app_roles={r.key for r in definition.roles},
-        **installation_checks(settings),
-    )
-    problems.extend(check_flows(definition.flows, context))
+    problems.extend(check_flows(definition.flows, flow_context(definition, settings)))
     problems.extend(check_dashboards(definition.dashboards, definition.forms))
-    installation = installation_checks(settings)
-    rule_context = RuleContext(
-        forms={f.key: f for f in definition.forms},
-        flows={f.key: f.form for f in definition.flows},
-        url_check=installation.get("url_check"),
-        webhook_secrets=installation.get("webhook_secrets"),
-        calendars=[c.key for c in definition.calendars],
-    )
-    problems.extend(check_rules(definition.rules, rule_context))
-    problems.extend(check_policies(definition.sla, rule_context))
+    rules = rule_context(definition, settings)
+    problems.extend(check_rules(definition.rules, rules))
+    problems.extend(check_policies(definition.sla, rules))
     return problems
 
 
@@ -290,13 +309,26 @@ def _definition_problem(problems: list[SchemaProblem]) -> ProblemError:
     )
 
 
-async def plan(
+@dataclass
+class Plan:
+    """What publishing the draft would do: the operations, the rows that block them, the forms
+    as they are applied now and as they would be (``targets``), and the draft's definition."""
+
+    operations: list[Operation]
+    blockers: list[applier.Blocker]
+    applied: dict[int, FormSchema]
+    targets: dict[int, FormSchema]
+    definition: AppDefinition
+
+
+async def plan_details(
     db: AsyncSession,
     app_id: int,
     purge: set[tuple[int, int]] | None = None,
     settings: Settings | None = None,
-) -> tuple[list[Operation], list[applier.Blocker]]:
-    """What publishing the draft now would change, and which rows would block it."""
+) -> Plan:
+    """What publishing the draft now would change, which rows would block it, and the forms
+    before and after (for describing the plan)."""
     draft = await get_draft(db, app_id)
     definition = load(draft.definition)
     problems = validate_definition(definition, settings)
@@ -307,7 +339,26 @@ async def plan(
     targets = _targets(applied, definition, purge or set())
     conn = await db.connection()
     blockers = await conn.run_sync(lambda c: applier.preflight(c, ops, applied, targets))
-    return ops, blockers
+    return Plan(ops, blockers, applied, targets, definition)
+
+
+async def plan(
+    db: AsyncSession,
+    app_id: int,
+    purge: set[tuple[int, int]] | None = None,
+    settings: Settings | None = None,
+) -> tuple[list[Operation], list[applier.Blocker]]:
+    """What publishing the draft now would change, and which rows would block it."""
+    found = await plan_details(db, app_id, purge, settings)
+    return found.operations, found.blockers
+
+
+#: Called with each stage of a publish as it begins: validate, plan, migrate, apply.
+Progress = Callable[[str], Awaitable[None]]
+
+
+async def _no_progress(stage: str) -> None:
+    return None
 
 
 async def publish(
@@ -318,17 +369,21 @@ async def publish(
     note: str,
     purge: set[tuple[int, int]],
     settings: Settings | None = None,
+    progress: Progress = _no_progress,
 ) -> tuple[AppVersion, list[Operation]]:
-    """Validate, plan, check rows, apply and record a version — one transaction."""
+    """Validate, plan, check rows, apply and record a version — one transaction. ``progress``
+    hears of each stage as it begins (the publish job reports them)."""
+    await progress("validate")
     app = await get_app(db, app_id)
     draft = await get_draft(db, app_id)
-    _check_version(draft, row_version)
+    check_version(draft, row_version)
     definition = load(draft.definition)
     problems = validate_definition(definition, settings)
     if not problems:
         problems = await grantee_problems(db, app_id, definition)
     if problems:
         raise _definition_problem(problems)
+    await progress("plan")
     applied = await _applied(db, app_id)
     ops = _plan(applied, definition, purge)
     targets = _targets(applied, definition, purge)
@@ -336,7 +391,9 @@ async def publish(
     blockers = await conn.run_sync(lambda c: applier.preflight(c, ops, applied, targets))
     if blockers:
         raise ProblemError("publish_blocked", extra={"blockers": [b.as_dict() for b in blockers]})
+    await progress("migrate")
     await conn.run_sync(lambda c: applier.apply(c, ops, applied, targets))
+    await progress("apply")
     await sync_roles(db, app_id, definition)
     now = utcnow()
     for form_id, target in targets.items():

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete
 
+from builder.apps import publish_jobs  # noqa: F401  (registers apps.publish)
 from runtime.auth import throttle
 from runtime.auth.models import UserSession
 from runtime.db import utcnow
