@@ -25,6 +25,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("overview", N_("Overview"), ""),
     Section("roles", N_("Roles and permissions"), "/roles", part="permissions"),
     Section("publish", N_("Publish and versions"), "/publish"),
+    Section("settings", N_("Settings"), "/settings"),
 )
 
 

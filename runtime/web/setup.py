@@ -6,7 +6,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from builder.web import pages as builder_pages
+from builder.web import publish as builder_publish
 from builder.web import roles as builder_roles
+from builder.web import settings as builder_settings
 from runtime.web import errors
 from runtime.web.assets import BUILDER_STATIC_DIR, STATIC_DIR
 from runtime.web.pages import (
@@ -37,6 +39,8 @@ ROUTERS = (
     notifications.router,
     builder_pages.router,
     builder_roles.router,
+    builder_publish.router,
+    builder_settings.router,
 )
 
 

@@ -159,11 +159,10 @@ def _copy_database(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
-@pytest.fixture
-def live(migrated_sqlite: Path, tmp_path: Path) -> Iterator[Live]:
+def _serve(migrated: Path, tmp_path: Path, **overrides: Any) -> Iterator[Live]:
     database = tmp_path / "tangram.db"
-    _copy_database(migrated_sqlite, database)
-    settings = make_settings(f"sqlite+aiosqlite:///{database}", tmp_path / "var")
+    _copy_database(migrated, database)
+    settings = make_settings(f"sqlite+aiosqlite:///{database}", tmp_path / "var", **overrides)
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -184,6 +183,16 @@ def live(migrated_sqlite: Path, tmp_path: Path) -> Iterator[Live]:
         thread.join(30)
         sock.close()
         clear_caches()
+
+
+@pytest.fixture
+def live(
+    migrated_sqlite: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Live]:
+    """The live server; a test marked ``@pytest.mark.worker`` gets its in-process job worker
+    running (as ``tangram run`` has), so publishing, imports and rules run as for a user."""
+    worker = request.node.get_closest_marker("worker") is not None
+    yield from _serve(migrated_sqlite, tmp_path, run_worker=worker)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from tests.runtime.records.conftest import TICKET
 
 def test_grant_a_role_form_field_and_row_rights(page, live, sign_in_as):
     admin = live.create_admin()
+    alice = live.create_user("alice")
     api = Api(live.url, admin.username, admin.password)
     try:
         api.publish_app("desk", {"en": "Desk"}, [TICKET])
@@ -62,6 +63,13 @@ def test_grant_a_role_form_field_and_row_rights(page, live, sign_in_as):
         page.reload()
         page.wait_for_selector("[data-draft-status][data-state=saved]")
         assert page.locator(".badge--published").count() >= 1
+
+        # View as user: a member of no role reads every ticket (the everyone grant) but
+        # cannot design.
+        page.get_by_label("User", exact=True).select_option(str(alice.id))
+        row = page.locator("[data-preview-form=ticket]")
+        row.wait_for()
+        assert "✓" in row.inner_text()
         assert page.errors == []
     finally:
         api.close()

@@ -226,9 +226,39 @@
           out.appendChild(el("p", { className: "alert alert--error", text: (answer.data && answer.data.detail) || T.preview_failed }));
           return;
         }
-        out.appendChild(window.tangram.accessPreview ? window.tangram.accessPreview(answer.data) : el("pre", { text: JSON.stringify(answer.data, null, 2) }));
+        out.appendChild(renderPreview(answer.data));
       });
     });
+  }
+
+  // The answer of GET …/access-preview: per form what they may do, which rows, which fields.
+  function renderPreview(data) {
+    var box = el("div", { className: "perm-preview" });
+    var actions = CHOICES.actions.filter(function (a) { return a.key !== "design"; });
+    var table = el("table", { className: "table", "data-preview-table": "" });
+    var head = el("tr", {}, [el("th", { scope: "col", text: T.form })].concat(
+      actions.map(function (a) { return el("th", { scope: "col", text: a.label }); }),
+      [el("th", { scope: "col", text: T.scope }), el("th", { scope: "col", text: T.fields })]));
+    table.appendChild(el("thead", {}, [head]));
+    var body = el("tbody");
+    (data.forms || []).forEach(function (form) {
+      var row = el("tr", { "data-preview-form": form.key }, [el("th", { scope: "row", text: label(form.name) || form.key })]);
+      actions.forEach(function (a) {
+        var allowed = form.actions && form.actions[a.key];
+        row.appendChild(el("td", { text: allowed ? "✓" : "—", "aria-label": a.label + ": " + (allowed ? T.yes : T.no) }));
+      });
+      row.appendChild(el("td", { text: form.rows && form.rows.read ? form.rows.read.summary : "" }));
+      var limited = (form.fields || []).filter(function (f) { return f.read !== "visible" || !f.update; });
+      row.appendChild(el("td", { text: limited.map(function (f) { return (label(f.name) || f.key) + ": " + f.summary; }).join("; ") }));
+      body.appendChild(row);
+    });
+    table.appendChild(body);
+    box.appendChild(el("div", { className: "table-wrap" }, [table]));
+    var boards = (data.dashboards || []).map(function (d) { return label(d.name) || d.key; });
+    box.appendChild(el("p", { text: T.dashboards + ": " + (boards.length ? boards.join(", ") : "—") }));
+    var flows = (data.flows || []).map(function (f) { return (label(f.name) || f.key) + " (" + f.summary + ")"; });
+    box.appendChild(el("p", { text: T.flows + ": " + (flows.length ? flows.join(", ") : "—") }));
+    return box;
   }
 
   document.addEventListener("DOMContentLoaded", function () {

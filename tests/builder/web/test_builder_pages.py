@@ -9,7 +9,7 @@ from html import unescape
 
 from tests.conftest import ADMIN_PASSWORD, USER_PASSWORD, make_account
 from tests.runtime.records.conftest import EVERYONE, TICKET, publish_form
-from tests.runtime.web.pages import field_errors, sign_in
+from tests.runtime.web.pages import field_errors, hidden, sign_in
 
 
 def badges(html: str) -> list[str]:
@@ -105,3 +105,56 @@ async def test_the_roles_page_offers_the_organisation_to_designers(client, admin
     client.cookies.clear()
     await sign_in(client, "dora", USER_PASSWORD, "/")
     assert (await client.get("/build/apps/desk/roles")).status_code == 403
+
+
+async def test_rename_copy_and_delete_from_the_settings_page(client, admin):
+    await publish_form(client, admin, "desk", TICKET)
+    csrf = await sign_in(client, "admin", ADMIN_PASSWORD, "/build")
+    page = await client.get("/build/apps/desk/settings")
+    assert page.status_code == 200
+    row_version = hidden(page.text, "row_version")
+    renamed = await client.post(
+        "/build/apps/desk/settings/rename",
+        data={
+            "csrf_token": csrf,
+            "row_version": row_version,
+            "name_zh": "服务台",
+            "name_en": "Service desk",
+            "description_en": "Tickets",
+        },
+    )
+    assert renamed.status_code == 303
+    apps = (await client.get("/api/v1/apps", headers=admin.headers)).json()
+    assert apps[0]["name"] == {"zh-CN": "服务台", "en": "Service desk"}
+    stale = await client.post(
+        "/build/apps/desk/settings/rename",
+        data={"csrf_token": csrf, "row_version": row_version, "name_en": "Lost update"},
+    )
+    assert stale.status_code == 409
+    apps = (await client.get("/api/v1/apps", headers=admin.headers)).json()
+    assert apps[0]["name"]["en"] == "Service desk"
+
+    taken = await client.post(
+        "/build/apps/desk/settings/copy",
+        data={"csrf_token": csrf, "copy_key": "desk", "copy_en": "Copy"},
+    )
+    assert taken.status_code == 422 and field_errors(taken.text, "copy_key")
+    copied = await client.post(
+        "/build/apps/desk/settings/copy",
+        data={"csrf_token": csrf, "copy_key": "desk_copy", "copy_en": "Desk copy"},
+    )
+    assert copied.status_code == 303 and copied.headers["location"] == "/build/apps/desk_copy"
+    overview = await client.get("/build/apps/desk_copy")
+    assert "Draft, never published" in badges(overview.text)
+
+    wrong = await client.post(
+        "/build/apps/desk_copy/settings/delete", data={"csrf_token": csrf, "confirm": "desk"}
+    )
+    assert wrong.status_code == 422 and field_errors(wrong.text, "confirm")
+    deleted = await client.post(
+        "/build/apps/desk_copy/settings/delete", data={"csrf_token": csrf, "confirm": "desk_copy"}
+    )
+    assert deleted.status_code == 303 and deleted.headers["location"] == "/build"
+    home = await client.get("/build")
+    assert "/build/apps/desk_copy" not in home.text and "/build/apps/desk" in home.text
+    assert (await client.get("/build/apps/desk_copy")).status_code == 404
