@@ -22,7 +22,12 @@ def test_publish_a_changed_draft_and_roll_back(page, live, sign_in_as):
         definition = copy.deepcopy(draft["definition"])
         form = definition["forms"][0]
         form["fields"].append(
-            {"id": form["next_field_id"], "key": "reason", "type": "text", "label": {"en": "Reason"}}
+            {
+                "id": form["next_field_id"],
+                "key": "reason",
+                "type": "text",
+                "label": {"en": "Reason"},
+            }
         )
         form["next_field_id"] += 1
         api.call(

@@ -12,6 +12,7 @@
 //
 // `kind` is a field type's logic_kind (text, number, boolean, date, datetime, array, links).
 // Strings come from the JSON block #condition-strings (builder/macros.html condition_strings).
+// Needs static/draft.js (window.tangram.el, readJson) loaded first, as builder/layout.html does.
 (function () {
   "use strict";
 
@@ -37,16 +38,7 @@
   }
   function t(key) { return strings()[key] || key; }
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === "text") node.textContent = attrs[name];
-      else if (name === "className") node.className = attrs[name];
-      else node.setAttribute(name, attrs[name]);
-    });
-    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
-    return node;
-  }
+  function el(tag, attrs, children) { return window.tangram.el(tag, attrs, children); }
 
   function isVar(node) { return node && typeof node === "object" && !Array.isArray(node) && Object.keys(node).length === 1 && "var" in node; }
   function varName(node) { return Array.isArray(node.var) ? node.var[0] : node.var; }

@@ -10,6 +10,20 @@
     return node ? JSON.parse(node.textContent) : null;
   }
 
+  // A DOM element: `attrs` (text, className, other attributes; null/false ones are left out)
+  // and children. Shared by the builder's scripts.
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (name === "text") node.textContent = value;
+      else if (name === "className") node.className = value;
+      else if (value !== null && value !== undefined && value !== false) node.setAttribute(name, value);
+    });
+    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+
   function clone(value) { return JSON.parse(JSON.stringify(value)); }
 
   function DraftStore(config, strings) {
@@ -205,5 +219,6 @@
 
   window.tangram = window.tangram || {};
   window.tangram.readJson = readJson;
+  window.tangram.el = el;
   window.tangram.draft = { open: open, DraftStore: DraftStore, clone: clone };
 })();

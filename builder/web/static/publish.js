@@ -5,16 +5,7 @@
   "use strict";
   var T = {}, config = null, draft = null;
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === "text") node.textContent = attrs[name];
-      else if (name === "className") node.className = attrs[name];
-      else node.setAttribute(name, attrs[name]);
-    });
-    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
-    return node;
-  }
+  function el(tag, attrs, children) { return window.tangram.el(tag, attrs, children); }
   function fill(text, params) {
     return String(text).replace(/%\((\w+)\)s/g, function (_, name) { return params[name]; });
   }

@@ -4,16 +4,7 @@
   "use strict";
   var T = {}, ORG = {}, CHOICES = {}, store = null, conditions = {};
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === "text") node.textContent = attrs[name];
-      else if (name === "className") node.className = attrs[name];
-      else if (attrs[name] !== null && attrs[name] !== undefined && attrs[name] !== false) node.setAttribute(name, attrs[name]);
-    });
-    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
-    return node;
-  }
+  function el(tag, attrs, children) { return window.tangram.el(tag, attrs, children); }
   var uid = 0;
   function field(label, control) {
     var id = "perm-" + (++uid);
