@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from builder.web import flows as builder_flows
 from builder.web import pages as builder_pages
 from builder.web import roles as builder_roles
-from builder.web import flows as builder_flows
 from runtime.web import errors
 from runtime.web.assets import BUILDER_STATIC_DIR, STATIC_DIR
 from runtime.web.pages import (

@@ -30,7 +30,8 @@ APPROVAL = {
 
 
 def json_block(html: str, block_id: str):
-    match = re.search(rf'<script type="application/json" id="{block_id}">(.*?)</script>', html, re.S)
+    pattern = rf'<script type="application/json" id="{block_id}">(.*?)</script>'
+    match = re.search(pattern, html, re.S)
     assert match, block_id
     return json.loads(unescape(match[1]))
 
@@ -48,7 +49,8 @@ async def test_the_flows_page_lists_flows_and_opens_a_new_one(client, admin):
     assert "No flows yet." in page.text and 'href="/build/apps/desk/flows"' in page.text
     assert '<option value="ticket">' in page.text
 
-    new = await client.get("/build/apps/desk/flows/new", params={"key": "approval", "form": "ticket"})
+    query = {"key": "approval", "form": "ticket"}
+    new = await client.get("/build/apps/desk/flows/new", params=query)
     assert new.status_code == 303
     assert new.headers["location"] == "/build/apps/desk/flows/approval?form=ticket"
     bad = await client.get("/build/apps/desk/flows/new", params={"key": "Bad Key"})
@@ -88,9 +90,10 @@ async def test_a_saved_flow_is_listed_and_opens_from_the_draft(client, admin, se
     designer = await client.get("/build/apps/desk/flows/approval")
     data = json_block(designer.text, "flow-data")
     assert data["exists"] is True and data["form"] == "ticket" and data["flows"] == ["approval"]
-    assert json_block(designer.text, "builder-config")["row_version"] == saved.json()[
-        "draft_row_version"
-    ]
+    assert (
+        json_block(designer.text, "builder-config")["row_version"]
+        == saved.json()["draft_row_version"]
+    )
     assert (await client.get("/build/apps/desk/flows/Bad-Key")).status_code == 404
 
     client.cookies.clear()
