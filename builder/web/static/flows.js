@@ -5,7 +5,7 @@
   "use strict";
   var JSONLOGIC = "https://jsonlogic.com";
   var T = {}, ORG = {}, DATA = {}, CONFIG = {}, modeler = null, dirty = false, problemMarks = [];
-  var rowVersion = null;
+  var rowVersion = null, saves = 0;
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -44,6 +44,7 @@
 
   // --- the tangram:properties extension (a JSON object) ---------------------------------------
   function extension(bo) {
+    if (!bo) return {};
     var values = (bo.extensionElements && bo.extensionElements.values) || [];
     var found = values.filter(function (v) { return v.$type === "tangram:properties"; })[0];
     if (!found || !found.body) return {};
@@ -124,7 +125,7 @@
     var key = extension(rootProcess()).form || DATA.form;
     return (DATA.forms || []).filter(function (f) { return f.key === key; })[0] || null;
   }
-  function rootProcess() { return modeler.get("canvas").getRootElement().businessObject; }
+  function rootProcess() { var root = modeler.get("canvas").getRootElement(); return root && root.businessObject; }
   function is(bo, type) { return bo.$instanceOf(type); }
   function timerDefinition(bo) {
     return (bo.eventDefinitions || []).filter(function (d) { return is(d, "bpmn:TimerEventDefinition"); })[0];
@@ -377,8 +378,10 @@
   function renderProps(element) {
     var panel = document.querySelector("[data-flow-props]");
     panel.textContent = "";
+    panel.removeAttribute("data-element");
     if (!element || element.type === "label") element = null;
     var root = modeler.get("canvas").getRootElement();
+    if (!root || !root.businessObject) return;
     if (!element || element === root) {
       panel.appendChild(el("h2", { text: DATA.key }));
       panel.appendChild(processPanel(root.businessObject));
@@ -488,7 +491,8 @@
         dirty = false;
         showProblems([]);
         status(T.saved);
-        document.body.setAttribute("data-flow-saved", String(rowVersion));
+        saves += 1;
+        document.body.setAttribute("data-flow-saved", String(saves));
         return;
       }
       if (answer.status === 409) { status(T.conflict); return; }
