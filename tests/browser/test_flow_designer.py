@@ -109,6 +109,7 @@ def test_draw_save_run_and_round_trip_a_flow(page, live, sign_in_as, tmp_path: P
         assert edges[ids["big"]]["condition"] == {">": [{"var": "record.amount"}, 100]}
         assert problems.is_hidden()
         select(page, ids["sign"])
+        page.evaluate("() => window.tangram.flowModeler.get('canvas').zoom('fit-viewport')")
         page.screenshot(path=str(screenshot_path("flow_designer_saved")), full_page=True)
 
         # Download the .bpmn and upload it again: the same flow.

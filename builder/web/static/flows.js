@@ -70,12 +70,12 @@
     "create.start-event", "create.end-event", "create.exclusive-gateway"];
   var EXTRA_PALETTE = [
     ["create.terminate-end-event", "bpmn:EndEvent", "bpmn:TerminateEventDefinition", "bpmn-icon-end-event-terminate", "kind_terminate"],
-    ["create.user-task", "bpmn:UserTask", null, "bpmn-icon-user-task", "User task"],
-    ["create.service-task", "bpmn:ServiceTask", null, "bpmn-icon-service-task", "Service task"],
-    ["create.call-activity", "bpmn:CallActivity", null, "bpmn-icon-call-activity", "Call activity"],
-    ["create.parallel-gateway", "bpmn:ParallelGateway", null, "bpmn-icon-gateway-parallel", "Parallel gateway"],
-    ["create.inclusive-gateway", "bpmn:InclusiveGateway", null, "bpmn-icon-gateway-or", "Inclusive gateway"],
-    ["create.timer-event", "bpmn:IntermediateCatchEvent", "bpmn:TimerEventDefinition", "bpmn-icon-intermediate-event-catch-timer", "Timer (drop on a task's border for a boundary timer)"]
+    ["create.user-task", "bpmn:UserTask", null, "bpmn-icon-user-task", "pal_user_task"],
+    ["create.service-task", "bpmn:ServiceTask", null, "bpmn-icon-service-task", "pal_service_task"],
+    ["create.call-activity", "bpmn:CallActivity", null, "bpmn-icon-call-activity", "pal_call_activity"],
+    ["create.parallel-gateway", "bpmn:ParallelGateway", null, "bpmn-icon-gateway-parallel", "pal_parallel_gateway"],
+    ["create.inclusive-gateway", "bpmn:InclusiveGateway", null, "bpmn-icon-gateway-or", "pal_inclusive_gateway"],
+    ["create.timer-event", "bpmn:IntermediateCatchEvent", "bpmn:TimerEventDefinition", "bpmn-icon-intermediate-event-catch-timer", "pal_timer"]
   ];
   var KEEP_PAD = ["delete", "connect", "append.end-event", "append.gateway"];
 
@@ -112,7 +112,7 @@
     return function (entries) {
       Object.keys(entries).forEach(function (key) { if (KEEP_PAD.indexOf(key) < 0) delete entries[key]; });
       if (entries["append.end-event"]) {
-        entries["append.user-task"] = { group: "model", className: "bpmn-icon-user-task", title: "User task",
+        entries["append.user-task"] = { group: "model", className: "bpmn-icon-user-task", title: T.pal_user_task,
           action: { click: function () { autoPlace.append(element, factory.createShape({ type: "bpmn:UserTask" })); } } };
       }
       return entries;
