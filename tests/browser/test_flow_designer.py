@@ -67,6 +67,8 @@ def test_draw_save_run_and_round_trip_a_flow(page, live, sign_in_as, tmp_path: P
         problems = page.locator("[data-flow-problems]")
         problems.locator(f"li[data-problem-element='{ids['review']}']").first.wait_for()
         assert page.locator(f"[data-element-id='{ids['review']}'].flow-problem").count() == 1
+        problems.get_by_role("button", name=f"Show {ids['review']}").click()
+        page.wait_for_selector(f"[data-flow-props][data-element='{ids['review']}']")
         page.screenshot(path=str(screenshot_path("flow_designer_problems")), full_page=True)
 
         props = page.locator("[data-flow-props]")

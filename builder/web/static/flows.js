@@ -442,8 +442,10 @@
       var id = elementOf(problem.element_id || problem.field || problem.path);
       var item = el("li", { "data-problem-element": id || "" }, [el("span", { text: problem.message || problem.code })]);
       if (id) {
-        item.appendChild(el("span", { className: "muted", text: " (" + T.problem_at + " " + id + ")" }));
-        item.addEventListener("click", function () { modeler.get("selection").select(modeler.get("elementRegistry").get(id)); });
+        var show = el("button", { type: "button", className: "button button--small", text: T.problem_at + " " + id });
+        show.addEventListener("click", function () { modeler.get("selection").select(modeler.get("elementRegistry").get(id)); });
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(show);
         if (problemMarks.indexOf(id) < 0) {
           problemMarks.push(id);
           canvas.addMarker(id, "flow-problem");
