@@ -24,6 +24,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("overview", N_("Overview"), ""),
     Section("roles", N_("Roles and permissions"), "/roles", part="permissions"),
+    Section("flows", N_("Flows"), "/flows", part="flows"),
     Section("publish", N_("Publish and versions"), "/publish"),
     Section("settings", N_("Settings"), "/settings"),
 )

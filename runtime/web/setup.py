@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from builder.web import flows as builder_flows
 from builder.web import pages as builder_pages
 from builder.web import publish as builder_publish
 from builder.web import roles as builder_roles
@@ -41,6 +42,7 @@ ROUTERS = (
     builder_roles.router,
     builder_publish.router,
     builder_settings.router,
+    builder_flows.router,
 )
 
 
