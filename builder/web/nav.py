@@ -24,6 +24,8 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("overview", N_("Overview"), ""),
     Section("roles", N_("Roles and permissions"), "/roles", part="permissions"),
+    Section("rules", N_("Rules"), "/rules", part="rules"),
+    Section("sla", N_("SLA and calendars"), "/sla", part="sla"),
     Section("publish", N_("Publish and versions"), "/publish"),
 )
 

@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from builder.web import pages as builder_pages
 from builder.web import roles as builder_roles
+from builder.web import rules as builder_rules
 from runtime.web import errors
 from runtime.web.assets import BUILDER_STATIC_DIR, STATIC_DIR
 from runtime.web.pages import (
@@ -37,6 +38,7 @@ ROUTERS = (
     notifications.router,
     builder_pages.router,
     builder_roles.router,
+    builder_rules.router,
 )
 
 
