@@ -169,7 +169,9 @@ def test_add_a_holiday_to_a_calendar_on_the_sla_page(page, live, sign_in_as):
         assert saved["weekly"]["5"] == [["09:00", "12:00"]]
         policy_saved = definition["sla"][0]
         assert policy_saved["calendar"] == "office" and policy_saved["priority_field"] == "priority"
-        assert policy_saved["targets"]["high"] == {"resolution": {"hours": 4}}
+        high_target = policy_saved["targets"]["high"]
+        assert high_target["resolution"]["hours"] == 4
+        assert not high_target.get("first_response")
 
         # Removing the holiday again and saving leaves none.
         page.locator("[data-calendar=office] [data-holiday-remove='0']").click()
