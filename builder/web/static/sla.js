@@ -96,8 +96,8 @@
         onChange: function (logic) { part("sla", index, function (p) { if (logic === null && pair[0] !== "resolved_when") delete p[pair[0]]; else p[pair[0]] = logic; }); },
       });
     });
-    box.appendChild(E.el("div", { className: "field", "data-path": path + ".warn_before" }, [
-      E.el("span", { className: "field__label", text: T.warn_before }),
+    box.appendChild(E.el("fieldset", { className: "rule-part", "data-path": path + ".warn_before" }, [
+      E.el("legend", { text: T.warn_before }),
       span(policy.warn_before, function (value) { set("warn_before", value); }, T.warn_before, path + ".warn_before"),
     ]));
     box.appendChild(jsonArea(policy.on_warning, T.on_warning, path + ".on_warning", function (value) { set("on_warning", value); }));
