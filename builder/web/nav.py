@@ -23,8 +23,10 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("overview", N_("Overview"), ""),
-    Section("roles", N_("Roles and permissions"), "/roles", part="permissions"),
     Section("flows", N_("Flows"), "/flows", part="flows"),
+    Section("rules", N_("Rules"), "/rules", part="rules"),
+    Section("sla", N_("SLA and calendars"), "/sla", part="sla"),
+    Section("roles", N_("Roles and permissions"), "/roles", part="permissions"),
     Section("publish", N_("Publish and versions"), "/publish"),
     Section("settings", N_("Settings"), "/settings"),
 )

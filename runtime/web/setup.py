@@ -9,6 +9,7 @@ from builder.web import flows as builder_flows
 from builder.web import pages as builder_pages
 from builder.web import publish as builder_publish
 from builder.web import roles as builder_roles
+from builder.web import rules as builder_rules
 from builder.web import settings as builder_settings
 from runtime.web import errors
 from runtime.web.assets import BUILDER_STATIC_DIR, STATIC_DIR
@@ -43,6 +44,7 @@ ROUTERS = (
     builder_publish.router,
     builder_settings.router,
     builder_flows.router,
+    builder_rules.router,
 )
 
 
