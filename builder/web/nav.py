@@ -24,6 +24,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("overview", N_("Overview"), ""),
     Section("roles", N_("Roles and permissions"), "/roles", part="permissions"),
+    Section("dashboards", N_("Dashboards"), "/dashboards", part="dashboards"),
     Section("publish", N_("Publish and versions"), "/publish"),
 )
 

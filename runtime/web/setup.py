@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from builder.web import dashboards as builder_dashboards
 from builder.web import pages as builder_pages
 from builder.web import roles as builder_roles
 from runtime.web import errors
@@ -37,6 +38,7 @@ ROUTERS = (
     notifications.router,
     builder_pages.router,
     builder_roles.router,
+    builder_dashboards.router,
 )
 
 
