@@ -108,7 +108,9 @@
         if (title.value.trim()) { labels.en = title.value.trim(); labels["zh-CN"] = title.value.trim(); }
         d.dashboards.push({ key: chosen, title: labels, widgets: [], filters: [] });
       }, T.add_dashboard);
-      window.location.assign("/build/apps/" + CONFIG.app_key + "/dashboards/" + chosen);
+      store.save().then(function () {
+        if (!store.dirty) window.location.assign("/build/apps/" + CONFIG.app_key + "/dashboards/" + chosen);
+      });
     });
     root.appendChild(el("div", { className: "dash-new" }, [field(T.dashboard_key, key), field(T.title_en, title), add]));
   }
@@ -155,7 +157,7 @@
     add.addEventListener("click", function () {
       edit(function (b) {
         var key = freeKey("widget_", b.widgets.map(function (w) { return w.key; }));
-        b.widgets.push({ key: key, title: {}, chart: "bar", form: forms()[0].key, measures: [{ key: "count", agg: "count" }], dimensions: [] });
+        b.widgets.push({ key: key, title: {}, chart: "bar", form: forms()[0].key, measures: [{ key: "count", agg: "count" }], dimensions: firstDimension(forms()[0].key) });
       }, T.add_widget);
       renderBoard(); announce(T.added_widget);
       var cards = root.querySelectorAll("[data-widget]");
@@ -163,6 +165,14 @@
     });
     root.appendChild(add);
     root.appendChild(filtersSection(current));
+  }
+
+  // A new widget groups by the form's first choice field (or its first field): a bar chart
+  // needs a grouping to draw.
+  function firstDimension(formKey) {
+    var pool = fieldsOf(formKey);
+    var chosen = pool.filter(function (f) { return f.type === "select"; })[0] || pool[0];
+    return chosen ? [{ key: chosen.key, field: chosen.key }] : [];
   }
 
   function widgetCard(widget, index) {
@@ -204,7 +214,7 @@
       change(function (w) {
         w.form = form.value;
         w.measures = [{ key: "count", agg: "count" }];
-        w.dimensions = [];
+        w.dimensions = firstDimension(w.form);
         delete w.filter;
       });
     });
