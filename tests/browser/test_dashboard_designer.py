@@ -64,7 +64,8 @@ def test_design_a_bar_chart_publish_and_drill_down(page, live):
             const config = window.tangram.readJson("builder-config");
             const draft = await window.tangram.api("GET", config.draft_url);
             const url = "/api/v1/apps/" + config.app_id + "/publish";
-            const done = await window.tangram.api("POST", url, { row_version: draft.data.row_version });
+            const body = { row_version: draft.data.row_version };
+            const done = await window.tangram.api("POST", url, body);
             return { ok: done.ok, status: done.status, data: done.data };
         }"""
     )
