@@ -52,6 +52,8 @@ def test_design_a_bar_chart_publish_and_drill_down(page, live):
     page.select_option('[data-widget="widget_1"] [data-dimension-field="0"]', "status")
     page.wait_for_function(HAS_CHART, arg=PREVIEW)
     assert sorted(categories(page, PREVIEW)) == ["closed", "open", "resolved"]
+    drawn = "s => echarts.getInstanceByDom(document.querySelector(s)).getWidth() > 100"
+    page.wait_for_function(drawn, arg=PREVIEW)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard_designer_preview.png"), full_page=True)
 

@@ -421,6 +421,8 @@
       var option = window.tangram.charts.option(data);
       option.animation = false;
       chart.setOption(option);
+      // The card may be drawn before it is on the page: follow its size.
+      if (window.ResizeObserver) new ResizeObserver(function () { chart.resize(); }).observe(box);
     }
     if (widget.chart !== "kpi" && data.rows.length) view.appendChild(previewTable(data));
     view.setAttribute("data-preview-state", "ready");
@@ -442,7 +444,10 @@
   function preview(card, widget) {
     var view = card.querySelector("[data-preview]");
     var spec = JSON.stringify(widget);
-    if (previews[spec]) { drawPreview(view, widget, previews[spec]); return; }
+    if (previews[spec]) {
+      window.setTimeout(function () { drawPreview(view, widget, previews[spec]); }, 0);
+      return;
+    }
     view.textContent = T.preview_loading;
     view.setAttribute("data-preview-state", "loading");
     // The designer preview API: the widget over the published tables, with the designer's rights.
