@@ -40,6 +40,13 @@ BUCKET_LABELS = {
     "quarter": N_("Quarter"),
     "year": N_("Year"),
 }
+#: Columns every record has, for runtime filters (a date range on ``created_at`` …).
+SYSTEM_FIELDS = {
+    "created_at": N_("Created at"),
+    "updated_at": N_("Updated at"),
+    "department_id": N_("Department"),
+    "owner_id": N_("Owner"),
+}
 FILTER_KINDS = {
     "date_range": N_("Date range"),
     "department": N_("Department"),
@@ -57,6 +64,7 @@ def _choices() -> dict[str, list[dict[str, str]]]:
         "aggs": pairs(AGG_LABELS),
         "buckets": pairs(BUCKET_LABELS),
         "filter_kinds": pairs(FILTER_KINDS),
+        "system_fields": pairs(SYSTEM_FIELDS),
     }
 
 

@@ -468,7 +468,8 @@
     if (!filters.length) section.appendChild(el("p", { className: "muted", text: T.no_filters }));
     var pool = {};
     current.widgets.forEach(function (w) { fieldChoices(w.form).forEach(function (f) { pool[f.key] = f; }); });
-    var fieldOptions = [{ key: "", label: "—" }].concat(Object.keys(pool).map(function (k) { return pool[k]; }));
+    var system = (CHOICES.system_fields || []).filter(function (f) { return !pool[f.key]; });
+    var fieldOptions = [{ key: "", label: "—" }].concat(Object.keys(pool).map(function (k) { return pool[k]; }), system);
     filters.forEach(function (filter, index) {
       var key = input(filter.key, { pattern: "[a-z][a-z0-9_]*", "data-filter-key": index });
       var kind = select(CHOICES.filter_kinds, filter.kind, { "data-filter-kind": index });

@@ -33,6 +33,7 @@ async def test_the_designer_pages_render_for_designers_only(client, admin, sessi
     choices = json_block(listing.text, "dashboard-choices")
     assert {c["key"] for c in choices["charts"]} >= {"bar", "line", "pie", "kpi", "table"}
     assert {c["key"] for c in choices["aggs"]} >= {"count", "sum", "avg", "min", "max"}
+    assert "created_at" in {f["key"] for f in choices["system_fields"]}
     assert 'id="field-types"' in listing.text and 'id="condition-strings"' in listing.text
     assert "vendor/echarts.min.js" in listing.text and "vendor/Sortable.min.js" in listing.text
 
