@@ -24,6 +24,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("overview", N_("Overview"), ""),
     Section("flows", N_("Flows"), "/flows", part="flows"),
+    Section("dashboards", N_("Dashboards"), "/dashboards", part="dashboards"),
     Section("rules", N_("Rules"), "/rules", part="rules"),
     Section("sla", N_("SLA and calendars"), "/sla", part="sla"),
     Section("roles", N_("Roles and permissions"), "/roles", part="permissions"),

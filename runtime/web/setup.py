@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from builder.web import dashboards as builder_dashboards
 from builder.web import flows as builder_flows
 from builder.web import pages as builder_pages
 from builder.web import publish as builder_publish
@@ -45,6 +46,7 @@ ROUTERS = (
     builder_settings.router,
     builder_flows.router,
     builder_rules.router,
+    builder_dashboards.router,
 )
 
 

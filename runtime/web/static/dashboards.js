@@ -114,6 +114,10 @@
     if (hint) hint.hidden = false;
   }
 
+  // The option builder, for pages that draw a widget's chart data themselves (the designer).
+  window.tangram = window.tangram || {};
+  window.tangram.charts = { option: option, number: number };
+
   function init(root) {
     if (!window.echarts) return; // no charts: the tables stay open
     root.querySelectorAll("[data-chart]").forEach(draw);

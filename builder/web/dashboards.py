@@ -1,0 +1,96 @@
+"""Dashboard designer pages: the draft's dashboards, and one dashboard's widgets (source form,
+measures, dimensions, filter, chart) with a live preview, edited in the draft
+(static/dashboards_designer.js)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from builder.web.context import Designing
+from builder.web.fieldtypes import field_types
+from builder.web.pages import builder_page
+from runtime.web.i18n import N_
+from runtime.web.i18n import gettext as _
+
+router = APIRouter(include_in_schema=False)
+
+CHART_LABELS = {
+    "bar": N_("Bar chart"),
+    "stacked_bar": N_("Stacked bars"),
+    "line": N_("Line chart"),
+    "pie": N_("Pie chart"),
+    "funnel": N_("Funnel"),
+    "kpi": N_("KPI number"),
+    "table": N_("Table"),
+    "pivot": N_("Pivot table"),
+}
+AGG_LABELS = {
+    "count": N_("Count of records"),
+    "count_distinct": N_("Count of distinct values"),
+    "sum": N_("Sum"),
+    "avg": N_("Average"),
+    "min": N_("Minimum"),
+    "max": N_("Maximum"),
+}
+BUCKET_LABELS = {
+    "day": N_("Day"),
+    "week": N_("Week"),
+    "month": N_("Month"),
+    "quarter": N_("Quarter"),
+    "year": N_("Year"),
+}
+#: Columns every record has, for runtime filters (a date range on ``created_at`` …).
+SYSTEM_FIELDS = {
+    "created_at": N_("Created at"),
+    "updated_at": N_("Updated at"),
+    "department_id": N_("Department"),
+    "owner_id": N_("Owner"),
+}
+FILTER_KINDS = {
+    "date_range": N_("Date range"),
+    "department": N_("Department"),
+    "equals": N_("Equals a value"),
+    "choice": N_("One of the values"),
+}
+
+
+def _choices() -> dict[str, list[dict[str, str]]]:
+    def pairs(labels: dict[str, str]) -> list[dict[str, str]]:
+        return [{"key": k, "label": _(v)} for k, v in labels.items()]
+
+    return {
+        "charts": pairs(CHART_LABELS),
+        "aggs": pairs(AGG_LABELS),
+        "buckets": pairs(BUCKET_LABELS),
+        "filter_kinds": pairs(FILTER_KINDS),
+        "system_fields": pairs(SYSTEM_FIELDS),
+    }
+
+
+@router.get("/build/apps/{app_key}/dashboards", name="builder_dashboards")
+async def dashboards_page(request: Request, design: Designing) -> Response:
+    """The draft's dashboards: list, add, rename, remove (client side, in the draft)."""
+    return builder_page(
+        request,
+        "builder/pages/dashboards.html",
+        design,
+        "dashboards",
+        board_key=None,
+        types=field_types(),
+        choices=_choices(),
+    )
+
+
+@router.get("/build/apps/{app_key}/dashboards/{board_key}", name="builder_dashboard")
+async def dashboard_page(request: Request, design: Designing, board_key: str) -> Response:
+    """One dashboard of the draft: its widgets, runtime filters and a live preview."""
+    return builder_page(
+        request,
+        "builder/pages/dashboards.html",
+        design,
+        "dashboards",
+        board_key=board_key,
+        types=field_types(),
+        choices=_choices(),
+    )
