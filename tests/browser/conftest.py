@@ -186,9 +186,7 @@ def _serve(migrated: Path, tmp_path: Path, **overrides: Any) -> Iterator[Live]:
 
 
 @pytest.fixture
-def live(
-    migrated_sqlite: Path, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Live]:
+def live(migrated_sqlite: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live]:
     """The live server; a test marked ``@pytest.mark.worker`` gets its in-process job worker
     running (as ``tangram run`` has), so publishing, imports and rules run as for a user."""
     worker = request.node.get_closest_marker("worker") is not None

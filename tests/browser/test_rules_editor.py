@@ -114,6 +114,13 @@ def test_create_a_rule_publish_it_and_see_it_fire(page, live, sign_in_as):
         page.wait_for_selector("[data-test-fires=yes]")
         assert "triaged" in page.locator("[data-test-result]").inner_text()
         page.screenshot(path=str(screenshot_path("rules_editor_test_run")), full_page=True)
+        # Changed in the draft (not saved, not published): the test runs the draft's rule.
+        condition = page.locator("[data-rule-condition]")
+        condition.get_by_label("Value").select_option("low")
+        page.get_by_label("Record ID").fill(str(calm["id"]))
+        page.get_by_role("button", name="Run test").click()
+        page.wait_for_selector("[data-test-fires=yes]")
+        assert "as it is in the draft" in page.locator("[data-test-result]").inner_text()
         assert page.errors == []
     finally:
         api.close()

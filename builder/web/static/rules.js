@@ -320,16 +320,20 @@
     var result = page.querySelector("[data-test-result]");
     page.querySelector("[data-test-run]").addEventListener("click", function () {
       result.textContent = "";
-      if (!unchanged(key)) { result.appendChild(E.el("p", { className: "muted", text: T.test_changed })); return; }
       var recordId = parseInt(page.querySelector("[data-test-record]").value, 10);
       var kind = page.querySelector("[data-test-kind]").value;
       var body = { record_id: recordId };
       if (kind) body.kind = kind;
-      window.tangram.api("POST", "/api/v1/apps/" + config.app_id + "/rules/" + key + "/test", body).then(function (answer) {
+      // A published, unchanged rule runs as published; otherwise the draft's rule is tried
+      // against the published records (nothing is written either way).
+      var published = unchanged(key);
+      var url = "/api/v1/apps/" + config.app_id + (published ? "/rules/" + key + "/test" : "/draft/rules/test");
+      if (!published) body.rule = (store.definition.rules || []).filter(function (r) { return r.key === key; })[0];
+      window.tangram.api("POST", url, body).then(function (answer) {
         result.textContent = "";
-        if (!answer.ok) { result.appendChild(E.el("p", { className: "field__error", role: "alert", text: (answer.data && answer.data.detail) || T.test_failed })); return; }
+        if (!answer.ok) { result.appendChild(E.el("p", { className: "field__error", role: "alert", text: (answer.data && (answer.data.detail || answer.data.title)) || T.test_failed })); return; }
         var out = answer.data;
-        result.appendChild(E.el("p", { className: "muted", text: T.test_published }));
+        result.appendChild(E.el("p", { className: "muted", text: published ? T.test_published : T.test_changed }));
         result.appendChild(E.el("p", { "data-test-fires": out.fires ? "yes" : "no", text: out.fires ? T.fires : T.not_fires }));
         var rows = [[T.trigger_matches, out.trigger_matches ? T.yes : T.no], [T.condition_holds, out.condition ? T.yes : T.no]];
         if (out.changes && Object.keys(out.changes).length) rows.push([T.would_change, JSON.stringify(out.changes)]);
