@@ -23,6 +23,7 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("overview", N_("Overview"), ""),
+    Section("forms", N_("Forms"), "/forms", part="forms"),
     Section("roles", N_("Roles and permissions"), "/roles", part="permissions"),
     Section("publish", N_("Publish and versions"), "/publish"),
 )
