@@ -284,7 +284,7 @@
     var box = el("fieldset", { className: "fd__options" }, [el("legend", { text: T.options })]);
     ((spec.options || {}).options || []).forEach(function (option, oi) {
       var value = input(option.value, { "data-option-value": oi });
-      var en = input((option.label || {}).en), zh = input((option.label || {})["zh-CN"]);
+      var en = input((option.label || {}).en, { "data-option-label": oi }), zh = input((option.label || {})["zh-CN"]);
       var color = input(option.color || "#4a7bd0", { type: "color" });
       var mutate = function (fn) { edit(function (f) { var x = path(f); fn(x.options.options[oi]); }); };
       value.addEventListener("change", function () { mutate(function (o) { o.value = value.value.trim(); }); });
