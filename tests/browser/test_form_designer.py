@@ -130,7 +130,7 @@ def test_design_a_form_publish_it_and_fill_it(page, live, sign_in_as):
         detail.fill("Wants a quote")
         page.fill("#f-qty", "3")
         page.click("button.button--primary")
-        page.wait_for_url("**/apps/crm/forms/lead/*", timeout=TIMEOUT_MS)
+        page.wait_for_url("**/apps/crm/forms/lead/records/*", timeout=TIMEOUT_MS)
         assert page.errors == []
         records = api.call("GET", "/api/v1/records/crm/lead")
         values = records["items"][0]["values"]

@@ -532,7 +532,9 @@
       document.querySelector("[data-add-rule]").addEventListener("click", function () {
         edit(function (f) {
           f.rules = f.rules || [];
-          f.rules.push({ id: freeKey("rule_", f.rules.map(function (r) { return r.id; })), condition: true, message: { en: "Check the form" } });
+          var message = {};
+          message[document.documentElement.lang === "zh-CN" ? "zh-CN" : "en"] = T.rule_message;
+          f.rules.push({ id: freeKey("rule_", f.rules.map(function (r) { return r.id; })), condition: true, message: message });
         }, true);
       });
       document.querySelector("[data-refresh-preview]").addEventListener("click", refreshPreview);
