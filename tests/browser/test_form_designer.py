@@ -88,9 +88,11 @@ def test_design_a_form_publish_it_and_fill_it(page, live, sign_in_as):
         # The preview uses the end users' linkage code.
         page.get_by_role("button", name="Refresh preview").click()
         preview = page.locator("[data-preview]")
-        preview.locator('[data-field="detail"], #f-detail').first.wait_for(
-            state="attached", timeout=TIMEOUT_MS
-        )
+        preview.locator("#f-detail").wait_for(state="attached", timeout=TIMEOUT_MS)
+        preview.get_by_label("Excellent", exact=True).check()
+        preview.locator("#f-detail").wait_for(state="visible", timeout=TIMEOUT_MS)
+        preview.get_by_label("Yawn", exact=True).check()
+        preview.locator("#f-detail").wait_for(state="hidden", timeout=TIMEOUT_MS)
 
         # A 422 from the server is shown next to the offending field.
         page.locator('[data-select-field="qty"]').click()
