@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from builder.web import pages as builder_pages
 from builder.web import forms as builder_forms
+from builder.web import pages as builder_pages
 from builder.web import roles as builder_roles
 from runtime.web import errors
 from runtime.web.assets import BUILDER_STATIC_DIR, STATIC_DIR
