@@ -23,6 +23,7 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("overview", N_("Overview"), ""),
+    Section("forms", N_("Forms"), "/forms", part="forms"),
     Section("flows", N_("Flows"), "/flows", part="flows"),
     Section("dashboards", N_("Dashboards"), "/dashboards", part="dashboards"),
     Section("rules", N_("Rules"), "/rules", part="rules"),

@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from builder.web import dashboards as builder_dashboards
 from builder.web import flows as builder_flows
+from builder.web import forms as builder_forms
 from builder.web import pages as builder_pages
 from builder.web import publish as builder_publish
 from builder.web import roles as builder_roles
@@ -47,6 +48,7 @@ ROUTERS = (
     builder_flows.router,
     builder_rules.router,
     builder_dashboards.router,
+    builder_forms.router,
 )
 
 

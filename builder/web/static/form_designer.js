@@ -1,0 +1,568 @@
+// Form designer: the forms list's "Add a form", and one form's designer — palette of field
+// types dragged (SortableJS) onto sections of a canvas, a properties panel per field type,
+// linkage rules and form rules with the shared condition builder, a live preview bound by the
+// end users' forms.js. Every edit goes through the shared draft store (undo/redo, save).
+(function () {
+  "use strict";
+  var T = {}, TYPES = {}, CONFIG = {}, store = null, selected = null, problems = [];
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") node.textContent = attrs[name];
+      else if (name === "className") node.className = attrs[name];
+      else if (attrs[name] !== null && attrs[name] !== undefined && attrs[name] !== false) node.setAttribute(name, attrs[name]);
+    });
+    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+  var uid = 0;
+  function field(label, control, extra) {
+    var id = "fd-" + (++uid);
+    control.id = id;
+    return el("div", { className: "field" }, [el("label", { for: id, text: label }), control, extra || null]);
+  }
+  function input(value, attrs) {
+    var node = el("input", Object.assign({ type: "text" }, attrs || {}));
+    node.value = value === null || value === undefined ? "" : value;
+    return node;
+  }
+  function select(options, value) {
+    var node = el("select");
+    options.forEach(function (option) {
+      var item = el("option", { value: option.key, text: option.label });
+      if (String(option.key) === String(value)) item.selected = true;
+      node.appendChild(item);
+    });
+    return node;
+  }
+  function button(text, attrs) { return el("button", Object.assign({ type: "button", className: "button button--small", text: text }, attrs || {})); }
+  function label(labels) { return window.tangram.conditions.pickLabel(labels); }
+  function announce(text) { var flash = document.getElementById("flash"); if (flash) flash.textContent = text; }
+
+  // --- the form in the draft -----------------------------------------------------------------
+  function formIndex(definition) {
+    return (definition.forms || []).findIndex(function (f) { return f.id === CONFIG.form_id; });
+  }
+  function form() { return store.definition.forms[formIndex(store.definition)]; }
+  // Edit this form in the draft: `mutate(form, definition)` on a copy (pushes undo).
+  function edit(mutate, rerender) {
+    store.change(function (d) { mutate(d.forms[formIndex(d)], d); });
+    if (rerender) render();
+  }
+  function fieldOf(f, key) { return (f.fields || []).find(function (x) { return x.key === key; }); }
+  function typeLabel(type) { return (TYPES[type] || {}).label || type; }
+  function freeKey(base, taken) {
+    var n = 1;
+    while (taken.indexOf(base + n) >= 0) n += 1;
+    return base + n;
+  }
+  function setLabel(holder, name, locale, value) {
+    var labels = holder[name] = holder[name] || {};
+    if (value.trim()) labels[locale] = value.trim(); else delete labels[locale];
+  }
+  // Sections always cover every field (fields outside any section go to the first one).
+  function normalise(f) {
+    f.sections = f.sections || [];
+    if (!f.sections.length) f.sections.push({ id: "main", title: {}, columns: 1, fields: [] });
+    var placed = {};
+    f.sections.forEach(function (s) {
+      s.fields = (s.fields || []).filter(function (k) { return fieldOf(f, k) && !placed[k] && (placed[k] = true); });
+    });
+    (f.fields || []).forEach(function (x) { if (!placed[x.key]) f.sections[0].fields.push(x.key); });
+  }
+  function defaultsFor(type, f) {
+    var options = {};
+    if (type === "select" || type === "multiselect") options.options = [{ value: "a", label: { en: "A" } }, { value: "b", label: { en: "B" } }];
+    if (type === "subtable") {
+      options.fields = [{ id: f.next_field_id++, key: "item", type: "text", label: { en: "Item" } }];
+    }
+    if (type === "formula") options.expression = 0;
+    if (type === "relation" || type === "multirelation") options.form_id = f.id;
+    return options;
+  }
+  function addField(type, sectionIndex, position) {
+    var key = null;
+    edit(function (f) {
+      normalise(f);
+      f.next_field_id = Math.max(f.next_field_id || 1, 1 + Math.max.apply(null, [0].concat((f.fields || []).concat(f.archived || []).map(function (x) { return x.id; }))));
+      var id = f.next_field_id++;
+      key = freeKey(type.replace(/[^a-z0-9_]/g, "") + "_", (f.fields || []).map(function (x) { return x.key; }));
+      var spec = { id: id, key: key, type: type, label: { en: T.new_field + " " + id }, options: defaultsFor(type, f) };
+      f.fields = f.fields || [];
+      f.fields.push(spec);
+      var section = f.sections[Math.min(sectionIndex, f.sections.length - 1)];
+      section.fields.splice(position === undefined ? section.fields.length : position, 0, key);
+    });
+    selected = key;
+    render();
+    announce(T.added);
+    return key;
+  }
+  // Rename a field: its key in sections, the title field and conditions of other fields.
+  function renameField(oldKey, newKey) {
+    edit(function (f) {
+      var spec = fieldOf(f, oldKey);
+      if (!spec) return;
+      spec.key = newKey;
+      (f.sections || []).forEach(function (s) { s.fields = s.fields.map(function (k) { return k === oldKey ? newKey : k; }); });
+      if (f.title_field === oldKey) f.title_field = newKey;
+      var pattern = JSON.stringify({ var: oldKey }), replacement = JSON.stringify({ var: newKey });
+      var swap = function (logic) { return logic === null || logic === undefined ? logic : JSON.parse(JSON.stringify(logic).split(pattern).join(replacement)); };
+      (f.fields || []).forEach(function (x) {
+        Object.keys(x.linkage || {}).forEach(function (k) { x.linkage[k] = swap(x.linkage[k]); });
+        if (x.type === "formula" && x.options) x.options.expression = swap(x.options.expression);
+      });
+      (f.rules || []).forEach(function (r) { r.condition = swap(r.condition); if (r.field === oldKey) r.field = newKey; });
+    });
+    selected = newKey;
+    render();
+  }
+
+  // --- canvas ----------------------------------------------------------------------------------
+  function problemsAt(prefix) {
+    return problems.filter(function (p) { return p.field && (p.field === prefix || p.field.indexOf(prefix + ".") === 0 || p.field.indexOf(prefix + "[") === 0); });
+  }
+  function fieldPath(f, key) {
+    return "definition.forms[" + formIndex(store.definition) + "].fields[" + (f.fields || []).findIndex(function (x) { return x.key === key; }) + "]";
+  }
+  function errorList(list) {
+    if (!list.length) return null;
+    return el("ul", { className: "fd__errors", role: "alert" }, list.map(function (p) { return el("li", { text: p.message + " (" + p.field.replace(/^definition\./, "") + ")" }); }));
+  }
+
+  function renderFormProps(f) {
+    var box = document.querySelector("[data-form-props]");
+    box.textContent = "";
+    var en = input((f.label || {}).en), zh = input((f.label || {})["zh-CN"]);
+    [[en, "en"], [zh, "zh-CN"]].forEach(function (pair) {
+      pair[0].addEventListener("change", function () { edit(function (x) { setLabel(x, "label", pair[1], pair[0].value); }); });
+    });
+    var title = select([{ key: "", label: T.none }].concat((f.fields || []).map(function (x) { return { key: x.key, label: label(x.label) || x.key }; })), f.title_field || "");
+    title.addEventListener("change", function () { edit(function (x) { x.title_field = title.value || null; }); });
+    box.appendChild(el("div", { className: "fd__row" }, [field(T.form_label_en, en), field(T.form_label_zh, zh), field(T.title_field, title)]));
+    var formProblems = problems.filter(function (p) { return p.field === "definition.forms[" + formIndex(store.definition) + "]" || /\.(label|sections|title_field)/.test(p.field.replace(/fields\[\d+\].*/, "")) && p.field.indexOf("definition.forms[" + formIndex(store.definition) + "]") === 0; });
+    var errors = errorList(formProblems);
+    if (errors) box.appendChild(errors);
+  }
+
+  function renderCanvas(f) {
+    var canvas = document.querySelector("[data-canvas]");
+    canvas.textContent = "";
+    f.sections.forEach(function (section, si) {
+      var head = el("div", { className: "fd__section-head" });
+      var en = input((section.title || {}).en), zh = input((section.title || {})["zh-CN"]);
+      [[en, "en"], [zh, "zh-CN"]].forEach(function (pair) {
+        pair[0].addEventListener("change", function () { edit(function (x) { normalise(x); setLabel(x.sections[si], "title", pair[1], pair[0].value); }); });
+      });
+      var columns = select([1, 2, 3, 4].map(function (n) { return { key: n, label: String(n) }; }), section.columns || 1);
+      columns.addEventListener("change", function () { edit(function (x) { normalise(x); x.sections[si].columns = Number(columns.value); }, true); });
+      head.appendChild(field(T.section_title_en, en));
+      head.appendChild(field(T.section_title_zh, zh));
+      head.appendChild(field(T.columns, columns));
+      if (f.sections.length > 1) {
+        var drop = button(T.remove, { "aria-label": T.remove + ": " + T.section + " " + (si + 1) });
+        drop.addEventListener("click", function () {
+          edit(function (x) { normalise(x); var moved = x.sections.splice(si, 1)[0]; x.sections[0].fields = x.sections[0].fields.concat(moved.fields); }, true);
+        });
+        head.appendChild(drop);
+      }
+      var list = el("ul", { className: "fd__fields fd__fields--cols-" + (section.columns || 1), "data-section": si, "aria-label": T.section + " " + (si + 1) });
+      section.fields.forEach(function (key, fi) {
+        var spec = fieldOf(f, key);
+        var item = el("li", { className: "fd__field" + (key === selected ? " fd__field--selected" : ""), "data-field-key": key });
+        var pick = el("button", { type: "button", className: "fd__pick", "data-select-field": key, "aria-pressed": key === selected ? "true" : "false" }, [
+          el("strong", { text: label(spec.label) || key }), el("span", { className: "muted", text: " " + typeLabel(spec.type) + " · " + key + (spec.required ? " *" : "") }),
+        ]);
+        pick.addEventListener("click", function () { selected = key; render(); });
+        var up = button("↑", { "aria-label": T.move_up + ": " + key, disabled: fi === 0 && si === 0 ? "" : null });
+        var down = button("↓", { "aria-label": T.move_down + ": " + key, disabled: fi === section.fields.length - 1 && si === f.sections.length - 1 ? "" : null });
+        var remove = button("×", { "aria-label": T.remove + ": " + key });
+        up.addEventListener("click", function () { moveBy(key, -1); });
+        down.addEventListener("click", function () { moveBy(key, 1); });
+        remove.addEventListener("click", function () {
+          edit(function (x) {
+            x.fields = x.fields.filter(function (y) { return y.key !== key; });
+            normalise(x);
+          });
+          if (selected === key) selected = null;
+          render(); announce(T.removed);
+        });
+        item.appendChild(pick);
+        item.appendChild(el("span", { className: "fd__tools" }, [up, down, remove]));
+        var errs = errorList(problemsAt(fieldPath(f, key)));
+        if (errs) item.appendChild(errs);
+        list.appendChild(item);
+      });
+      if (!section.fields.length) list.appendChild(el("li", { className: "fd__empty muted", text: T.empty_section }));
+      canvas.appendChild(el("div", { className: "fd__section", "data-section-box": si }, [head, list]));
+      if (window.Sortable) {
+        window.Sortable.create(list, {
+          group: { name: "fields", pull: true, put: true }, animation: 120, filter: ".fd__empty", draggable: ".fd__field, .fd__type",
+          onAdd: function (event) {
+            var type = event.item.getAttribute("data-type");
+            if (!type) return;
+            event.item.parentNode.removeChild(event.item);
+            var index = Array.prototype.slice.call(list.children, 0, event.newIndex).filter(function (n) { return n.classList.contains("fd__field"); }).length;
+            addField(type, si, index);
+          },
+          onEnd: function (event) {
+            if (!event.item.getAttribute("data-field-key")) return;
+            var target = event.to.getAttribute("data-section");
+            if (target === null) return;
+            var keys = Array.prototype.map.call(event.to.querySelectorAll("[data-field-key]"), function (n) { return n.getAttribute("data-field-key"); });
+            var from = Number(event.from.getAttribute("data-section"));
+            var fromKeys = Array.prototype.map.call(event.from.querySelectorAll("[data-field-key]"), function (n) { return n.getAttribute("data-field-key"); });
+            edit(function (x) {
+              normalise(x);
+              x.sections[Number(target)].fields = keys;
+              if (from !== Number(target)) x.sections[from].fields = fromKeys;
+              normalise(x);
+            }, true);
+            announce(T.moved);
+          },
+        });
+      }
+    });
+  }
+  function moveBy(key, step) {
+    edit(function (x) {
+      normalise(x);
+      var si = x.sections.findIndex(function (s) { return s.fields.indexOf(key) >= 0; });
+      var list = x.sections[si].fields, at = list.indexOf(key), to = at + step;
+      list.splice(at, 1);
+      if (to < 0 && si > 0) x.sections[si - 1].fields.push(key);
+      else if (to > list.length && si < x.sections.length - 1) x.sections[si + 1].fields.unshift(key);
+      else list.splice(Math.max(0, Math.min(to, list.length)), 0, key);
+    });
+    render();
+    var again = document.querySelector('[data-field-key="' + key + '"] button[aria-label^="' + (step < 0 ? T.move_up : T.move_down) + '"]');
+    if (again && !again.disabled) again.focus();
+    announce(T.moved);
+  }
+
+  // --- properties ----------------------------------------------------------------------------
+  var SKIP_SETTINGS = ["options", "fields", "archived", "expression", "form_id"];
+  function settingControls(spec, type, onChange) {
+    var schema = (TYPES[type] || {}).settings_schema || {};
+    var props = schema.properties || {};
+    var out = [];
+    Object.keys(props).forEach(function (name) {
+      if (SKIP_SETTINGS.indexOf(name) >= 0) return;
+      var prop = props[name];
+      var kinds = prop.type ? [prop.type] : (prop.anyOf || []).map(function (a) { return a.type; });
+      var value = (spec.options || {})[name];
+      var control;
+      var text = (prop.title || name).replace(/_/g, " ");
+      if (prop.enum || (prop.$ref && schema.$defs)) {
+        var values = prop.enum || ((schema.$defs[prop.$ref.split("/").pop()] || {}).enum) || [];
+        control = select([{ key: "", label: "—" }].concat(values.map(function (v) { return { key: v, label: v }; })), value === undefined ? "" : value);
+      } else if (kinds.indexOf("boolean") >= 0) {
+        control = el("input", { type: "checkbox" });
+        control.checked = value === undefined ? !!prop.default : !!value;
+      } else if (kinds.indexOf("integer") >= 0 || kinds.indexOf("number") >= 0) {
+        control = input(value, { type: "number", placeholder: prop.default === undefined || prop.default === null ? "" : String(prop.default), step: kinds.indexOf("integer") >= 0 ? "1" : "any" });
+      } else if (kinds.indexOf("string") >= 0) {
+        control = input(value, { placeholder: prop.default === undefined || prop.default === null ? "" : String(prop.default) });
+      } else {
+        return;
+      }
+      control.setAttribute("data-setting", name);
+      control.addEventListener("change", function () {
+        var v;
+        if (control.type === "checkbox") v = control.checked;
+        else if (control.type === "number") v = control.value === "" ? undefined : Number(control.value);
+        else v = control.value === "" ? undefined : control.value;
+        onChange(function (options) { if (v === undefined) delete options[name]; else options[name] = v; });
+      });
+      out.push(field(text, control, prop.description ? el("small", { className: "muted", text: prop.description }) : null));
+    });
+    return out;
+  }
+
+  function optionsEditor(spec, path) {
+    var box = el("fieldset", { className: "fd__options" }, [el("legend", { text: T.options })]);
+    ((spec.options || {}).options || []).forEach(function (option, oi) {
+      var value = input(option.value, { "data-option-value": oi });
+      var en = input((option.label || {}).en, { "data-option-label": oi }), zh = input((option.label || {})["zh-CN"]);
+      var color = input(option.color || "#4a7bd0", { type: "color" });
+      var mutate = function (fn) { edit(function (f) { var x = path(f); fn(x.options.options[oi]); }); };
+      value.addEventListener("change", function () { mutate(function (o) { o.value = value.value.trim(); }); });
+      en.addEventListener("change", function () { mutate(function (o) { setLabel(o, "label", "en", en.value); }); });
+      zh.addEventListener("change", function () { mutate(function (o) { setLabel(o, "label", "zh-CN", zh.value); }); });
+      color.addEventListener("change", function () { mutate(function (o) { o.color = color.value; }); });
+      var remove = button(T.remove, { "aria-label": T.remove + ": " + option.value });
+      remove.addEventListener("click", function () { edit(function (f) { path(f).options.options.splice(oi, 1); }, true); });
+      box.appendChild(el("div", { className: "fd__row fd__option" }, [field(T.option_value, value), field(T.label_en, en), field(T.label_zh, zh), field(T.color, color), remove]));
+    });
+    var add = button(T.add_option, { "data-add-option": "" });
+    add.addEventListener("click", function () {
+      edit(function (f) {
+        var x = path(f);
+        x.options = x.options || {};
+        x.options.options = x.options.options || [];
+        x.options.options.push({ value: freeKey("option_", x.options.options.map(function (o) { return o.value; })), label: {} });
+      }, true);
+    });
+    box.appendChild(add);
+    return box;
+  }
+
+  function formulaEditor(spec, f) {
+    var text = el("textarea", { className: "cond__json", "data-formula": "" });
+    text.value = JSON.stringify((spec.options || {}).expression === undefined ? null : spec.options.expression, null, 2);
+    var error = el("p", { className: "cond__error", role: "alert" });
+    text.addEventListener("change", function () {
+      var value;
+      try { value = JSON.parse(text.value); } catch (e) { error.textContent = T.invalid_json; return; }
+      error.textContent = "";
+      edit(function (x) { fieldOf(x, spec.key).options.expression = value; });
+    });
+    var picker = select((f.fields || []).filter(function (x) { return x.key !== spec.key && x.type !== "subtable"; }).map(function (x) { return { key: x.key, label: (label(x.label) || x.key) + " (" + x.key + ")" }; }), "");
+    var insert = button(T.insert_field);
+    insert.addEventListener("click", function () {
+      if (!picker.value) return;
+      var snippet = JSON.stringify({ var: picker.value });
+      var start = text.selectionStart || 0, end = text.selectionEnd || 0;
+      text.value = text.value.slice(0, start) + snippet + text.value.slice(end);
+      text.focus();
+      text.selectionStart = text.selectionEnd = start + snippet.length;
+      text.dispatchEvent(new Event("change"));
+    });
+    return el("div", { className: "fd__formula" }, [field(T.expression, text), error, el("div", { className: "fd__row" }, [field(T.insert_field, picker), insert])]);
+  }
+
+  function columnsEditor(spec) {
+    var box = el("fieldset", { className: "fd__columns" }, [el("legend", { text: T.columns_of_table })]);
+    var types = Object.keys(TYPES).filter(function (t) { return t !== "subtable" && TYPES[t].writable !== false; });
+    ((spec.options || {}).fields || []).forEach(function (child, ci) {
+      var key = input(child.key, { "data-column-key": ci });
+      var en = input((child.label || {}).en, { "data-column-label": ci });
+      var type = select(types.map(function (t) { return { key: t, label: typeLabel(t) }; }), child.type);
+      var required = el("input", { type: "checkbox" });
+      required.checked = !!child.required;
+      var mutate = function (fn) { edit(function (f) { fn(fieldOf(f, spec.key).options.fields[ci]); }); };
+      key.addEventListener("change", function () { mutate(function (c) { c.key = key.value.trim(); }); });
+      en.addEventListener("change", function () { mutate(function (c) { setLabel(c, "label", "en", en.value); }); });
+      required.addEventListener("change", function () { mutate(function (c) { c.required = required.checked; }); });
+      type.addEventListener("change", function () {
+        edit(function (f) { var c = fieldOf(f, spec.key).options.fields[ci]; c.type = type.value; c.options = defaultsFor(type.value, f); }, true);
+      });
+      var remove = button(T.remove, { "aria-label": T.remove + ": " + child.key });
+      remove.addEventListener("click", function () {
+        edit(function (f) { var s = fieldOf(f, spec.key); s.options.archived = s.options.archived || []; s.options.fields.splice(ci, 1); }, true);
+      });
+      box.appendChild(el("div", { className: "fd__row fd__column" }, [field(T.key, key), field(T.label_en, en), field(T.column_type, type), field(T.required, required), remove]));
+      if (child.type === "select" || child.type === "multiselect") {
+        box.appendChild(optionsEditor(child, function (f) { return fieldOf(f, spec.key).options.fields[ci]; }));
+      }
+    });
+    var add = button(T.add_column, { "data-add-column": "" });
+    add.addEventListener("click", function () {
+      edit(function (f) {
+        var s = fieldOf(f, spec.key);
+        s.options.fields = s.options.fields || [];
+        var id = f.next_field_id++;
+        s.options.fields.push({ id: id, key: freeKey("col_", s.options.fields.map(function (c) { return c.key; })), type: "text", label: { en: T.new_field + " " + id } });
+      }, true);
+    });
+    box.appendChild(add);
+    return box;
+  }
+
+  function linkageEditor(spec, f) {
+    var box = el("fieldset", { className: "fd__linkage", "data-linkage": "" }, [el("legend", { text: T.linkage })]);
+    var others = window.tangram.conditions.fieldsOf({ fields: (f.fields || []).filter(function (x) { return x.key !== spec.key; }) }, "");
+    [["visible", T.visible_when], ["required", T.required_when], ["readonly", T.readonly_when]].forEach(function (pair) {
+      var holder = el("div", { "data-linkage-kind": pair[0] });
+      box.appendChild(el("h4", { text: pair[1] }));
+      box.appendChild(holder);
+      window.tangram.conditions.mount(holder, {
+        fields: others,
+        value: (spec.linkage || {})[pair[0]] || null,
+        onChange: function (logic) {
+          edit(function (x) {
+            var s = fieldOf(x, spec.key);
+            s.linkage = s.linkage || {};
+            if (logic === null || logic === undefined || (logic && logic.and && !logic.and.length)) delete s.linkage[pair[0]];
+            else s.linkage[pair[0]] = logic;
+          });
+          refreshPreviewSoon();
+        },
+      });
+    });
+    return box;
+  }
+
+  function renderProps(f) {
+    var box = document.querySelector("[data-props]");
+    box.textContent = "";
+    var spec = selected && fieldOf(f, selected);
+    if (!spec) { box.appendChild(el("p", { className: "muted", text: T.select_field || "" })); return; }
+    var key = input(spec.key, { pattern: "[a-z][a-z0-9_]*", "data-prop": "key" });
+    key.addEventListener("change", function () { var v = key.value.trim(); if (v && v !== spec.key) renameField(spec.key, v); });
+    var controls = [el("p", { className: "muted", text: typeLabel(spec.type) + " · #" + spec.id }), field(T.key, key)];
+    [["label", "en", T.label_en], ["label", "zh-CN", T.label_zh], ["help", "en", T.help_en], ["help", "zh-CN", T.help_zh]].forEach(function (triple) {
+      var control = input((spec[triple[0]] || {})[triple[1]], { "data-prop": triple[0] + "-" + triple[1] });
+      control.addEventListener("change", function () { edit(function (x) { setLabel(fieldOf(x, spec.key), triple[0], triple[1], control.value); }, triple[0] === "label"); });
+      controls.push(field(triple[2], control));
+    });
+    ["required", "unique"].forEach(function (name) {
+      var check = el("input", { type: "checkbox", "data-prop": name });
+      check.checked = !!spec[name];
+      check.addEventListener("change", function () { edit(function (x) { fieldOf(x, spec.key)[name] = check.checked; }, true); });
+      controls.push(field(T[name], check));
+    });
+    var kind = (TYPES[spec.type] || {}).logic_kind;
+    if (spec.type !== "subtable" && spec.type !== "formula" && spec.type !== "autonumber" && kind !== "array") {
+      var def = input(spec.default === null || spec.default === undefined ? "" : spec.default, { "data-prop": "default" });
+      def.addEventListener("change", function () {
+        var v = def.value === "" ? null : (kind === "number" && !isNaN(Number(def.value)) ? Number(def.value) : (kind === "boolean" ? def.value === "true" : def.value));
+        edit(function (x) { fieldOf(x, spec.key).default = v; });
+      });
+      controls.push(field(T["default"], def));
+    }
+    var settingsChange = function (fn) { edit(function (x) { var s = fieldOf(x, spec.key); s.options = s.options || {}; fn(s.options); }); };
+    var settings = settingControls(spec, spec.type, settingsChange);
+    if (settings.length) controls.push(el("fieldset", { className: "fd__settings" }, [el("legend", { text: T.settings })].concat(settings)));
+    if (spec.type === "select" || spec.type === "multiselect") controls.push(optionsEditor(spec, function (x) { return fieldOf(x, spec.key); }));
+    if (spec.type === "relation" || spec.type === "multirelation" || spec.type === "lookup") {
+      var target = select((store.definition.forms || []).map(function (x) { return { key: x.id, label: label(x.label) || x.key }; }), (spec.options || {}).form_id);
+      target.addEventListener("change", function () { settingsChange(function (o) { o.form_id = Number(target.value); }); });
+      controls.push(field(T.target_form, target));
+    }
+    if (spec.type === "formula") controls.push(formulaEditor(spec, f));
+    if (spec.type === "subtable") controls.push(columnsEditor(spec));
+    controls.push(linkageEditor(spec, f));
+    var errs = errorList(problemsAt(fieldPath(f, spec.key)));
+    if (errs) controls.unshift(errs);
+    controls.forEach(function (c) { box.appendChild(c); });
+  }
+
+  // --- form rules ------------------------------------------------------------------------------
+  function renderRules(f) {
+    var box = document.querySelector("[data-form-rules]");
+    box.textContent = "";
+    var rules = f.rules || [];
+    if (!rules.length) box.appendChild(el("p", { className: "muted", text: T.no_rules }));
+    var fields = window.tangram.conditions.fieldsOf(f, "");
+    rules.forEach(function (rule, ri) {
+      var mutate = function (fn) { edit(function (x) { fn(x.rules[ri]); }); };
+      var id = input(rule.id, { "data-rule-id": ri });
+      id.addEventListener("change", function () { mutate(function (r) { r.id = id.value.trim(); }); });
+      var en = input((rule.message || {}).en), zh = input((rule.message || {})["zh-CN"]);
+      en.addEventListener("change", function () { mutate(function (r) { setLabel(r, "message", "en", en.value); }); });
+      zh.addEventListener("change", function () { mutate(function (r) { setLabel(r, "message", "zh-CN", zh.value); }); });
+      var at = select([{ key: "", label: T.no_field }].concat((f.fields || []).map(function (x) { return { key: x.key, label: label(x.label) || x.key }; })), rule.field || "");
+      at.addEventListener("change", function () { mutate(function (r) { r.field = at.value || null; }); });
+      var holder = el("div", { className: "fd__rule-condition" });
+      var remove = button(T.remove, { "aria-label": T.remove + ": " + rule.id });
+      remove.addEventListener("click", function () { edit(function (x) { x.rules.splice(ri, 1); }, true); });
+      var item = el("div", { className: "fd__rule perm-grant" }, [field(T.rule_id, id), field(T.message_en, en), field(T.message_zh, zh), field(T.rule_field, at),
+        el("div", { className: "perm-grant__wide" }, [el("h4", { text: T.rule_condition }), holder]), remove]);
+      var errs = errorList(problemsAt("definition.forms[" + formIndex(store.definition) + "].rules[" + ri + "]"));
+      if (errs) item.appendChild(errs);
+      box.appendChild(item);
+      window.tangram.conditions.mount(holder, { fields: fields, value: rule.condition, onChange: function (logic) { mutate(function (r) { r.condition = logic === null ? true : logic; }); } });
+    });
+  }
+
+  // --- preview ---------------------------------------------------------------------------------
+  var previewTimer = null;
+  function refreshPreviewSoon() { clearTimeout(previewTimer); previewTimer = setTimeout(refreshPreview, 400); }
+  function refreshPreview() {
+    var box = document.querySelector("[data-preview]");
+    if (!box || !CONFIG.preview_url) return;
+    window.tangram.api("POST", CONFIG.preview_url, { form: form() }).then(function (answer) {
+      if (!answer.ok || !answer.data || typeof answer.data.html !== "string") {
+        box.textContent = "";
+        box.appendChild(el("p", { className: "muted", text: T.preview_failed }));
+        return;
+      }
+      box.innerHTML = answer.data.html;
+      box.dispatchEvent(new CustomEvent("htmx:load", { bubbles: true }));
+    });
+  }
+
+  function render() {
+    var f = form();
+    if (!f) return;
+    normalise(f);
+    renderFormProps(f);
+    renderCanvas(f);
+    renderProps(f);
+    renderRules(f);
+    var title = document.querySelector("[data-form-title]");
+    if (title) title.textContent = label(f.label) || f.key;
+    refreshPreviewSoon();
+  }
+
+  function selectedSection() {
+    var f = form();
+    normalise(f);
+    var si = selected ? f.sections.findIndex(function (s) { return s.fields.indexOf(selected) >= 0; }) : -1;
+    return si < 0 ? f.sections.length - 1 : si;
+  }
+
+  function startDesigner() {
+    T = window.tangram.readJson("designer-strings") || {};
+    CONFIG = window.tangram.readJson("form-designer") || {};
+    (window.tangram.readJson("field-types") || []).forEach(function (t) { TYPES[t.type] = t; });
+    document.querySelectorAll("[data-palette]").forEach(function (list) {
+      if (window.Sortable) window.Sortable.create(list, { group: { name: "fields", pull: "clone", put: false }, sort: false, draggable: ".fd__type" });
+    });
+    window.tangram.draft.open().then(function (opened) {
+      store = opened;
+      store.on("change", function (detail) { if (detail.source !== "edit") render(); });
+      store.on("problems", function (list) { problems = list || []; render(); });
+      render();
+      document.querySelectorAll("[data-add-type]").forEach(function (add) {
+        add.addEventListener("click", function () {
+          var key = addField(add.getAttribute("data-add-type"), selectedSection());
+          var prop = document.querySelector('[data-prop="key"]');
+          if (prop && key) prop.focus();
+        });
+      });
+      document.querySelector("[data-add-section]").addEventListener("click", function () {
+        edit(function (f) {
+          normalise(f);
+          f.sections.push({ id: freeKey("section_", f.sections.map(function (s) { return s.id; })), title: {}, columns: 1, fields: [] });
+        }, true);
+      });
+      document.querySelector("[data-add-rule]").addEventListener("click", function () {
+        edit(function (f) {
+          f.rules = f.rules || [];
+          var message = {};
+          message[document.documentElement.lang === "zh-CN" ? "zh-CN" : "en"] = T.rule_message;
+          f.rules.push({ id: freeKey("rule_", f.rules.map(function (r) { return r.id; })), condition: true, message: message });
+        }, true);
+      });
+      document.querySelector("[data-refresh-preview]").addEventListener("click", refreshPreview);
+    });
+  }
+
+  function startFormList() {
+    var add = document.querySelector("[data-add-form]");
+    add.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var config = window.tangram.readJson("builder-config");
+      var error = add.querySelector("[data-add-form-error]");
+      var key = add.elements.key.value.trim(), name = {};
+      if (add.elements.name_en.value.trim()) name.en = add.elements.name_en.value.trim();
+      if (add.elements.name_zh.value.trim()) name["zh-CN"] = add.elements.name_zh.value.trim();
+      if (!Object.keys(name).length) name.en = key;
+      window.tangram.api("GET", config.draft_url).then(function (draft) {
+        return window.tangram.api("POST", "/api/v1/apps/" + config.app_id + "/forms", { key: key, label: name, row_version: draft.data.row_version });
+      }).then(function (answer) {
+        if (answer.ok) { window.location.href = "/build/apps/" + config.app_key + "/forms/" + key; return; }
+        var data = answer.data || {};
+        error.textContent = ((data.errors || [])[0] || {}).message || data.detail || data.title || String(answer.status);
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.querySelector("[data-form-designer]")) startDesigner();
+    if (document.querySelector("[data-add-form]")) startFormList();
+  });
+})();
