@@ -107,6 +107,12 @@ class FieldView:
     columns: list[FieldView] = field(default_factory=list)
     rows: list[list[FieldView]] = field(default_factory=list)
 
+    def options_url(self, view: FormView) -> str:
+        """Where a picker's combobox searches its choices."""
+        handle = view.handle
+        url = f"/apps/{handle.app_key}/forms/{handle.form.key}/fields/{self.source}/options"
+        return f"{url}?{view.options_query}" if view.options_query else url
+
     @property
     def dom_id(self) -> str:
         return "f-" + re.sub(r"[^A-Za-z0-9_-]+", "-", self.name).strip("-")
@@ -207,6 +213,8 @@ class FormView:
     row_version: int | None = None
     context: dict[str, Any] = field(default_factory=dict)
     time_zone: str | None = None
+    #: Query string of the pickers' choice URLs (``task=12``), without ``?``.
+    options_query: str = ""
 
     # --- building ----------------------------------------------------------------------------
 
@@ -222,25 +230,27 @@ class FormView:
         values: Mapping[str, Any] | None = None,
         rights: Access | None = None,
         time_zone: str | None = None,
+        options_query: str = "",
     ) -> FormView:
         """The view of ``record`` (an API record; None: a new one) for ``principal``.
 
         ``overrides`` are a flow node's field rights (``editable``, ``required``, ``readonly``,
-        ``hidden``; unlisted fields are read-only, as the flow engine has it); without them the
-        caller's grants decide (``create`` or ``update``). ``values`` are submitted values to
-        show instead of the record's (a form sent back with errors).
+        ``hidden``; unlisted fields are read-only, as the flow engine has it): they alone decide,
+        as the flows API shows a task's record to its worker. Without them the caller's grants
+        decide (``read``, and ``create`` or ``update``). ``values`` are submitted values to show
+        instead of the record's (a form sent back with errors). ``options_query`` is added to
+        the pickers' choice URLs (``task=<id>``: the choices a task's worker may search).
         """
-        rights = rights or access(handle, principal)
-        action = "update" if record is not None else "create"
-        hidden = rights.hidden_keys()
-        if record is not None:
-            hidden |= await rights.hidden_on(db, int(record["id"]))
-        if overrides is not None:
-            hidden |= {k for k, right in overrides.items() if right == "hidden"}
+        if overrides is not None:  # a flow step: its rights decide, as the flows API has it
+            hidden = {k for k, right in overrides.items() if right == "hidden"}
             restricted = {k for k in handle.form.keys if overrides.get(k) not in WRITABLE_RIGHTS}
             required = {k for k, right in overrides.items() if right == "required"}
         else:
-            restricted = rights.restricted_for_write(action)
+            rights = rights or access(handle, principal)
+            hidden = rights.hidden_keys()
+            if record is not None:
+                hidden |= await rights.hidden_on(db, int(record["id"]))
+            restricted = rights.restricted_for_write("update" if record is not None else "create")
             required = set()
         current: dict[str, Any] = dict(record["values"]) if record is not None else {}
         if record is None:
@@ -255,6 +265,7 @@ class FormView:
             row_version=int(record["row_version"]) if record is not None else None,
             context=logic_context(principal),
             time_zone=time_zone,
+            options_query=options_query,
         )
         for spec in handle.form.fields:
             if spec.key in hidden:
@@ -358,8 +369,11 @@ class FormView:
                 if view.readonly
                 else await picker_options(db, self.handle, principal, view.source or view.key)
             )
-            seen = {c.value for c in found}
-            view.choices = found + [c for c in first if c.value not in seen]
+            named = {str(c.value) for c in found}
+            # A chosen value the caller cannot name still posts back unchanged.
+            found += [Choice(v, f"#{v}") for v in view.values if str(v) not in named]
+            seen = {str(c.value) for c in found}
+            view.choices = found + [c for c in first if str(c.value) not in seen]
 
     def unplaced(self, errors: Any) -> list[str]:
         """Messages of ``errors`` (FormErrors) for no field shown here (form rules without a
@@ -464,6 +478,19 @@ class FormView:
             spec, key, rows, readonly=view.readonly, required=view.required
         )
         self.sections = _sections(self.handle.form, self.fields)
+
+
+def row_change(form: Any) -> tuple[str, int] | None:
+    """A sub-table's "Add row" / "Remove" button (used without JavaScript)."""
+    added = form.get("_add_row")
+    if isinstance(added, str) and added:
+        return added, 1
+    removed = form.get("_remove_row")
+    if isinstance(removed, str) and ":" in removed:
+        key, _sep, index = removed.partition(":")
+        if index.isdigit():
+            return key, -int(index) - 1
+    return None
 
 
 def client_texts() -> dict[str, str]:

@@ -18,7 +18,7 @@ from runtime.records.forms import FormHandle, resolve
 from runtime.records.scope import check_token, require
 from runtime.views import service as views
 from runtime.views.models import SavedView
-from runtime.web.deps import PageUser
+from runtime.web.deps import PageUser, page_time_zone
 from runtime.web.formatting import format_datetime
 from runtime.web.forms import FormErrors
 from runtime.web.i18n import gettext as _
@@ -52,10 +52,6 @@ async def form_for(
 
 def list_url(app_key: str, form_key: str) -> str:
     return f"/apps/{app_key}/forms/{form_key}"
-
-
-def _time_zone(request: Request, principal: Principal) -> str:
-    return principal.user.time_zone or request.app.state.settings.time_zone
 
 
 async def _state(
@@ -142,7 +138,7 @@ async def list_page(
         errors = FormErrors.from_problem(exc)
         state, saved = ListState(default_columns(handle, rights)), None
     fields = filter_fields(handle, rights)
-    tz = _time_zone(request, principal)
+    tz = page_time_zone(request)
     if ff and not errors:
         item = fields.get(ff)
         try:
@@ -186,7 +182,7 @@ async def _render(
     chosen: dict[str, str],
     status_code: int | None = None,
 ) -> Response:
-    tz = _time_zone(request, principal)
+    tz = page_time_zone(request)
     shown = [k for k in state.columns if k in handle.validator.specs]
     items: list[dict[str, Any]] = []
     total: int | None = None

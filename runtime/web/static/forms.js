@@ -429,7 +429,8 @@
     }
     function search() {
       var mine = ++serial, q = multiple || !chosen()[0] || input.value !== chosen()[0].textContent ? input.value : "";
-      var url = select.getAttribute("data-source") + (q ? "?q=" + encodeURIComponent(q) : "");
+      var source = select.getAttribute("data-source");
+      var url = source + (q ? (source.indexOf("?") >= 0 ? "&" : "?") + "q=" + encodeURIComponent(q) : "");
       window.tangram.api("GET", url).then(function (answer) {
         if (mine !== serial || !answer.ok || !answer.data) return;
         show(answer.data.items);
