@@ -65,6 +65,8 @@ WIDGETS = {
     "attachments": "files",
     "subtable": "subtable",
 }
+#: Controls of :meth:`FormView.single` in place of those that need a whole form.
+SINGLE_WIDGETS = {"files": "text", "subtable": "text", "richtext": "textarea"}
 #: Radio buttons up to this many options, a drop-down beyond.
 RADIO_LIMIT = 6
 #: Choices rendered into a picker's ``<select>`` (the JavaScript combobox searches the rest).
@@ -282,6 +284,30 @@ class FormView:
         await view._load_choices(db, principal)
         return view
 
+    @classmethod
+    async def single(
+        cls,
+        db: AsyncSession,
+        handle: FormHandle,
+        principal: Principal,
+        key: str,
+        *,
+        name: str,
+        time_zone: str | None = None,
+    ) -> FormView:
+        """A view of field ``key`` alone, as an empty control posted under ``name``: the form
+        page's control for its type where one value is set on many records (the list's bulk
+        edit). Types whose control needs a whole form (files, sub-tables, rich text) get a
+        text box (files: ids, as in an imported cell) or a plain text area."""
+        view = cls(handle, [], {}, context=logic_context(principal), time_zone=time_zone)
+        control = view._field(handle.spec(key), name, None, readonly=False, required=False)
+        if control.widget in SINGLE_WIDGETS:
+            control.widget = SINGLE_WIDGETS[control.widget]
+            control.attrs["cell"] = control.widget == "text"
+        view.fields[key] = control
+        await view._load_choices(db, principal)
+        return view
+
     def _field(
         self,
         spec: FieldSpec,
@@ -361,19 +387,14 @@ class FormView:
         for view in self.all_fields():
             if view.widget not in ("picker", "multipicker") or view.name.find("__i__") >= 0:
                 continue
-            found = await picker_options(
-                db, self.handle, principal, view.source or view.key, ids=view.values
+            view.choices = await picker_choices(
+                db,
+                self.handle,
+                principal,
+                view.source or view.key,
+                view.values,
+                more=not view.readonly,
             )
-            first = (
-                []
-                if view.readonly
-                else await picker_options(db, self.handle, principal, view.source or view.key)
-            )
-            named = {str(c.value) for c in found}
-            # A chosen value the caller cannot name still posts back unchanged.
-            found += [Choice(v, f"#{v}") for v in view.values if str(v) not in named]
-            seen = {str(c.value) for c in found}
-            view.choices = found + [c for c in first if str(c.value) not in seen]
 
     def unplaced(self, errors: Any) -> list[str]:
         """Messages of ``errors`` (FormErrors) for no field shown here (form rules without a
@@ -665,6 +686,28 @@ async def picker_options(
     if kind == "form":
         return await _record_choices(db, handle, principal, int(target), q, wanted, limit)
     return await _directory_choices(db, str(target), q, wanted, limit)
+
+
+async def picker_choices(
+    db: AsyncSession,
+    handle: FormHandle,
+    principal: Principal,
+    path: str,
+    chosen: list[Any],
+    *,
+    more: bool = True,
+) -> list[Choice]:
+    """A picker's ``<select>`` options: the ``chosen`` values with their labels (``#12`` for
+    one the caller cannot name, so that it still posts back unchanged), then (``more``) the
+    first choices; the combobox searches the rest."""
+    found = await picker_options(db, handle, principal, path, ids=chosen) if chosen else []
+    named = {str(c.value) for c in found}
+    found += [Choice(v, f"#{v}") for v in chosen if str(v) not in named]
+    if not more:
+        return found
+    seen = {str(c.value) for c in found}
+    first = await picker_options(db, handle, principal, path)
+    return found + [c for c in first if str(c.value) not in seen]
 
 
 async def _record_choices(
