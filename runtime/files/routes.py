@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, Request, UploadFile, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from runtime.audit import service as audit
 from runtime.auth.principal import Principal
@@ -50,13 +51,24 @@ async def upload(
     db: SessionDep,
     settings: SettingsDep,
 ) -> FileOut:
-    storage = _storage(request)
     try:
-        staged = await storage.stage(file, settings.max_upload_bytes)
+        return await store_upload(db, _storage(request), principal, file, settings.max_upload_bytes)
     except FileTooLarge as exc:
         raise ProblemError(
             "payload_too_large", params={"limit": settings.max_upload_bytes}
         ) from exc
+
+
+async def store_upload(
+    db: AsyncSession,
+    storage: LocalStorage,
+    principal: Principal,
+    file: StarletteUpload,
+    max_bytes: int,
+) -> FileOut:
+    """Stage one upload, store it as a file of ``principal`` and drop the staging copy (raises
+    :class:`FileTooLarge` beyond ``max_bytes``). The pages' file inputs store through it too."""
+    staged = await storage.stage(file, max_bytes)
     try:
         return await _store(db, storage, principal, file, staged)
     finally:
@@ -64,7 +76,11 @@ async def upload(
 
 
 async def _store(
-    db: AsyncSession, storage: LocalStorage, principal: Principal, file: UploadFile, staged: Staged
+    db: AsyncSession,
+    storage: LocalStorage,
+    principal: Principal,
+    file: StarletteUpload,
+    staged: Staged,
 ) -> FileOut:
     """The metadata row of a staged upload, its blob published under its hash."""
     # NUL cannot be stored in PostgreSQL text; "/" and "\\" would look like paths.

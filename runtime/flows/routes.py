@@ -129,7 +129,7 @@ async def start_instance(
             org_stamp=user.org_stamp,
         )
         instance_id = run.id
-    return await _instance_detail(db, instance_id)
+    return await instance_detail(db, instance_id)
 
 
 @flows_router.get("/api/v1/flow-instances", response_model=InstancePage)
@@ -163,14 +163,14 @@ async def list_instances(
     )
 
 
-async def _readable_instance(db: AsyncSession, user: Principal, instance_id: int) -> FlowInstance:
+async def readable_instance(db: AsyncSession, user: Principal, instance_id: int) -> FlowInstance:
     row = await db.get(FlowInstance, instance_id)
     if row is None or not await inbox.may_read_instance(db, user, row):
         raise ProblemError("not_found")
     return row
 
 
-async def _instance_detail(db: AsyncSession, instance_id: int) -> InstanceDetailOut:
+async def instance_detail(db: AsyncSession, instance_id: int) -> InstanceDetailOut:
     # One consistent picture: the instance row is read FOR SHARE, so no transition (each one
     # updates that row) commits between it and the reads of its tokens and tasks below
     # (PostgreSQL reads each statement at its own moment; SQLite's transaction is a snapshot).
@@ -228,8 +228,8 @@ async def _instance_detail(db: AsyncSession, instance_id: int) -> InstanceDetail
 @flows_router.get("/api/v1/flow-instances/{instance_id}", response_model=InstanceDetailOut)
 async def get_instance(instance_id: IdPath, user: CurrentUser, db: SessionDep) -> InstanceDetailOut:
     """Where the instance stands: status, position, open tasks, variables."""
-    await _readable_instance(db, user, instance_id)
-    return await _instance_detail(db, instance_id)
+    await readable_instance(db, user, instance_id)
+    return await instance_detail(db, instance_id)
 
 
 @flows_router.get("/api/v1/flow-instances/{instance_id}/history", response_model=HistoryPage)
@@ -241,7 +241,7 @@ async def get_history(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> HistoryPage:
     """Everything the instance did, oldest first: who, what, when, which data changed."""
-    await _readable_instance(db, user, instance_id)
+    await readable_instance(db, user, instance_id)
     query = select(FlowHistory).where(FlowHistory.instance_id == instance_id)
     if after_id:
         query = query.where(FlowHistory.id > after_id)
@@ -257,7 +257,7 @@ async def cancel_instance(
     instance_id: IdPath, body: CancelIn, user: CurrentUser, db: SessionDep
 ) -> InstanceDetailOut:
     """Cancel a running instance (its starter or an administrator)."""
-    row = await _readable_instance(db, user, instance_id)
+    row = await readable_instance(db, user, instance_id)
     if not (user.is_admin or row.started_by == user.user_id):
         raise ProblemError("forbidden")
     async with transition(db):
@@ -266,7 +266,7 @@ async def cancel_instance(
             instance_id,
             lambda run: service.ENGINE.cancel(run.inst, user=user.user_id, reason=body.reason),
         )
-    return await _instance_detail(db, instance_id)
+    return await instance_detail(db, instance_id)
 
 
 # --- the inbox ----------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ async def task_counts(user: CurrentUser, db: SessionDep) -> CountsOut:
     return CountsOut(**await inbox.counts(db, user))
 
 
-async def _task_detail(db: AsyncSession, user: Principal, task_id: int) -> TaskDetailOut:
+async def task_detail(db: AsyncSession, user: Principal, task_id: int) -> TaskDetailOut:
     row = (await db.execute(inbox._task_query().where(FlowTask.id == task_id))).one_or_none()
     if row is None:
         raise ProblemError("not_found")
@@ -362,7 +362,7 @@ async def _task_detail(db: AsyncSession, user: Principal, task_id: int) -> TaskD
 async def get_task(task_id: IdPath, user: CurrentUser, db: SessionDep) -> TaskDetailOut:
     """A task with its step's field rights, the record as the step shows it, and what you
     may do now."""
-    return await _task_detail(db, user, task_id)
+    return await task_detail(db, user, task_id)
 
 
 @flows_router.post("/api/v1/tasks/{task_id}/complete", response_model=TaskDetailOut)
@@ -380,7 +380,7 @@ async def complete_task(
             variables=body.variables,
             comment=body.comment,
         )
-    return await _task_detail(db, user, task_id)
+    return await task_detail(db, user, task_id)
 
 
 async def _act(
@@ -388,7 +388,7 @@ async def _act(
 ) -> TaskDetailOut:
     async with transition(db):
         await tasks.act(db, user, task_id, op, **kw)
-    return await _task_detail(db, user, task_id)
+    return await task_detail(db, user, task_id)
 
 
 @flows_router.post("/api/v1/tasks/{task_id}/claim", response_model=TaskDetailOut)

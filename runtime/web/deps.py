@@ -71,6 +71,12 @@ def set_page_locale(request: Request, principal: Principal | None) -> str:
     return locale
 
 
+def page_time_zone(request: Request) -> str:
+    """The signed-in user's time zone, else the organisation's."""
+    viewer = getattr(request.state, "viewer", None)
+    return str((viewer.time_zone if viewer else None) or request.app.state.settings.time_zone)
+
+
 def safe_next(target: str | None, default: str = "/") -> str:
     """A local path to go back to after signing in (never another site)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

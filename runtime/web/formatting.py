@@ -13,7 +13,7 @@ from runtime.i18n import current_locale
 from runtime.web.i18n import BABEL_LOCALES
 
 
-def _babel_locale() -> str:
+def babel_locale() -> str:
     return BABEL_LOCALES.get(current_locale.get(), "en")
 
 
@@ -31,7 +31,7 @@ def format_datetime(value: datetime | str | None, tz: str | None, style: str = "
     assert isinstance(moment, datetime)
     if moment.tzinfo is None:  # stored times are UTC
         moment = moment.replace(tzinfo=UTC)
-    return dates.format_datetime(moment, style, tzinfo=zone(tz), locale=_babel_locale())
+    return dates.format_datetime(moment, style, tzinfo=zone(tz), locale=babel_locale())
 
 
 def format_date(value: date | str | None, style: str = "medium") -> str:
@@ -39,7 +39,7 @@ def format_date(value: date | str | None, style: str = "medium") -> str:
         return ""
     day = date.fromisoformat(value) if isinstance(value, str) else value
     assert isinstance(day, date)
-    return dates.format_date(day, style, locale=_babel_locale())
+    return dates.format_date(day, style, locale=babel_locale())
 
 
 def format_number(value: int | float | Decimal | str | None, digits: int | None = None) -> str:
@@ -47,16 +47,16 @@ def format_number(value: int | float | Decimal | str | None, digits: int | None 
         return ""
     number = Decimal(value) if isinstance(value, str) else value
     if digits is None:
-        return numbers.format_decimal(number, locale=_babel_locale())
+        return numbers.format_decimal(number, locale=babel_locale())
     pattern = "#,##0." + "0" * digits if digits > 0 else "#,##0"
-    return numbers.format_decimal(number, format=pattern, locale=_babel_locale())
+    return numbers.format_decimal(number, format=pattern, locale=babel_locale())
 
 
 def format_currency(value: int | float | Decimal | str | None, currency: str) -> str:
     if value in (None, ""):
         return ""
     number = Decimal(value) if isinstance(value, str) else value
-    return numbers.format_currency(number, currency, locale=_babel_locale())
+    return numbers.format_currency(number, currency, locale=babel_locale())
 
 
 def format_relative(value: datetime | None, now: datetime | None = None) -> str:
@@ -65,4 +65,4 @@ def format_relative(value: datetime | None, now: datetime | None = None) -> str:
         return ""
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     delta = moment - (now or datetime.now(UTC))
-    return dates.format_timedelta(delta, add_direction=True, locale=_babel_locale())
+    return dates.format_timedelta(delta, add_direction=True, locale=babel_locale())

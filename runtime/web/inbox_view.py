@@ -20,7 +20,7 @@ from runtime.flows.tasks import pool_matches
 from runtime.web.i18n import N_
 from runtime.web.i18n import gettext as _
 from runtime.web.record_view import user_names
-from runtime.web.templating import _label
+from runtime.web.templating import label_text
 
 #: What the history shows for each thing an instance did.
 HISTORY_ACTIONS = {
@@ -127,7 +127,7 @@ def node_name(flow: Any, node_id: str | None) -> str:
     if node_id is None:
         return ""
     node = graph_of(flow).nodes.get(node_id)
-    return (_label(node.name) if node is not None else "") or node_id
+    return (label_text(node.name) if node is not None else "") or node_id
 
 
 def candidates_text(names: Names, candidates: list[Any]) -> str:
@@ -154,7 +154,7 @@ async def instance_position(
 ) -> dict[str, Any]:
     """Where an instance stands, as the flows API shows it, with names and the viewer's
     actions on each open task."""
-    detail: InstanceDetailOut = await flow_api._instance_detail(db, instance_id)
+    detail: InstanceDetailOut = await flow_api.instance_detail(db, instance_id)
     row = await db.get(FlowInstance, instance_id)
     assert row is not None
     flow = await names.flow_of(row)
@@ -167,7 +167,7 @@ async def instance_position(
     tasks = [
         {
             "task": t,
-            "name": _label(t.name) or node_name(flow, t.node),
+            "name": label_text(t.name) or node_name(flow, t.node),
             "assignee": names.user(t.assignee_id),
             "pool": candidates_text(names, t.candidates) if t.assignee_id is None else "",
             "workable": may_work(principal, t),
@@ -176,9 +176,9 @@ async def instance_position(
     ]
     return {
         "detail": detail,
-        "flow_name": _label(flow.name) or detail.flow,
+        "flow_name": label_text(flow.name) or detail.flow,
         "status": status_label(detail.status),
-        "position": [_label(p.name) or p.node for p in detail.position],
+        "position": [label_text(p.name) or p.node for p in detail.position],
         "tasks": tasks,
         "starter": names.user(detail.started_by),
         "record_href": names.record_href(detail.app, detail.form_id, detail.record_id),

@@ -65,6 +65,8 @@ WIDGETS = {
     "attachments": "files",
     "subtable": "subtable",
 }
+#: Controls of :meth:`FormView.single` in place of those that need a whole form.
+SINGLE_WIDGETS = {"files": "text", "subtable": "text", "richtext": "textarea"}
 #: Radio buttons up to this many options, a drop-down beyond.
 RADIO_LIMIT = 6
 #: Choices rendered into a picker's ``<select>`` (the JavaScript combobox searches the rest).
@@ -106,6 +108,12 @@ class FieldView:
     #: Sub-tables: a row's columns (names with ``__i__``), and the rows.
     columns: list[FieldView] = field(default_factory=list)
     rows: list[list[FieldView]] = field(default_factory=list)
+
+    def options_url(self, view: FormView) -> str:
+        """Where a picker's combobox searches its choices."""
+        handle = view.handle
+        url = f"/apps/{handle.app_key}/forms/{handle.form.key}/fields/{self.source}/options"
+        return f"{url}?{view.options_query}" if view.options_query else url
 
     @property
     def dom_id(self) -> str:
@@ -207,6 +215,8 @@ class FormView:
     row_version: int | None = None
     context: dict[str, Any] = field(default_factory=dict)
     time_zone: str | None = None
+    #: Query string of the pickers' choice URLs (``task=12``), without ``?``.
+    options_query: str = ""
 
     # --- building ----------------------------------------------------------------------------
 
@@ -222,25 +232,27 @@ class FormView:
         values: Mapping[str, Any] | None = None,
         rights: Access | None = None,
         time_zone: str | None = None,
+        options_query: str = "",
     ) -> FormView:
         """The view of ``record`` (an API record; None: a new one) for ``principal``.
 
         ``overrides`` are a flow node's field rights (``editable``, ``required``, ``readonly``,
-        ``hidden``; unlisted fields are read-only, as the flow engine has it); without them the
-        caller's grants decide (``create`` or ``update``). ``values`` are submitted values to
-        show instead of the record's (a form sent back with errors).
+        ``hidden``; unlisted fields are read-only, as the flow engine has it): they alone decide,
+        as the flows API shows a task's record to its worker. Without them the caller's grants
+        decide (``read``, and ``create`` or ``update``). ``values`` are submitted values to show
+        instead of the record's (a form sent back with errors). ``options_query`` is added to
+        the pickers' choice URLs (``task=<id>``: the choices a task's worker may search).
         """
-        rights = rights or access(handle, principal)
-        action = "update" if record is not None else "create"
-        hidden = rights.hidden_keys()
-        if record is not None:
-            hidden |= await rights.hidden_on(db, int(record["id"]))
-        if overrides is not None:
-            hidden |= {k for k, right in overrides.items() if right == "hidden"}
+        if overrides is not None:  # a flow step: its rights decide, as the flows API has it
+            hidden = {k for k, right in overrides.items() if right == "hidden"}
             restricted = {k for k in handle.form.keys if overrides.get(k) not in WRITABLE_RIGHTS}
             required = {k for k, right in overrides.items() if right == "required"}
         else:
-            restricted = rights.restricted_for_write(action)
+            rights = rights or access(handle, principal)
+            hidden = rights.hidden_keys()
+            if record is not None:
+                hidden |= await rights.hidden_on(db, int(record["id"]))
+            restricted = rights.restricted_for_write("update" if record is not None else "create")
             required = set()
         current: dict[str, Any] = dict(record["values"]) if record is not None else {}
         if record is None:
@@ -255,6 +267,7 @@ class FormView:
             row_version=int(record["row_version"]) if record is not None else None,
             context=logic_context(principal),
             time_zone=time_zone,
+            options_query=options_query,
         )
         for spec in handle.form.fields:
             if spec.key in hidden:
@@ -268,6 +281,30 @@ class FormView:
             )
         view.sections = _sections(handle.form, view.fields)
         view._apply_linkage()
+        await view._load_choices(db, principal)
+        return view
+
+    @classmethod
+    async def single(
+        cls,
+        db: AsyncSession,
+        handle: FormHandle,
+        principal: Principal,
+        key: str,
+        *,
+        name: str,
+        time_zone: str | None = None,
+    ) -> FormView:
+        """A view of field ``key`` alone, as an empty control posted under ``name``: the form
+        page's control for its type where one value is set on many records (the list's bulk
+        edit). Types whose control needs a whole form (files, sub-tables, rich text) get a
+        text box (files: ids, as in an imported cell) or a plain text area."""
+        view = cls(handle, [], {}, context=logic_context(principal), time_zone=time_zone)
+        control = view._field(handle.spec(key), name, None, readonly=False, required=False)
+        if control.widget in SINGLE_WIDGETS:
+            control.widget = SINGLE_WIDGETS[control.widget]
+            control.attrs["cell"] = control.widget == "text"
+        view.fields[key] = control
         await view._load_choices(db, principal)
         return view
 
@@ -350,16 +387,14 @@ class FormView:
         for view in self.all_fields():
             if view.widget not in ("picker", "multipicker") or view.name.find("__i__") >= 0:
                 continue
-            found = await picker_options(
-                db, self.handle, principal, view.source or view.key, ids=view.values
+            view.choices = await picker_choices(
+                db,
+                self.handle,
+                principal,
+                view.source or view.key,
+                view.values,
+                more=not view.readonly,
             )
-            first = (
-                []
-                if view.readonly
-                else await picker_options(db, self.handle, principal, view.source or view.key)
-            )
-            seen = {c.value for c in found}
-            view.choices = found + [c for c in first if c.value not in seen]
 
     def unplaced(self, errors: Any) -> list[str]:
         """Messages of ``errors`` (FormErrors) for no field shown here (form rules without a
@@ -464,6 +499,19 @@ class FormView:
             spec, key, rows, readonly=view.readonly, required=view.required
         )
         self.sections = _sections(self.handle.form, self.fields)
+
+
+def row_change(form: Any) -> tuple[str, int] | None:
+    """A sub-table's "Add row" / "Remove" button (used without JavaScript)."""
+    added = form.get("_add_row")
+    if isinstance(added, str) and added:
+        return added, 1
+    removed = form.get("_remove_row")
+    if isinstance(removed, str) and ":" in removed:
+        key, _sep, index = removed.partition(":")
+        if index.isdigit():
+            return key, -int(index) - 1
+    return None
 
 
 def client_texts() -> dict[str, str]:
@@ -638,6 +686,28 @@ async def picker_options(
     if kind == "form":
         return await _record_choices(db, handle, principal, int(target), q, wanted, limit)
     return await _directory_choices(db, str(target), q, wanted, limit)
+
+
+async def picker_choices(
+    db: AsyncSession,
+    handle: FormHandle,
+    principal: Principal,
+    path: str,
+    chosen: list[Any],
+    *,
+    more: bool = True,
+) -> list[Choice]:
+    """A picker's ``<select>`` options: the ``chosen`` values with their labels (``#12`` for
+    one the caller cannot name, so that it still posts back unchanged), then (``more``) the
+    first choices; the combobox searches the rest."""
+    found = await picker_options(db, handle, principal, path, ids=chosen) if chosen else []
+    named = {str(c.value) for c in found}
+    found += [Choice(v, f"#{v}") for v in chosen if str(v) not in named]
+    if not more:
+        return found
+    seen = {str(c.value) for c in found}
+    first = await picker_options(db, handle, principal, path)
+    return found + [c for c in first if str(c.value) not in seen]
 
 
 async def _record_choices(

@@ -29,7 +29,7 @@ from runtime.records.forms import FormHandle, sibling
 from runtime.records.scope import read_scope
 from runtime.web import formatting
 from runtime.web.i18n import gettext as _
-from runtime.web.templating import _label
+from runtime.web.templating import label_text
 
 #: Field types shown as plain text (one line, or keeping line breaks).
 TEXT_TYPES = {"text", "autonumber", "phone"}
@@ -265,7 +265,7 @@ class Display:
             colour = option.get("color")
             items.append(
                 {
-                    "label": _label(option.get("label")) or str(value),
+                    "label": label_text(option.get("label")) or str(value),
                     "colour": colour,
                     "text_colour": _contrast(colour) if colour else None,
                 }
@@ -300,7 +300,7 @@ class Display:
             for row in value
             if isinstance(row, dict)
         ]
-        return Shown("table", columns=[_label(c.label) for c in children], rows=rows)
+        return Shown("table", columns=[label_text(c.label) for c in children], rows=rows)
 
 
 @dataclass
@@ -318,7 +318,9 @@ def section_rows(handle: FormHandle, display: Display, values: dict[str, Any]) -
 
     def row(key: str) -> FieldRow:
         spec = specs[key]
-        return FieldRow(key, _label(spec.label), _label(spec.help), display.show(spec, values[key]))
+        return FieldRow(
+            key, label_text(spec.label), label_text(spec.help), display.show(spec, values[key])
+        )
 
     groups = []
     placed: set[str] = set()
@@ -326,7 +328,7 @@ def section_rows(handle: FormHandle, display: Display, values: dict[str, Any]) -
         keys = [k for k in section.fields if k in values and k in specs]
         placed.update(section.fields)
         if keys:
-            groups.append((_label(section.title), section.columns, [row(k) for k in keys]))
+            groups.append((label_text(section.title), section.columns, [row(k) for k in keys]))
     rest = [s.key for s in handle.form.fields if s.key in values and s.key not in placed]
     if rest:
         groups.append(("", 1 if groups else 2, [row(k) for k in rest]))
@@ -338,4 +340,4 @@ def record_title(handle: FormHandle, values: dict[str, Any], record_id: int) -> 
     value = values.get(key) if key else None
     if value not in (None, ""):
         return str(value)
-    return f"{_label(handle.form.label)} #{record_id}"
+    return f"{label_text(handle.form.label)} #{record_id}"

@@ -19,13 +19,16 @@ LOCALE_NAMES = {"en": "English", "zh-CN": "简体中文"}
 TEMPLATE_PACKAGES = ("runtime.web", "builder.web")
 
 
-def _label(value: Any) -> str:
+def label_text(value: Any) -> str:
     """A stored label: a per-locale dict (``{"en": …, "zh-CN": …}``) or a plain string."""
     if isinstance(value, dict):
         if not value:
             return ""
         return pick(value) if "en" in value else str(next(iter(value.values())))
     return "" if value is None else str(value)
+
+
+_label = label_text  # the former name, for code written against it (use label_text)
 
 
 def _environment() -> Environment:
@@ -44,7 +47,7 @@ def _environment() -> Environment:
     )
     env.globals.update(static_url=static_url, locales=LOCALES, locale_names=LOCALE_NAMES)
     env.filters.update(
-        label=_label,
+        label=label_text,
         number=formatting.format_number,
         date=formatting.format_date,
         relative=formatting.format_relative,

@@ -1,4 +1,5 @@
-"""A two-step approval completed from the task inbox in a real browser, by two users."""
+"""A two-step approval completed from the task inbox in a real browser, by two users: the
+step's form is the form page's (a user picker searching as the step allows)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ APPROVAL = flow(
             "type": "user_task",
             "name": {"en": "Manager approval"},
             "assignee": {"kind": "user", "key": "manager"},
-            "fields": {"resolution": "required"},
+            "fields": {"resolution": "required", "agent": "editable"},
         },
         {
             "id": "second",
@@ -68,12 +69,21 @@ def test_a_two_step_approval_from_the_inbox(page, live):
     _sign_in(page, live, "manager")
     page.get_by_role("link", name="Manager approval").click()
     page.get_by_label("Resolution").fill("Budget is fine")
+    page.get_by_role("combobox", name="Agent").fill("direc")
+    page.get_by_role("option", name="director").click()
+    assert page.locator("#f-agent-select").input_value() != ""
     page.get_by_label("Comment").first.fill("Approved for Q3")
     page.get_by_role("button", name="Approve").click()
     page.get_by_text("You approved.").wait_for()
 
     _sign_in(page, live, "director")
     page.get_by_role("link", name="Director approval").click()
+    # the manager's choices, read-only at this step
+    assert (
+        page.locator('[data-field="agent"] .field__value').inner_text().strip()
+        == "director (director)"
+    )
+    assert page.locator('[data-field="resolution"] .field__value').inner_text() == "Budget is fine"
     page.get_by_role("button", name="Approve").click()
     page.get_by_text("You approved.").wait_for()
 

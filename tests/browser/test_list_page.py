@@ -78,3 +78,33 @@ def test_import_an_xlsx_with_a_bad_row(page, live, sign_in_as, tmp_path):
     cells = report.first.locator("td").all_inner_texts()
     assert cells[:2] == ["3", "Quantity"]
     assert "nothing was imported" in page.locator("#import-panel").inner_text()
+
+
+def test_bulk_edit_and_filter_pick_a_user_by_name(page, live, sign_in_as):
+    _published(live)
+    alice = live.create_user("alice", display_name="Alice Liu")
+    sign_in_as(page, "alice", alice.password, next_url="/apps/helpdesk/forms/ticket")
+    rows = page.locator("table.records tbody tr")
+    rows.filter(has_text="Printer jam").get_by_role("checkbox").check()
+    page.select_option("#bulk-field", "assignee")  # htmx swaps in the field's own control
+    page.locator("#bulk-value input[role=combobox]").wait_for()
+    picker = page.get_by_role("combobox", name="New value")
+    picker.fill("liu")
+    page.get_by_role("option", name="Alice Liu (alice)").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Set on selected").click()
+    assert page.locator(".bulk-results .is-ok").count() == 1
+    page.get_by_role("link", name="Back to the list").click()
+
+    page.select_option("#f-ff", "assignee")
+    page.locator("#f-fo option[value=eq]").wait_for(state="attached")
+    page.select_option("#f-fo", "eq")
+    page.locator("#filter-inputs input[role=combobox]").wait_for()
+    value = page.get_by_role("combobox", name="Value")
+    value.fill("ali")
+    page.get_by_role("option", name="Alice Liu (alice)").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add filter").click()
+    assert rows.count() == 1 and "Printer jam" in rows.first.inner_text()
+    assert "Alice Liu (alice)" in page.locator(".chips").inner_text()
+    assert page.errors == []

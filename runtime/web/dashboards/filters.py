@@ -23,7 +23,7 @@ from runtime.web.dashboards.fields import SYSTEM_LABELS, option_labels, resolve,
 from runtime.web.forms import FormErrors
 from runtime.web.i18n import N_
 from runtime.web.i18n import gettext as _
-from runtime.web.templating import _label
+from runtime.web.templating import label_text
 
 #: Date-range presets: query value → (days back including today, or a calendar period; label).
 PRESETS: dict[str, tuple[int | str, str]] = {
@@ -113,9 +113,9 @@ class _Parser:
 
     def _label(self, declared: DashboardFilter, path: str, spec: Any) -> str:
         if declared.label:
-            return _label(declared.label)
+            return label_text(declared.label)
         if spec is not None:
-            return _label(spec.label)
+            return label_text(spec.label)
         return system_label(path) or declared.key
 
     def parse(self) -> FilterState:
@@ -189,13 +189,13 @@ class _Parser:
     def _choices(self, control: FilterInput, spec: Any) -> dict[str, Any] | None:
         labels = option_labels(spec)
         if labels is not None:
-            control.options = [(value, _label(label)) for value, label in labels.items()]
+            control.options = [(value, label_text(label)) for value, label in labels.items()]
         elif spec is not None and spec.type == "boolean":
             control.options = [("true", _("Yes")), ("false", _("No"))]
         return labels
 
     def _described(self, labels: dict[str, Any] | None, values: list[str]) -> str:
-        return ", ".join(_label(labels.get(v, v)) if labels else v for v in values)
+        return ", ".join(label_text(labels.get(v, v)) if labels else v for v in values)
 
     def _equals(
         self, declared: DashboardFilter, control: FilterInput, path: str, spec: Any

@@ -14,7 +14,7 @@ from runtime.records.forms import FormHandle, PublishedApp
 from runtime.web.dashboards.fields import option_labels, resolve, system_label
 from runtime.web.dashboards.values import display
 from runtime.web.i18n import gettext as _
-from runtime.web.templating import _label
+from runtime.web.templating import label_text
 
 #: Field types short enough for a table cell.
 READABLE = frozenset(
@@ -84,11 +84,11 @@ def record_columns(
         if spec is None and system_label(dimension.field) and dimension.field.endswith("_at"):
             columns.append(RecordColumn(dimension.field, system_label(dimension.field) or "", None))
         elif spec is not None and spec.key not in hidden:
-            columns.append(RecordColumn(spec.key, _label(spec.label), spec))
+            columns.append(RecordColumn(spec.key, label_text(spec.label), spec))
         taken.add(dimension.field)
     extra = [f for f in handle.form.fields if f.type in READABLE and f.key not in hidden | taken]
-    columns += [RecordColumn(f.key, _label(f.label), f) for f in extra[:EXTRA_FIELDS]]
+    columns += [RecordColumn(f.key, label_text(f.label), f) for f in extra[:EXTRA_FIELDS]]
     if not any(c.key == "created_at" for c in columns):
         columns.append(RecordColumn("created_at", _("Created"), None))
-    first = RecordColumn(title.key, _label(title.label), title) if title else None
+    first = RecordColumn(title.key, label_text(title.label), title) if title else None
     return first, columns

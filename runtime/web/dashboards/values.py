@@ -10,11 +10,11 @@ from babel import dates
 
 from runtime.web import formatting
 from runtime.web.i18n import gettext as _
-from runtime.web.templating import _label
+from runtime.web.templating import label_text
 
 
 def _babel() -> str:
-    return formatting._babel_locale()
+    return formatting.babel_locale()
 
 
 def bucket_text(value: Any, bucket: str) -> str:
@@ -51,8 +51,8 @@ def display(
             return bucket_text(value, bucket)
         if options is not None:
             if isinstance(value, list):
-                return ", ".join(_label(options.get(str(v), v)) for v in value)
-            return _label(options.get(str(value), value))
+                return ", ".join(label_text(options.get(str(v), v)) for v in value)
+            return label_text(options.get(str(value), value))
         if isinstance(value, bool) or kind == "boolean":
             return _("Yes") if value else _("No")
         if kind in ("integer", "decimal", "number") or isinstance(value, int | float):

@@ -18,7 +18,7 @@ from runtime.web.dashboards.filters import FilterState
 from runtime.web.dashboards.values import display
 from runtime.web.i18n import N_, ngettext
 from runtime.web.i18n import gettext as _
-from runtime.web.templating import _label
+from runtime.web.templating import label_text
 
 #: Charts drawn with ECharts; the others are HTML (KPI cards, tables).
 CHARTS = frozenset({"line", "bar", "stacked_bar", "pie", "funnel"})
@@ -120,12 +120,12 @@ def columns_of(app: PublishedApp, widget: Widget, meta: list[dict[str, Any]]) ->
             continue
         path = paths.get(item["key"], "")
         spec = resolve(app, widget, path) if path else None
-        label = _label(item.get("label") or {})
+        label = label_text(item.get("label") or {})
         if not label:
             if item["role"] == "measure" and widget.measures:
                 measure = next((m for m in widget.measures if m.key == item["key"]), None)
                 label = _("Count") if measure and measure.agg == "count" else ""
-            label = label or (_label(spec.label) if spec else system_label(path) or item["key"])
+            label = label or (label_text(spec.label) if spec else system_label(path) or item["key"])
         options = option_labels(spec) if item["role"] == "dimension" else None
         columns.append(
             Column(item["key"], item["role"], label, item["type"], item.get("bucket"), options)
@@ -145,7 +145,7 @@ class _Builder:
         self.app, self.board, self.widget, self.state, self.tz = app, board, widget, state, tz
         self.view = WidgetView(
             widget.key,
-            _label(widget.title) or widget.key,
+            label_text(widget.title) or widget.key,
             widget.chart,
             _(CHART_NAMES.get(widget.chart, "Table")),
         )

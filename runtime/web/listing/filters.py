@@ -77,6 +77,8 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "links": ("empty", "not_empty"),
 }
 _INPUT_OF_TYPE = {"user": "user", "department": "department", "relation": "reference"}
+#: Inputs whose value is picked from a searchable list (the form page's combobox).
+PICKED = frozenset(_INPUT_OF_TYPE.values())
 _INPUT_OF_KIND = {"array": "options", "links": "links"}
 SYSTEM_FILTERS = {"created_at": N_("Created"), "updated_at": N_("Updated")}
 
@@ -91,6 +93,11 @@ class FilterField:
     @property
     def operators(self) -> list[Operator]:
         return [_OPERATORS[code] for code in OPERATORS[self.input]]
+
+    @property
+    def picked(self) -> bool:
+        """Whether the value is a user, department or related record, chosen from a list."""
+        return self.input in PICKED
 
     def option_label(self, value: Any) -> Any:
         return next((label or value for v, label in self.options if v == value), value)
@@ -241,6 +248,8 @@ class Chip:
     operator: str
     values: list[str]
     raw: str
+    #: The field's key (None for a condition the filter bar cannot read).
+    key: str | None = None
 
 
 def _show(item: FilterField, op: Operator, slot: str, value: Any, tz: str | None) -> str:
@@ -282,5 +291,5 @@ def chip(rule: Any, fields: dict[str, FilterField], tz: str | None = None) -> Ch
                 continue
             slots = [s for s in ("a", "b") if (A if s == "a" else B) in bound]
             values = [_show(item, op, s, bound[A if s == "a" else B], tz) for s in slots]
-            return Chip(item.label, _(op.label), values, raw)
+            return Chip(item.label, _(op.label), values, raw, item.key)
     return Chip(None, "", [], raw)

@@ -12,24 +12,30 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from runtime.auth.principal import Principal
-from runtime.deps import IdPath, SessionDep
+from runtime.deps import MAX_ID, IdPath, SessionDep
 from runtime.errors import ProblemError
-from runtime.files.routes import _store  # the files API's own store step (one code path)
-from runtime.files.storage import FileTooLarge
+from runtime.flows import routes as flow_api
 from runtime.permissions.access import access
 from runtime.records import reader
 from runtime.records.forms import FormHandle, resolve
 from runtime.records.scope import check_token, require
 from runtime.records.writer import RecordWriter, commit_and_dispatch
-from runtime.web.deps import PageUser
+from runtime.web.deps import PageUser, page_time_zone
 from runtime.web.forms import FormErrors
 from runtime.web.i18n import gettext as _
 from runtime.web.nav import nav_for
-from runtime.web.record_form import FormView, picker_options, picker_spec
+from runtime.web.record_form import (
+    WRITABLE_RIGHTS,
+    FormView,
+    picker_options,
+    picker_spec,
+    row_change,
+)
 from runtime.web.templating import render
+from runtime.web.uploads import form_uploads
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,12 +45,6 @@ FieldPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,62}(\.[a-z][a-z0-9_]
 
 def record_url(app_key: str, form_key: str, record_id: int) -> str:
     return f"/apps/{app_key}/forms/{form_key}/records/{record_id}"
-
-
-def _time_zone(request: Request) -> str:
-    viewer = getattr(request.state, "viewer", None)
-    zone = viewer.time_zone if viewer else None
-    return str(zone or request.app.state.settings.time_zone)
 
 
 async def _handle(
@@ -105,34 +105,6 @@ async def _page(
     )
 
 
-async def _uploads(
-    request: Request, db: SessionDep, principal: Principal, view: FormView, form: FormData
-) -> tuple[dict[str, list[int]], FormErrors]:
-    """Files posted with the form itself (the page without JavaScript), stored like uploads
-    through the files API; their ids by field key."""
-    settings = request.app.state.settings
-    storage = request.app.state.storage
-    uploaded: dict[str, list[int]] = {}
-    errors = FormErrors()
-    for field in view.editable():
-        if field.widget != "files":
-            continue
-        for item in form.getlist(field.name):
-            if not isinstance(item, UploadFile) or not item.filename:
-                continue
-            try:
-                staged = await storage.stage(item, settings.max_upload_bytes)
-            except FileTooLarge:
-                errors.add(field.name, _("%(name)s is too large.", name=item.filename))
-                continue
-            try:
-                stored = await _store(db, storage, principal, item, staged)  # type: ignore[arg-type]
-            finally:
-                storage.discard(staged)
-            uploaded.setdefault(field.key, []).append(stored.id)
-    return uploaded, errors
-
-
 def _problem_errors(exc: ProblemError) -> FormErrors:
     """A refused write's messages; field problems get a hint to look below, not the
     generic title."""
@@ -140,19 +112,6 @@ def _problem_errors(exc: ProblemError) -> FormErrors:
     if exc.code == "validation_failed" and errors.fields:
         errors.form = _("Check the fields marked below.")
     return errors
-
-
-def _row_change(form: FormData) -> tuple[str, int] | None:
-    """A sub-table's "Add row" / "Remove" button (used without JavaScript)."""
-    added = form.get("_add_row")
-    if isinstance(added, str) and added:
-        return added, 1
-    removed = form.get("_remove_row")
-    if isinstance(removed, str) and ":" in removed:
-        key, _, index = removed.partition(":")
-        if index.isdigit():
-            return key, -int(index) - 1
-    return None
 
 
 async def _submitted(
@@ -163,8 +122,10 @@ async def _submitted(
     record: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], FormData, FormErrors]:
     form = await request.form()
-    view = await FormView.build(db, handle, principal, record=record, time_zone=_time_zone(request))
-    uploaded, errors = await _uploads(request, db, principal, view, form)
+    view = await FormView.build(
+        db, handle, principal, record=record, time_zone=page_time_zone(request)
+    )
+    uploaded, errors = await form_uploads(request, db, principal, view, form)
     return view.parse(form, uploaded), form, errors
 
 
@@ -183,7 +144,7 @@ async def _again(
 ) -> Response:
     """The form again with the submitted values (and errors, or a changed sub-table)."""
     view = await FormView.build(
-        db, handle, principal, record=record, values=values, time_zone=_time_zone(request)
+        db, handle, principal, record=record, values=values, time_zone=page_time_zone(request)
     )
     if change is not None:
         view.with_rows(*change)
@@ -200,7 +161,7 @@ async def new_record(
     request: Request, app_key: Key, form_key: Key, principal: PageUser, db: SessionDep
 ) -> Response:
     handle = await _handle(db, app_key, form_key, principal, "create")
-    view = await FormView.build(db, handle, principal, time_zone=_time_zone(request))
+    view = await FormView.build(db, handle, principal, time_zone=page_time_zone(request))
     return await _page(request, db, principal, view, FormErrors())
 
 
@@ -210,13 +171,13 @@ async def create_record(
 ) -> Response:
     handle = await _handle(db, app_key, form_key, principal, "create")
     values, form, errors = await _submitted(request, db, principal, handle, None)
-    change = _row_change(form)
+    change = row_change(form)
     if change is not None or errors:
         status = 200 if change is not None and not errors else 422
         return await _again(
             request, db, principal, handle, None, values, errors, status_code=status, change=change
         )
-    writer = RecordWriter(db, handle, principal, source="web", time_zone=_time_zone(request))
+    writer = RecordWriter(db, handle, principal, source="web", time_zone=page_time_zone(request))
     try:
         record = await writer.create(values)
         await commit_and_dispatch(db)
@@ -249,7 +210,9 @@ async def edit_record(
 ) -> Response:
     handle = await _handle(db, app_key, form_key, principal, "update")
     record = await reader.get_record(db, handle, principal, record_id)
-    view = await FormView.build(db, handle, principal, record=record, time_zone=_time_zone(request))
+    view = await FormView.build(
+        db, handle, principal, record=record, time_zone=page_time_zone(request)
+    )
     return await _page(request, db, principal, view, FormErrors())
 
 
@@ -269,7 +232,7 @@ async def update_record(
     if not isinstance(sent_version, str) or not sent_version.isdigit():
         errors.form = _("The form is missing the record's version. Reload the page.")
         return await _again(request, db, principal, handle, record, values, errors, status_code=422)
-    change = _row_change(form)
+    change = row_change(form)
     if change is not None or errors:
         status = 200 if change is not None and not errors else 422
         return await _again(
@@ -319,20 +282,43 @@ async def field_options(
     principal: PageUser,
     db: SessionDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    task: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> JSONResponse:
     """Choices of a user, department or relation field for the combobox (JSON): the related
-    records the caller may read (searched by ``q``), active users or departments."""
+    records the caller may read (searched by ``q``), active users or departments. For the
+    form and list pages the caller needs a grant on the form and may read the field; with
+    ``task`` they work that open task, whose step lets them edit the field."""
     handle = await resolve(db, app_key, form_key)
-    rights = access(handle, principal)
-    allowed = [a for a in ("create", "update") if rights.can(a)]
-    if not allowed:
-        raise ProblemError("forbidden")
-    check_token(handle, principal, allowed[0])
     key = path.split(".")[0]
-    if picker_spec(handle, path) is None or key in rights.hidden_keys():
+    if picker_spec(handle, path) is None:
         raise ProblemError("not_found")
+    if task is not None:
+        await _task_field(db, principal, handle, task, key)
+    else:
+        rights = access(handle, principal)
+        allowed = [a for a in ("create", "update", "read") if rights.can(a)]
+        if not allowed:
+            raise ProblemError("forbidden")
+        check_token(handle, principal, allowed[0])
+        if key in rights.hidden_keys():
+            raise ProblemError("not_found")
     choices = await picker_options(db, handle, principal, path, q=q)
     return JSONResponse(
         {"items": [{"value": c.value, "label": str(c.label)} for c in choices]},
         headers={"Cache-Control": "no-store"},
     )
+
+
+async def _task_field(
+    db: SessionDep, principal: Principal, handle: FormHandle, task_id: int, key: str
+) -> None:
+    """403 unless ``principal`` works open task ``task_id`` on this form and its step lets
+    them edit field ``key`` (404 for a task they may not see)."""
+    detail = await flow_api.task_detail(db, principal, task_id)
+    working = {"complete", "approve"} & set(detail.actions)
+    if (
+        not working
+        or detail.form_id != handle.form_id
+        or detail.fields.get(key) not in WRITABLE_RIGHTS
+    ):
+        raise ProblemError("forbidden")

@@ -11,17 +11,17 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engines.flow.graph import graph_of
-from engines.flow.model import UserTask
 from runtime.auth.models import User
 from runtime.auth.principal import Principal
 from runtime.deps import MAX_ID, IdPath, SessionDep
 from runtime.errors import ProblemError
-from runtime.flows import definitions, inbox, tasks
+from runtime.flows import inbox, tasks
 from runtime.flows import routes as flow_api
-from runtime.flows.models import FlowInstance, FlowTask
-from runtime.flows.records import form_handle
-from runtime.web.deps import PageUser, safe_next
+from runtime.flows.models import FlowInstance
+from runtime.flows.records import form_handle, task_record
+from runtime.flows.schemas import TaskDetailOut
+from runtime.records.forms import FormHandle
+from runtime.web.deps import PageUser, page_time_zone, safe_next
 from runtime.web.forms import FormErrors
 from runtime.web.i18n import N_
 from runtime.web.i18n import gettext as _
@@ -35,9 +35,9 @@ from runtime.web.inbox_view import (
     status_label,
 )
 from runtime.web.nav import nav_for
-from runtime.web.record_view import Display
-from runtime.web.task_form import node_fields, parse_fields
-from runtime.web.templating import _label, render
+from runtime.web.record_form import FormView, row_change
+from runtime.web.templating import label_text, render
+from runtime.web.uploads import form_uploads
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,8 +91,8 @@ async def _task_rows(
         items.append(
             {
                 **item,
-                "flow_name": _label(flow.name) or item["flow"],
-                "task_name": _label(item.get("name")) or node_name(flow, item.get("node")),
+                "flow_name": label_text(flow.name) or item["flow"],
+                "task_name": label_text(item.get("name")) or node_name(flow, item.get("node")),
                 "record_href": names.record_href(item["app"], item["form_id"], item["record_id"]),
                 "assignee": names.user(item.get("assignee_id")),
                 "starter": names.user(item.get("started_by")),
@@ -149,6 +149,41 @@ async def _inbox(
 # --- a task -------------------------------------------------------------------------------------
 
 
+def _working(detail: TaskDetailOut) -> bool:
+    """Whether the viewer may complete (or decide) the task now."""
+    return "complete" in detail.actions or "approve" in detail.actions
+
+
+async def _task_form(
+    request: Request,
+    db: AsyncSession,
+    principal: Principal,
+    detail: TaskDetailOut,
+    handle: FormHandle | None,
+    values: dict[str, Any] | None = None,
+) -> FormView | None:
+    """The record's form as the task's step shows it: the fields the step lets its worker edit
+    as controls (the form page's), the others as values; all values once the task is not
+    theirs to work. None for a process without a record."""
+    if handle is None or detail.record_id is None:
+        return None
+    record = await task_record(db, handle, detail.record_id)
+    if record is None:
+        return None
+    working = _working(detail)
+    rights = detail.fields if working else {k: r for k, r in detail.fields.items() if r == "hidden"}
+    return await FormView.build(
+        db,
+        handle,
+        principal,
+        record=record,
+        overrides=rights,
+        values=values,
+        time_zone=page_time_zone(request),
+        options_query=f"task={detail.id}" if working else "",
+    )
+
+
 async def _task_page(
     request: Request,
     db: AsyncSession,
@@ -158,45 +193,33 @@ async def _task_page(
     errors: FormErrors | None = None,
     status_code: int = 200,
     values: dict[str, str] | None = None,
+    fields: dict[str, Any] | None = None,
+    change: tuple[str, int] | None = None,
     done: str | None = None,
 ) -> Response:
-    detail = await flow_api._task_detail(db, principal, task_id)
+    """The task with its step's form; ``values`` are the page's own inputs (comment, user
+    names) and ``fields`` the record values submitted, shown again with ``errors``."""
+    detail = await flow_api.task_detail(db, principal, task_id)
     instance = await db.get(FlowInstance, detail.instance_id)
     assert instance is not None
     names = Names(db)
     flow = await names.flow_of(instance)
     handle = await form_handle(db, instance.form_id)
-    record = detail.record or {}
-    rights = detail.fields
-    shown: list[Any] = []
-    editable: list[Any] = []
-    if handle is not None:
-        settings = request.app.state.settings
-        display = Display(
-            db, handle, principal, principal.user.time_zone or settings.time_zone, settings.currency
-        )
-        specs = [s for s in handle.form.fields if s.key in record and rights.get(s.key) != "hidden"]
-        await display.prepare([(s, record.get(s.key)) for s in specs])
-        open_task = "complete" in detail.actions or "approve" in detail.actions
-        editable = node_fields(handle, rights, record, values) if open_task else []
-        editing = {f["key"] for f in editable}
-        shown = [
-            {"label": _label(s.label), "shown": display.show(s, record.get(s.key)), "key": s.key}
-            for s in specs
-            if s.key not in editing
-        ]
+    view = await _task_form(request, db, principal, detail, handle, fields)
+    if view is not None and change is not None:
+        view.with_rows(*change)
     await names.load_users(
         {detail.assignee_id or 0, detail.completed_by or 0, instance.started_by or 0} - {0}
     )
-    nav = await _nav(db, principal, detail.app)
+    errors = errors or FormErrors()
     return render(
         request,
         "pages/task.html",
         status_code=status_code,
-        nav=nav,
+        nav=await _nav(db, principal, detail.app),
         task=detail,
-        task_name=_label(detail.name) or node_name(flow, detail.node),
-        flow_name=_label(flow.name) or detail.flow,
+        task_name=label_text(detail.name) or node_name(flow, detail.node),
+        flow_name=label_text(flow.name) or detail.flow,
         status_text=status_label(detail.status, TASK_STATUSES),
         assignee=names.user(detail.assignee_id),
         completed_by=names.user(detail.completed_by),
@@ -206,10 +229,12 @@ async def _task_page(
             if handle is not None and detail.record_id
             else None
         ),
-        shown=shown,
-        editable=editable,
+        view=view,
+        working=_working(detail),
+        unplaced=view.unplaced(errors) if view is not None else [],
+        multipart=view is not None and any(f.widget == "files" for f in view.editable()),
         targets=[(t, node_name(flow, t)) for t in detail.return_targets],
-        errors=errors or FormErrors(),
+        errors=errors,
         values=values or {},
         done=_(DONE[done]) if done in DONE else None,
         countersign=detail.countersign,
@@ -272,8 +297,10 @@ async def _act(
     work: Any,
     values: dict[str, str] | None = None,
     back: str | None = None,
+    fields: dict[str, Any] | None = None,
 ) -> Response:
-    """Run ``work`` as one transition; a problem is shown on the task page with its status."""
+    """Run ``work`` as one transition; a problem is shown on the task page with its status
+    (with the submitted ``values`` and ``fields``)."""
     try:
         async with flow_api.transition(db):
             await work()
@@ -291,6 +318,7 @@ async def _act(
                 errors=errors,
                 status_code=exc.status,
                 values=values,
+                fields=fields,
             )
         except ProblemError as hidden:  # the task is no longer the viewer's to see
             if hidden.code != "not_found":
@@ -309,18 +337,34 @@ async def complete_task(
     task_id: IdPath,
     principal: PageUser,
     db: SessionDep,
-    action: Annotated[Literal["complete", "approve", "reject"], Form()] = "complete",
-    comment: Comment = "",
+    action: Annotated[Literal["complete", "approve", "reject"], Form(alias="_action")] = "complete",
+    comment: Annotated[str, Form(alias="_comment", max_length=10_000)] = "",
 ) -> Response:
-    """Complete, approve or reject with the step's fields and a comment."""
+    """Complete, approve or reject with the step's fields and a comment (``_action`` and
+    ``_comment``: no field key starts with ``_``, so a field may be called ``comment``)."""
     form = await request.form()
-    raw = {k[2:]: v for k, v in form.items() if k.startswith("f_") and isinstance(v, str)}
-    handle, rights = await _step_rights(db, task_id)
-    fields, problems = parse_fields(handle, rights, raw) if handle else ({}, FormErrors())
-    if problems:
-        problems.form = _("Check the highlighted fields.")
+    detail = await flow_api.task_detail(db, principal, task_id)
+    handle = await form_handle(db, detail.form_id)
+    view = await _task_form(request, db, principal, detail, handle)
+    fields: dict[str, Any] = {}
+    problems = FormErrors()
+    if view is not None:
+        uploaded, problems = await form_uploads(request, db, principal, view, form)
+        fields = view.parse(form, uploaded)
+    change = row_change(form)
+    if change is not None or problems:
+        if problems:
+            problems.form = _("Check the highlighted fields.")
         return await _task_page(
-            request, db, principal, task_id, errors=problems, status_code=422, values=raw
+            request,
+            db,
+            principal,
+            task_id,
+            errors=problems,
+            status_code=422 if problems else 200,
+            values={"comment": comment},
+            fields=fields,
+            change=change,
         )
 
     async def work() -> None:
@@ -334,20 +378,9 @@ async def complete_task(
             comment=comment.strip() or None,
         )
 
-    return await _act(request, db, principal, task_id, action, work, values=raw)
-
-
-async def _step_rights(db: AsyncSession, task_id: int) -> tuple[Any, dict[str, Any]]:
-    """The form a task's record belongs to and the field rights of the task's step."""
-    task = await db.get(FlowTask, task_id)
-    if task is None:
-        raise ProblemError("not_found")
-    instance = await db.get(FlowInstance, task.instance_id)
-    assert instance is not None
-    ref = await definitions.flow_at(db, instance.app_id, instance.version_id, instance.flow_key)
-    node = graph_of(ref.flow).nodes.get(task.node)
-    rights = dict(node.fields) if isinstance(node, UserTask) else {}
-    return await form_handle(db, instance.form_id), rights
+    return await _act(
+        request, db, principal, task_id, action, work, values={"comment": comment}, fields=fields
+    )
 
 
 async def _user_named(db: AsyncSession, username: str, field: str) -> tuple[int | None, FormErrors]:
@@ -467,7 +500,7 @@ async def instance_page(
     request: Request, instance_id: IdPath, principal: PageUser, db: SessionDep
 ) -> Response:
     """Where a process stands and everything it did."""
-    row = await flow_api._readable_instance(db, principal, instance_id)
+    row = await flow_api.readable_instance(db, principal, instance_id)
     names = Names(db)
     position = await instance_position(db, principal, instance_id, names)
     flow = await names.flow_of(row)

@@ -3,6 +3,8 @@ pages, saved views. Bulk actions, import and export are in :mod:`.list_actions`.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -18,12 +20,19 @@ from runtime.records.forms import FormHandle, resolve
 from runtime.records.scope import check_token, require
 from runtime.views import service as views
 from runtime.views.models import SavedView
-from runtime.web.deps import PageUser
+from runtime.web.deps import PageUser, page_time_zone
 from runtime.web.formatting import format_datetime
 from runtime.web.forms import FormErrors
 from runtime.web.i18n import gettext as _
 from runtime.web.listing import cells
-from runtime.web.listing.filters import FilterField, FilterInputError, build, chip, filter_fields
+from runtime.web.listing.filters import (
+    Chip,
+    FilterField,
+    FilterInputError,
+    build,
+    chip,
+    filter_fields,
+)
 from runtime.web.listing.state import (
     PAGE_SIZES,
     ListState,
@@ -35,7 +44,15 @@ from runtime.web.listing.state import (
     split_conditions,
 )
 from runtime.web.nav import nav_for
-from runtime.web.templating import render
+from runtime.web.record_form import (
+    Choice,
+    FormView,
+    client_texts,
+    picker_choices,
+    picker_options,
+    picker_spec,
+)
+from runtime.web.templating import label_text, render
 
 router = APIRouter(include_in_schema=False)
 Keys = Annotated[str, Query(max_length=2000)]
@@ -52,10 +69,6 @@ async def form_for(
 
 def list_url(app_key: str, form_key: str) -> str:
     return f"/apps/{app_key}/forms/{form_key}"
-
-
-def _time_zone(request: Request, principal: Principal) -> str:
-    return principal.user.time_zone or request.app.state.settings.time_zone
 
 
 async def _state(
@@ -142,7 +155,7 @@ async def list_page(
         errors = FormErrors.from_problem(exc)
         state, saved = ListState(default_columns(handle, rights)), None
     fields = filter_fields(handle, rights)
-    tz = _time_zone(request, principal)
+    tz = page_time_zone(request)
     if ff and not errors:
         item = fields.get(ff)
         try:
@@ -186,7 +199,7 @@ async def _render(
     chosen: dict[str, str],
     status_code: int | None = None,
 ) -> Response:
-    tz = _time_zone(request, principal)
+    tz = page_time_zone(request)
     shown = [k for k in state.columns if k in handle.validator.specs]
     items: list[dict[str, Any]] = []
     total: int | None = None
@@ -222,11 +235,12 @@ async def _render(
         for item in items
     ]
     chosen_field = fields.get(chosen.get("ff", "")) or next(iter(fields.values()), None)
-    editable = sorted(
-        (k for k in handle.form.keys if importable(handle, k)),
-        key=handle.form.keys.index,
+    bulk_keys = bulk_fields(handle, rights)
+    bulk_view = (
+        await FormView.single(db, handle, principal, bulk_keys[0], name="value", time_zone=tz)
+        if rows and bulk_keys
+        else None
     )
-    restricted = rights.restricted_for_write("update") if rights.can("update") else set()
     base = list_url(nav.key, handle.form.key)
     return render(
         request,
@@ -250,10 +264,14 @@ async def _render(
         total=total,
         next_url=base + state.next_page(next_cursor) if next_cursor else None,
         previous_url=base + back if (back := state.previous_page()) else None,
-        chips=[chip(c, fields, tz) for c in state.conditions],
+        chips=await named_chips(
+            db, handle, principal, [chip(c, fields, tz) for c in state.conditions]
+        ),
         fields=list(fields.values()),
         chosen_field=chosen_field,
         chosen=chosen,
+        choices=await filter_choices(db, handle, principal, chosen_field, chosen),
+        picker_texts=picker_texts(),
         errors=errors,
         page_sizes=PAGE_SIZES,
         can_create=rights.can("create"),
@@ -261,9 +279,8 @@ async def _render(
         can_delete=rights.can("delete"),
         can_import=rights.can("import") and rights.can("create"),
         can_export=rights.can("export"),
-        bulk_fields=[
-            {"key": k, "label": handle.spec(k).label} for k in editable if k not in restricted
-        ],
+        bulk_fields=[{"key": k, "label": handle.spec(k).label} for k in bulk_keys],
+        bulk_view=bulk_view,
         is_owner=saved is not None and saved.owner_id == principal.user_id,
         export_query=state.params(cursor="", back=[]),
     )
@@ -285,10 +302,56 @@ async def filter_input(
     return render(
         request,
         "partials/list_filter_inputs.html",
+        base=list_url(app_key, form_key),
         chosen_field=item,
         chosen={"ff": ff},
+        choices=await filter_choices(db, handle, principal, item, {}),
         errors=FormErrors(),
     )
+
+
+def bulk_fields(handle: FormHandle, rights: Access) -> list[str]:
+    """The fields the caller may set on many records at once (in form order)."""
+    if not rights.can("update"):
+        return []
+    restricted = rights.restricted_for_write("update")
+    return [k for k in handle.form.keys if importable(handle, k) and k not in restricted]
+
+
+def picker_texts() -> str:
+    """What the pickers' comboboxes say (``forms.js``), as a JSON data block's text."""
+    return json.dumps(client_texts()).replace("</", "<\\/")
+
+
+async def filter_choices(
+    db: SessionDep,
+    handle: FormHandle,
+    principal: Principal,
+    item: FilterField | None,
+    chosen: dict[str, str],
+) -> list[Choice]:
+    """The filter bar's choices for a user, department or relation field (the chosen one
+    first); the combobox searches the rest."""
+    if item is None or not item.picked:
+        return []
+    value = chosen.get("fa", "")
+    wanted: list[Any] = [int(value)] if value.isdigit() else []
+    return await picker_choices(db, handle, principal, item.key, wanted)
+
+
+async def named_chips(
+    db: SessionDep, handle: FormHandle, principal: Principal, chips: list[Chip]
+) -> list[Chip]:
+    """The chips of user, department and relation filters with names instead of ids."""
+    named = []
+    for item in chips:
+        if item.key and item.values and picker_spec(handle, item.key) is not None:
+            ids = [int(v) for v in item.values if v.isdigit()]
+            found = await picker_options(db, handle, principal, item.key, ids=ids)
+            labels = {str(c.value): label_text(c.label) for c in found}
+            item = replace(item, values=[labels.get(v, f"#{v}") for v in item.values])
+        named.append(item)
+    return named
 
 
 # --- saved views ----------------------------------------------------------------------------

@@ -20,11 +20,12 @@ from runtime.records.errors import field_errors
 from runtime.records.forms import FormHandle
 from runtime.records.io_schemas import ImportIn
 from runtime.records.writer import RecordWriter, commit_and_dispatch
-from runtime.web.deps import PageUser, safe_next
+from runtime.web.deps import PageUser, page_time_zone, safe_next
 from runtime.web.forms import FormErrors
 from runtime.web.i18n import gettext as _
 from runtime.web.nav import nav_for
-from runtime.web.pages.list import form_for, list_url
+from runtime.web.pages.list import bulk_fields, form_for, list_url, picker_texts
+from runtime.web.record_form import FormView, parse_value
 from runtime.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -136,12 +137,15 @@ async def bulk(
     pick: Annotated[list[str] | None, Form(max_length=40)] = None,
     action: Annotated[str, Form(max_length=20)] = "",
     field: Annotated[str, Form(max_length=63)] = "",
-    value: Annotated[str, Form(max_length=20000)] = "",
+    value_for: Annotated[str, Form(max_length=63)] = "",
     confirm: Annotated[bool, Form()] = False,
     back: Annotated[str, Form(max_length=8000)] = "",
 ) -> Response:
     """Bulk edit (``action=edit``: set ``field`` to ``value``) or delete (``action=delete``,
-    asks for confirmation first) of the rows picked on the list."""
+    asks for confirmation first) of the rows picked on the list. ``value_for`` names the field
+    whose control sent the value (the form page's control for its type); without it the value
+    is text as in an imported cell. A value from another field's control (the field was
+    changed on a page without JavaScript) is asked for again with the right control."""
     nav = await nav_for(db, principal, app_key)
     wanted = "delete" if action == "delete" else "update"
     handle, rights = await form_for(db, principal, app_key, form_key, wanted)
@@ -166,17 +170,57 @@ async def bulk(
             return render(request, "pages/list_bulk.html", confirm=True, **values)
         values["results"] = await _bulk_delete(db, writer, picks)
         return render(request, "pages/list_bulk.html", **values)
-    if field not in handle.validator.specs or field in rights.hidden_keys():
+    if field not in bulk_fields(handle, rights):
         values["errors"] = FormErrors(form=_("Choose the field to change."))
         return render(request, "pages/list_bulk.html", status_code=422, **values)
+    tz = page_time_zone(request)
+    view = await FormView.single(db, handle, principal, field, name="value", time_zone=tz)
+    if value_for not in ("", field):
+        return render(
+            request,
+            "pages/list_bulk.html",
+            bulk_view=view,
+            field=field,
+            picker_texts=picker_texts(),
+            **values,
+        )
+    control = view.fields[field]
+    raw = (await request.form()).getlist("value")
     try:
-        parsed = _parse_value(handle, field, value)
+        if control.attrs.get("cell") or not value_for:
+            text = raw[-1] if raw and isinstance(raw[-1], str) else ""
+            parsed = _parse_value(handle, field, text)
+        else:
+            parsed = parse_value(control, raw, tz)
+            if parsed is None and handle.field_type(field).has_links:
+                parsed = []
     except ProblemError as exc:
         values["errors"] = FormErrors(form=_message(exc))
         return render(request, "pages/list_bulk.html", status_code=422, **values)
     values["results"] = await _bulk_edit(db, handle, writer, picks, field, parsed)
     failed = not all(r["ok"] for r in values["results"])
     return render(request, "pages/list_bulk.html", status_code=422 if failed else 200, **values)
+
+
+@router.get("/apps/{app_key}/forms/{form_key}/bulk-input", name="list_bulk_input")
+async def bulk_input(
+    request: Request,
+    app_key: str,
+    form_key: str,
+    principal: PageUser,
+    db: SessionDep,
+    field: Annotated[str, Query(max_length=63)] = "",
+) -> Response:
+    """The bulk edit's value control for ``field`` (htmx swaps it in when the field changes)."""
+    handle, rights = await form_for(db, principal, app_key, form_key, "update")
+    keys = bulk_fields(handle, rights)
+    if not keys:
+        raise ProblemError("forbidden")
+    key = field if field in keys else keys[0]
+    view = await FormView.single(
+        db, handle, principal, key, name="value", time_zone=page_time_zone(request)
+    )
+    return render(request, "partials/list_bulk_value.html", bulk_view=view, errors=FormErrors())
 
 
 # --- import ---------------------------------------------------------------------------------

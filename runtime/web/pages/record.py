@@ -9,14 +9,12 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import UploadFile
 
 from engines.form.types.text import sanitise_html
 from runtime.auth.models import User
 from runtime.auth.principal import Principal
 from runtime.deps import IdPath, SessionDep
 from runtime.errors import ProblemError
-from runtime.files.routes import _store
 from runtime.files.storage import FileTooLarge
 from runtime.permissions.access import access
 from runtime.records import reader, timeline
@@ -30,6 +28,7 @@ from runtime.web.inbox_view import instances_on_record, revive
 from runtime.web.nav import nav_for
 from runtime.web.record_view import Display, record_title, section_rows, user_label
 from runtime.web.templating import render
+from runtime.web.uploads import posted_files, store_file
 
 router = APIRouter(include_in_schema=False)
 
@@ -228,25 +227,16 @@ async def delete_record(
 
 async def _uploads(request: Request, db: AsyncSession, principal: Principal) -> list[int]:
     """Files sent with a comment form, stored like ``POST /api/v1/files``; their ids."""
-    form = await request.form()
-    uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+    uploads = posted_files(await request.form(), "files")
     if len(uploads) > MAX_FILES:
         raise ProblemError("validation_failed", detail=f"at most {MAX_FILES} files")
-    settings = request.app.state.settings
-    storage = request.app.state.storage
     ids = []
     for upload in uploads:
         try:
-            staged = await storage.stage(upload, settings.max_upload_bytes)
+            ids.append(await store_file(request, db, principal, upload))
         except FileTooLarge as exc:
-            raise ProblemError(
-                "payload_too_large", params={"limit": settings.max_upload_bytes}
-            ) from exc
-        try:
-            stored = await _store(db, storage, principal, upload, staged)  # type: ignore[arg-type]
-            ids.append(stored.id)
-        finally:
-            storage.discard(staged)
+            limit = request.app.state.settings.max_upload_bytes
+            raise ProblemError("payload_too_large", params={"limit": limit}) from exc
     return ids
 
 

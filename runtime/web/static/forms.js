@@ -1,5 +1,6 @@
 // Record forms (macros/fields.html): linkage rules, form-rule hints, sub-table rows, uploads
-// with progress, picker comboboxes and a small rich-text editor. The server stays the
+// with progress, picker comboboxes (also on their own, as in the list's filter bar and bulk
+// edit) and a small rich-text editor. The server stays the
 // authority: it evaluates the same rules again. No inline scripts (CSP script-src 'self').
 (function () {
   "use strict";
@@ -429,7 +430,8 @@
     }
     function search() {
       var mine = ++serial, q = multiple || !chosen()[0] || input.value !== chosen()[0].textContent ? input.value : "";
-      var url = select.getAttribute("data-source") + (q ? "?q=" + encodeURIComponent(q) : "");
+      var source = select.getAttribute("data-source");
+      var url = source + (q ? (source.indexOf("?") >= 0 ? "&" : "?") + "q=" + encodeURIComponent(q) : "");
       window.tangram.api("GET", url).then(function (answer) {
         if (mine !== serial || !answer.ok || !answer.data) return;
         show(answer.data.items);
@@ -541,10 +543,20 @@
     if (invalid && form.closest("[data-swapped]")) invalid.focus();
   }
 
+  // Pickers outside a record form (the list's filter bar and bulk edit) speak the texts of
+  // the page's <script type="application/json" data-picker-texts> block.
+  function pageState() {
+    var block = document.querySelector("script[data-picker-texts]"), texts = {};
+    if (block) { try { texts = JSON.parse(block.textContent); } catch (e) { texts = {}; } }
+    return { spec: { texts: texts }, touched: false };
+  }
+
   function init(root) {
     var scope = root && root.querySelectorAll ? root : document;
     if (scope.matches && scope.matches("[data-record-form]")) setUp(scope);
     scope.querySelectorAll("[data-record-form]").forEach(setUp);
+    var loose = Array.prototype.filter.call(scope.querySelectorAll("select[data-picker]"), function (s) { return !s.closest("[data-record-form]"); });
+    if (loose.length) { var state = pageState(); loose.forEach(function (s) { combobox(s, state); }); }
   }
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });

@@ -49,6 +49,11 @@ async def as_user(client, name: str) -> str:
     return await sign_in(client, name, PASSWORD)
 
 
+def step(token: str, action: str, **fields: str) -> dict:
+    """A task form as the page posts it: the fields it offered (``_fields``) and the action."""
+    return {"csrf_token": token, "_action": action, "_fields": list(fields), **fields}
+
+
 def task_ids(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'<td><a href="/inbox/tasks/(\d+)">', html)]
 
@@ -72,28 +77,30 @@ async def test_two_step_approval_worked_from_the_pages(client, admin, sessions, 
     page = await client.get(f"/inbox/tasks/{first}")
     assert page.status_code == 200
     assert "New laptop" in page.text and "s3cret" not in page.text  # hidden at this step
-    assert 'name="f_resolution"' in page.text and 'name="f_amount" type="text"' in page.text
-    assert 'name="f_title"' not in page.text  # read-only at this step
+    # the form page's controls for the fields the step lets the manager edit, values otherwise
+    assert '<textarea id="f-resolution" name="resolution"' in page.text
+    assert 'name="amount" type="number"' in page.text
+    assert 'name="title"' not in page.text and 'value="title"' not in page.text  # read-only
     # the required field missing: shown under the field, nothing done
     missing = await client.post(
         f"/inbox/tasks/{first}/complete",
-        data={"csrf_token": token, "action": "approve", "f_amount": "900", "f_resolution": ""},
+        data=step(token, "approve", amount="900", resolution=""),
     )
     assert missing.status_code == 422
     assert field_errors(missing.text, "resolution") == ["This field is required at this step."]
     bad = await client.post(
         f"/inbox/tasks/{first}/complete",
-        data={"csrf_token": token, "action": "approve", "f_amount": "lots", "f_resolution": "x"},
+        data=step(token, "approve", amount="lots", resolution="x"),
     )
-    assert bad.status_code == 422 and field_errors(bad.text, "amount") == ["Enter a whole number."]
+    assert bad.status_code == 422 and field_errors(bad.text, "amount") == [
+        "Expected a whole number."
+    ]
     approved = await client.post(
         f"/inbox/tasks/{first}/complete",
+        # a read-only field sent anyway is not the page's to change: left as it is
         data={
-            "csrf_token": token,
-            "action": "approve",
-            "f_amount": "950",
-            "f_resolution": "budget ok",
-            "comment": "fine by me",
+            **step(token, "approve", amount="950", resolution="budget ok", title="Changed"),
+            "_comment": "fine by me",
         },
     )
     assert approved.status_code == 303
@@ -102,13 +109,12 @@ async def test_two_step_approval_worked_from_the_pages(client, admin, sessions, 
     assert "You approved." in shown.text and "fine by me" in shown.text
     stored = (await client.get(f"{app.records}/{record['id']}", headers=admin.headers)).json()
     assert stored["values"]["amount"] == 950 and stored["values"]["resolution"] == "budget ok"
+    assert stored["values"]["title"] == "New laptop"
     done = await client.get("/inbox", params={"box": "done"})
     assert task_ids(done.text) == [first]
 
     # the same task again: 409, shown as a message
-    again = await client.post(
-        f"/inbox/tasks/{first}/complete", data={"csrf_token": token, "action": "approve"}
-    )
+    again = await client.post(f"/inbox/tasks/{first}/complete", data=step(token, "approve"))
     assert again.status_code == 409 and "already done" in again.text
 
     # the requester follows it but may not work the director's task: 403 as a message
@@ -119,18 +125,14 @@ async def test_two_step_approval_worked_from_the_pages(client, admin, sessions, 
     [second] = [t["id"] for t in detail["tasks"]]
     seen = await client.get(f"/inbox/tasks/{second}")
     assert seen.status_code == 200 and "not yours to work on" in seen.text.replace("\n", " ")
-    refused = await client.post(
-        f"/inbox/tasks/{second}/complete", data={"csrf_token": token, "action": "approve"}
-    )
+    refused = await client.post(f"/inbox/tasks/{second}/complete", data=step(token, "approve"))
     assert refused.status_code == 403 and "not yours to work on" in refused.text
 
     token = await as_user(client, "director")
     record_page = await client.get(f"/apps/desk/forms/request/records/{record['id']}")
     assert "Director approval" in record_page.text and "with director" in record_page.text
     assert f'href="/inbox/tasks/{second}">Open the task' in record_page.text
-    approved = await client.post(
-        f"/inbox/tasks/{second}/complete", data={"csrf_token": token, "action": "approve"}
-    )
+    approved = await client.post(f"/inbox/tasks/{second}/complete", data=step(token, "approve"))
     assert approved.status_code == 303
     history = await client.get(f"/inbox/instances/{instance_id}")
     assert history.status_code == 200
@@ -199,7 +201,7 @@ async def test_return_and_transfer_from_the_task_page(client, admin, sessions, p
     assert 'name="to"' in page.text and "data-user-picker" in page.text
     done = await client.post(
         f"/inbox/tasks/{first}/complete",
-        data={"csrf_token": token, "action": "approve", "f_resolution": "ok"},
+        data=step(token, "approve", resolution="ok"),
     )
     assert done.status_code == 303
 
@@ -223,7 +225,7 @@ async def test_inbox_writes_need_the_csrf_token(client, admin, sessions, people)
     app, _, _ = await _started(client, admin, people)
     await as_user(client, "manager1")
     [first] = task_ids((await client.get("/inbox")).text)
-    refused = await client.post(f"/inbox/tasks/{first}/complete", data={"action": "approve"})
+    refused = await client.post(f"/inbox/tasks/{first}/complete", data={"_action": "approve"})
     assert refused.status_code == 403
     assert [t["id"] for t in await app.tasks(people["manager1"])] == [first]
 
@@ -238,3 +240,36 @@ async def test_inbox_pages_and_filters_by_app(client, admin, sessions, people):
     assert re.search(r"<td><time datetime=\"[^\"]+\">[^<]+</time>\s*</td>", page.text)
     assert (await client.get("/inbox", params={"box": "nonsense"})).status_code == 422
     assert (await client.get("/inbox/tasks/999999")).status_code == 404
+
+
+async def test_a_step_sets_a_user_field_through_the_form_pages_picker(
+    client, admin, sessions, people
+):
+    picking = linear(
+        "pick",
+        task("first", {"kind": "user", "key": "manager1"}, fields={"agent": "required"}),
+    )
+    app, record, _ = await _started(client, admin, people, flows=(picking,))
+    token = await as_user(client, "manager1")
+    [first] = task_ids((await client.get("/inbox")).text)
+    page = await client.get(f"/inbox/tasks/{first}")
+    source = f"/apps/desk/forms/request/fields/agent/options?task={first}"
+    # the form page's picker, searching through the task; required at this step
+    assert f'data-picker\n    data-source="{source}" aria-required="true">' in page.text
+    found = await client.get(source, params={"q": "agent1"})
+    assert found.status_code == 200
+    assert [i["value"] for i in found.json()["items"]] == [people["agent1"].id]
+    done = await client.post(
+        f"/inbox/tasks/{first}/complete",
+        data=step(token, "complete", agent=str(people["agent1"].id)),
+    )
+    assert done.status_code == 303
+    stored = (await client.get(f"{app.records}/{record['id']}", headers=admin.headers)).json()
+    assert stored["values"]["agent"] == people["agent1"].id
+    # the task is done: its page shows the record as values, and its choices are closed
+    page = await client.get(f"/inbox/tasks/{first}")
+    assert 'name="agent"' not in page.text and "data-picker" not in page.text
+    assert (await client.get(source)).status_code == 403
+    # someone else never searches through a task that is not theirs
+    await as_user(client, "manager2")
+    assert (await client.get(source)).status_code == 404

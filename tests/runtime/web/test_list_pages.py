@@ -232,6 +232,100 @@ async def test_bulk_edit_and_delete(client, admin, user):
     assert len((await client.get(API, headers=admin.headers)).json()["items"]) == 1
 
 
+async def test_bulk_edit_offers_the_form_pages_control_for_the_fields_type(client, admin, user):
+    await publish_form(client, admin, "helpdesk", TICKET)
+    await add(client, admin, ticket("a"), ticket("b"))
+    token = await sign_in(client, "alice", USER_PASSWORD)
+    page = await client.get(LIST)
+    # the first field (subject) as the form page's text box, swapped per field by htmx
+    assert '<input type="hidden" name="value_for" value="subject">' in page.text
+    assert f'hx-get="{LIST}/bulk-input"' in page.text
+    controls = {
+        "order_date": 'name="value" type="date"',
+        "quantity": 'name="value" type="number" step="1"',
+        "category": '<input type="radio" id="f-value-1" name="value" value="consult"',
+        "vip": 'name="value" type="checkbox" value="true"',
+        "assignee": f'data-source="{LIST}/fields/assignee/options"',
+        "team": f'data-source="{LIST}/fields/team/options"',
+    }
+    for key, control in controls.items():
+        swapped = await client.get(f"{LIST}/bulk-input", params={"field": key})
+        assert swapped.status_code == 200 and control in swapped.text, key
+        assert f'name="value_for" value="{key}"' in swapped.text
+    assert "data-picker" in (await client.get(f"{LIST}/bulk-input?field=assignee")).text
+
+    def edit(field: str, *value: str) -> dict:
+        chosen = picks(page.text)
+        return {
+            "csrf_token": token,
+            "action": "edit",
+            "field": field,
+            "value_for": field,
+            "value": list(value),
+            "pick": chosen,
+        }
+
+    for field, value in [
+        ("order_date", ["2026-03-01"]),
+        ("category", ["complaint"]),
+        ("assignee", [str(user.id)]),
+        ("tags", ["urgent", "vip"]),
+    ]:
+        edited = await client.post(f"{LIST}/bulk", data=edit(field, *value))
+        assert edited.status_code == 200 and edited.text.count("Changed") == 2, edited.text
+        page = await client.get(LIST)
+    listed = (await client.get(API, headers=admin.headers)).json()["items"]
+    for record in listed:
+        values = record["values"]
+        assert values["order_date"] == "2026-03-01" and values["category"] == "complaint"
+        assert values["assignee"] == user.id and values["vip"] is True  # linkage: tags has vip
+        assert values["tags"] == ["vip", "urgent"]  # in option order
+
+    # the field changed without JavaScript: the value is asked for again with its control
+    page = await client.get(LIST)
+    mixed = {**edit("order_date", "complaint"), "value_for": "category"}
+    asked = await client.post(f"{LIST}/bulk", data=mixed)
+    assert asked.status_code == 200 and 'name="value" type="date"' in asked.text
+    assert '<input type="hidden" name="field" value="order_date">' in asked.text
+    assert picks(asked.text) == picks(page.text) and "Changed" not in asked.text
+    again = await client.post(
+        f"{LIST}/bulk", data={**mixed, "value_for": "order_date", "value": "2026-04-02"}
+    )
+    assert again.status_code == 200 and again.text.count("Changed") == 2
+    listed = (await client.get(API, headers=admin.headers)).json()["items"]
+    assert {r["values"]["order_date"] for r in listed} == {"2026-04-02"}
+    bad = await client.post(f"{LIST}/bulk", data=edit("order_date", "soon"))
+    assert bad.status_code == 422 and "Changed" not in bad.text
+
+
+async def test_the_filter_bar_picks_users_by_name(client, admin, user):
+    await publish_form(client, admin, "helpdesk", TICKET)
+    mine, _other = await add(client, admin, ticket("a", assignee=user.id), ticket("b"))
+    await sign_in(client, "alice", USER_PASSWORD)
+    bar = await client.get(f"{LIST}/filter-input", params={"ff": "assignee"})
+    assert bar.status_code == 200
+    assert f'data-picker data-source="{LIST}/fields/assignee/options"' in bar.text
+    assert f'<option value="{user.id}">alice (alice)</option>' in bar.text
+    assert 'name="fb"' not in bar.text  # one value: no "between" for people
+    found = await client.get(f"{LIST}/fields/assignee/options", params={"q": "ali"})
+    assert [i["value"] for i in found.json()["items"]] == [user.id]
+    added = await client.get(LIST, params={"ff": "assignee", "fo": "eq", "fa": str(user.id)})
+    assert added.status_code == 303
+    narrowed = await client.get(added.headers["location"])
+    assert ids(narrowed.text) == [mine]
+    assert "<strong>Assignee</strong> is alice (alice)" in narrowed.text  # a name, not an id
+
+
+async def test_readers_search_the_filter_choices(client, admin, user):
+    readers = [{**EVERYONE[0], "actions": ["read"]}]
+    await publish_form(client, admin, "helpdesk", TICKET, permissions=readers)
+    await sign_in(client, "alice", USER_PASSWORD)
+    found = await client.get(f"{LIST}/fields/assignee/options", params={"q": "ali"})
+    assert found.status_code == 200 and [i["value"] for i in found.json()["items"]] == [user.id]
+    assert (await client.get(f"{LIST}/fields/subject/options")).status_code == 404
+    assert (await client.get(f"{LIST}/bulk-input")).status_code == 403
+
+
 async def test_bulk_needs_the_right(client, admin, user):
     read_only = [{**EVERYONE[0], "actions": ["read", "create"]}]
     await publish_form(client, admin, "helpdesk", TICKET, permissions=read_only)
