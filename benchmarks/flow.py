@@ -45,9 +45,11 @@ from benchmarks.records import bench_settings, git_commit, make_database, publis
 from engines.flow.memory import MemoryRunner
 from engines.flow.model import load
 from engines.flow.state import Resolution
+from runtime import aio
 from runtime.app import create_app
 from runtime.auth.models import User
 from runtime.auth.principal import Principal
+from runtime.auth.service import create_token, token_principal
 from runtime.db import utcnow
 from runtime.flows import definitions, service, tasks
 from runtime.flows.models import FlowInstance
@@ -128,6 +130,7 @@ def tangram_memory(n: int, warmup: int = 50) -> float:
 
 
 async def _setup(app: Any) -> Principal:
+    """Users and the published app; the administrator's principal as a request sees it."""
     async with app.state.sessions() as db:
         admin, _ = await users.create_user(
             db, None, username="flow_admin", password="Flow-bench-2026", is_admin=True
@@ -146,15 +149,15 @@ async def _setup(app: Any) -> Principal:
             APP_KEY,
         )
     async with app.state.sessions() as db:
-        user = await db.get(User, admin.id)
-        assert user is not None
-        return Principal(user, via="system")
+        # As the API authenticates a request: the user with the organisation version its
+        # token was read with (the start route passes it on, see runtime.flows.routes).
+        principal = await token_principal(db, token)
+        assert principal is not None and principal.org_stamp is not None
+        return principal
 
 
 async def _token(db: Any, admin: User) -> str:
-    from runtime.auth import service as auth
-
-    _, secret = await auth.create_token(db, Principal(admin, via="system"), "bench", None)
+    _, secret = await create_token(db, Principal(admin, via="system"), "bench", None)
     await db.commit()
     return secret
 
@@ -166,7 +169,11 @@ async def _drive(app: Any, principal: Principal, indices: Any, counts: dict[str,
     for i in indices:
         async with sessions() as db:
             run = await service.start(
-                db, ref, actor_id=principal.user_id, variables=spiff_peer.initial_data(i)
+                db,
+                ref,
+                actor_id=principal.user_id,
+                variables=spiff_peer.initial_data(i),
+                org_stamp=principal.org_stamp,
             )
             await db.commit()
         state = spiff_peer.new_state(i)
@@ -301,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL runs")
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
-    report: dict[str, Any] = {"benchmark": "flow", "profile": profile.name}
+    report: dict[str, Any] = {"benchmark": "flow", "profile": profile.name, "loop": aio.loop_name()}
     began = time.perf_counter()
 
     say(f"tangram in memory: {profile.memory:,} instances")
@@ -329,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             url, drop = make_database(use_sqlite, tmp)
             try:
                 say(f"tangram persisted on {name}: {n:,} instances, {drivers} driver(s)")
-                result = asyncio.run(persisted(url, tmp, n, drivers))
+                result = aio.run(persisted(url, tmp, n, drivers))
             finally:
                 drop()
         finally:

@@ -92,6 +92,7 @@ def worker_command(
     concurrency: Annotated[int | None, typer.Option(help="Jobs run at once")] = None,
 ) -> None:
     """Run a job worker until SIGTERM/SIGINT; running jobs finish before it exits."""
+    from runtime import aio
     from runtime import db as database
     from runtime.app import load_plugins
     from runtime.jobs import builtin  # noqa: F401
@@ -113,7 +114,7 @@ def worker_command(
         finally:
             await engine.dispose()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 async def _with_session(coro_factory):  # type: ignore[no-untyped-def]

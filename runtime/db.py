@@ -157,10 +157,29 @@ def _sqlite_begin(conn: Any) -> None:
         conn.exec_driver_sql(statement)
 
 
+class TangramSession(AsyncSession):
+    """An ``AsyncSession`` whose context exit is cheap once its work is committed.
+
+    ``async with sessions() as db: … await db.commit()`` closes the session on exit;
+    SQLAlchemy runs that close in a task of its own, shielded from cancellation, through a
+    greenlet, because closing may have to roll back and return a connection (I/O). After a
+    commit or rollback nothing is left to release (the connection is back in the pool), and
+    the close only forgets the session's objects: that is done here directly."""
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        sync = self.sync_session
+        if not sync.in_transaction():
+            sync.close()  # no transaction, no connection: no I/O
+            return
+        await super().__aexit__(type_, value, traceback)
+
+
 def session_factory(engine: AsyncEngine, *, write: bool = True) -> async_sessionmaker[AsyncSession]:
-    """Sessions for ``engine``; ``write`` sessions lock SQLite for writing when they begin."""
-    bind = engine.execution_options(tangram_write=True) if write else engine
-    return async_sessionmaker(bind, expire_on_commit=False)
+    """Sessions for ``engine``; ``write`` sessions lock SQLite for writing when they begin
+    (the option means nothing to other databases, which get the engine itself)."""
+    sqlite = engine.dialect.name == "sqlite"
+    bind = engine.execution_options(tangram_write=True) if write and sqlite else engine
+    return async_sessionmaker(bind, expire_on_commit=False, class_=TangramSession)
 
 
 @asynccontextmanager

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime import pg_direct
 from runtime.compiled import Compiled, compiled_for
+from runtime.session_conn import reraise
 from runtime.sqlite_driver import on_connection_thread
 
 
@@ -44,7 +45,7 @@ async def fetchrow(db: AsyncSession, statement: Any, params: Mapping[str, Any]) 
     try:
         return await on_connection_thread(db, first)
     except sqlite3.Error as error:
-        await pg_direct.reraise(await db.connection(), error, compiled.sql, values)
+        await reraise(await db.connection(), error, compiled.sql, values)
 
 
 async def scalar(db: AsyncSession, statement: Any, params: Mapping[str, Any]) -> Any:

@@ -19,23 +19,28 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any, NoReturn
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.compiled import Compiled, compiled_for
+from runtime.session_conn import reraise, session_connection
+
+__all__ = ["fetchrow", "reraise"]
 
 _KEY = "tangram_pg_direct"
 
 
-async def _connection(db: AsyncSession) -> tuple[Any, Any, AsyncConnection]:
-    """The adapted and the asyncpg connection of the session's transaction (begun)."""
-    cached = db.info.get(_KEY)
+async def _connection(db: AsyncSession) -> tuple[Any, Any, Connection]:
+    """The adapted and the asyncpg connection of the session's transaction, and the session's
+    (sync) connection; one greenlet hop for the transaction's first statement, none after."""
+    info = db.sync_session.info
+    cached = info.get(_KEY)
     trans = db.sync_session.get_transaction()
     if cached is not None and trans is not None and cached[0] is trans and trans.is_active:
         return cached[1], cached[2], cached[3]
-    connection = await db.connection()
-    fairy = await connection.get_raw_connection()
+    connection, fairy = await session_connection(db)
     adapted, raw = fairy.dbapi_connection, fairy.driver_connection
-    db.info[_KEY] = (db.sync_session.get_transaction(), adapted, raw, connection)
+    info[_KEY] = (db.sync_session.get_transaction(), adapted, raw, connection)
     return adapted, raw, connection
 
 
@@ -56,23 +61,10 @@ async def fetchrow(db: AsyncSession, statement: Any, params: Mapping[str, Any]) 
 
 
 async def _raise(
-    adapted: Any, connection: AsyncConnection, sql: str, args: tuple[Any, ...], error: Exception
+    adapted: Any, connection: Connection, sql: str, args: tuple[Any, ...], error: Exception
 ) -> NoReturn:
     try:
         adapted._handle_exception(error)  # asyncpg's error as the DBAPI error it maps to
     except Exception as translated:
         await reraise(connection, translated, sql, args)
     raise error  # not reached: the adapter raises every error it is handed
-
-
-async def reraise(
-    connection: AsyncConnection, error: Exception, sql: str, args: tuple[Any, ...]
-) -> NoReturn:
-    """Raise the DBAPI ``error`` as SQLAlchemy would have (wrapped in its ``DBAPIError``
-    subclass; a lost connection invalidated)."""
-    await connection.run_sync(_handle, error, sql, args)
-    raise error  # not reached: SQLAlchemy raises
-
-
-def _handle(sync: Any, error: Exception, sql: str, args: tuple[Any, ...]) -> None:
-    sync._handle_dbapi_exception(error, sql, args, None, None)

@@ -46,6 +46,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
+from runtime.session_conn import session_connection
+
 DRIVER = "tangram"
 T = TypeVar("T")
 #: How long a writer waits for another writer of this process (SQLite's busy_timeout too).
@@ -267,8 +269,7 @@ async def on_connection_thread(db: AsyncSession, work: Callable[[sqlite3.Connect
     For a batch of statements that would otherwise be a round trip each: ``work`` runs them
     back to back with the plain ``sqlite3`` connection (bound parameters only).
     """
-    connection = await db.connection()
-    raw = await connection.get_raw_connection()
+    _, raw = await session_connection(db)
     adapted = raw.dbapi_connection
     driver = raw.driver_connection
     assert adapted is not None and driver is not None

@@ -4,8 +4,12 @@ consumed tokens and upsert tokens, tasks (with their claim pools), timers and hi
 all passed in one JSON document (serialised once per transition).
 
 One round trip instead of six keeps the persisted engine's cost close to the interpreter's
-(DESIGN §4). Identifiers are the platform's own table and column names; every value is a
-bound parameter.
+(DESIGN §4). The statement holds only the parts a transition has rows for (a task completion
+usually moves a token, closes a task, opens the next and writes history; timers, claim pools
+and consumed tokens are rarer): each part PostgreSQL plans and opens costs time on every run,
+even with nothing to write, so there is one statement per shape, built the first time it is
+needed. Identifiers are the platform's own table and column names; every value is a bound
+parameter.
 """
 
 from __future__ import annotations
@@ -47,30 +51,35 @@ _INSERT = """, inst AS (
     FROM d
     RETURNING id
 )"""
-_ITEMS = """, gone AS (
+#: The item parts, in order; each is written only when the transition has rows for it.
+_GONE = """, gone AS (
     DELETE FROM flow_tokens
     WHERE instance_id IN (SELECT id FROM inst) AND seq = ANY(:gone)
-), tok AS (
+)"""
+_TOKENS = """, tok AS (
     INSERT INTO flow_tokens (instance_id, seq, node, status, via, data)
     SELECT inst.id, r.seq, r.node, r.status, r.via, r.data
     FROM inst, d, jsonb_to_recordset(d.doc -> 'tokens')
         AS r(seq INTEGER, node TEXT, status TEXT, via TEXT, data JSONB)
     ON CONFLICT (instance_id, seq) DO UPDATE
     SET node = EXCLUDED.node, status = EXCLUDED.status, via = EXCLUDED.via, data = EXCLUDED.data
-), tim AS (
+)"""
+_TIMERS = """, tim AS (
     INSERT INTO flow_timers (instance_id, seq, node, token, due_at, status, boundary_of)
     SELECT inst.id, r.seq, r.node, r.token, r.due_at, r.status, r.boundary_of
     FROM inst, d, jsonb_to_recordset(d.doc -> 'timers')
         AS r(seq INTEGER, node TEXT, token INTEGER, due_at TIMESTAMPTZ, status TEXT,
              boundary_of INTEGER)
     ON CONFLICT (instance_id, seq) DO UPDATE SET status = EXCLUDED.status
-), hist AS (
+)"""
+_HISTORY = """, hist AS (
     INSERT INTO flow_history (instance_id, at, action, actor_id, node, task_seq, data)
     SELECT inst.id, r.at, r.action, r.actor_id, r.node, r.task_seq, r.data
     FROM inst, d, jsonb_to_recordset(d.doc -> 'history')
         AS r(at TIMESTAMPTZ, action TEXT, actor_id BIGINT, node TEXT, task_seq INTEGER,
              data JSONB)
-), tsk AS (
+)"""
+_TASKS = """, tsk AS (
     INSERT INTO flow_tasks (instance_id, seq, token, app_id, node, name, status, assignee_id,
         candidates, signer, outcome, comment, data, created_at, due_at, completed_at,
         completed_by)
@@ -88,21 +97,25 @@ _ITEMS = """, gone AS (
         comment = EXCLUDED.comment, data = EXCLUDED.data, due_at = EXCLUDED.due_at,
         completed_at = EXCLUDED.completed_at, completed_by = EXCLUDED.completed_by
     RETURNING id, seq
-), pools AS (
+)"""
+_POOLS = """, pools AS (
     INSERT INTO flow_task_pools (task_id, kind, ref_id)
     SELECT tsk.id, p.kind, p.ref_id
     FROM tsk, d, jsonb_to_recordset(d.doc -> 'pools') AS p(seq INTEGER, kind TEXT, ref_id BIGINT)
     WHERE p.seq = tsk.seq
-)
-SELECT (SELECT id FROM inst) AS locked,
-       (SELECT coalesce(jsonb_agg(jsonb_build_array(tsk.seq, tsk.id)), '[]'::jsonb) FROM tsk)
-           AS task_ids
+)"""
+_RESULT = """
+SELECT (SELECT id FROM inst) AS locked, {task_ids} AS task_ids
 """
+_TASK_IDS = "(SELECT coalesce(jsonb_agg(jsonb_build_array(tsk.seq, tsk.id)), '[]'::jsonb) FROM tsk)"
+_NO_TASK_IDS = "'[]'::jsonb"
+#: The parts by the key of the transition's document they write (and the parameter they add).
+_PARTS = (("gone", _GONE), ("tokens", _TOKENS), ("timers", _TIMERS), ("history", _HISTORY),
+          ("tasks", _TASKS), ("pools", _POOLS))  # fmt: skip
 _ITEM_TYPES: dict[str, Any] = {
     "doc": Text,
     "updated_at": UTCDateTime(),
     "ended_at": UTCDateTime(),
-    "gone": ARRAY(Integer),
     "seq": Integer,
 }
 _ROW_TYPES: dict[str, Any] = {
@@ -119,14 +132,37 @@ def _statement(sql: str, types: dict[str, Any]) -> Any:
     return text(sql).bindparams(*params).columns(locked=BigInteger, task_ids=JSONB)
 
 
-#: A transition of a stored instance, under its optimistic lock.
-_SAVE = _statement(_DOC + _UPDATE + _ITEMS, {**_ITEM_TYPES, "id": BigInteger, "seen": Integer})
-#: A new instance's first transition (the instance row inserted by the same statement).
-_START = _statement(_DOC + _INSERT + _ITEMS, {**_ITEM_TYPES, **_ROW_TYPES})
+_SHAPES: dict[tuple[bool, tuple[bool, ...]], Any] = {}
 
 
-def _iso(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+def statement_for(new: bool, present: tuple[bool, ...]) -> Any:
+    """The statement of one shape: a new instance (inserted) or a stored one (updated under
+    its lock), and which of :data:`_PARTS` have rows (``present``, in that order)."""
+    key = (new, present)
+    found = _SHAPES.get(key)
+    if found is None:
+        sql = _DOC + (_INSERT if new else _UPDATE)
+        types = dict(_ITEM_TYPES)
+        types.update(_ROW_TYPES if new else {"id": BigInteger, "seen": Integer})
+        for (_key, part), wanted in zip(_PARTS, present, strict=True):
+            if wanted:
+                sql += part
+        if present[0]:
+            types["gone"] = ARRAY(Integer)
+        sql += _RESULT.format(task_ids=_TASK_IDS if present[4] else _NO_TASK_IDS)
+        found = _SHAPES[key] = _statement(sql, types)
+    return found
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_dumps = json.JSONEncoder(
+    default=_json_default, ensure_ascii=False, separators=(",", ":"), check_circular=False
+).encode
 
 
 async def pg_save(
@@ -142,18 +178,18 @@ async def pg_save(
         if task.seq in changes.fresh
         for kind, ref in task.candidates
     ]
-    doc = {
+    doc: dict[str, Any] = {
         "variables": instance["variables"],
         "visited": instance["visited"],
         "error": instance["error"],
-        "tokens": changes.tokens,
-        "timers": [_iso(t) for t in changes.timers],
-        "history": [_iso(h) for h in changes.history],
-        "tasks": [_iso(t) for t in changes.task_rows],
-        "pools": pools,
     }
+    items = (changes.tokens, changes.timers, changes.history, changes.task_rows, pools)
+    for key, rows in zip(("tokens", "timers", "history", "tasks", "pools"), items, strict=True):
+        if rows:
+            doc[key] = rows
+    present = (bool(changes.gone), *(bool(rows) for rows in items))
     params = {
-        "doc": json.dumps(doc),
+        "doc": _dumps(doc),
         "status": instance["status"],
         "seq": instance["seq"],
         "updated_at": instance["updated_at"],
@@ -172,12 +208,12 @@ async def pg_save(
             parent_token=run.parent_token,
             parent_call=run.parent_call,
         )
-        new_id, task_ids = await pg_direct.fetchrow(db, _START, params)
+        new_id, task_ids = await pg_direct.fetchrow(db, statement_for(True, present), params)
         inst.id = new_id
         inst.row_version = 0  # the caller counts the write
     else:
         params.update(id=inst.id, seen=inst.row_version)
-        locked, task_ids = await pg_direct.fetchrow(db, _SAVE, params)
+        locked, task_ids = await pg_direct.fetchrow(db, statement_for(False, present), params)
         if not locked:
             return None
     return {seq: task_id for seq, task_id in task_ids}
