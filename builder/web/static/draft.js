@@ -24,6 +24,13 @@
     return node;
   }
 
+  // A text input holding `value` (empty for null), with extra attributes.
+  function input(value, attrs) {
+    var node = el("input", Object.assign({ type: "text" }, attrs || {}));
+    node.value = value === null || value === undefined ? "" : value;
+    return node;
+  }
+
   function clone(value) { return JSON.parse(JSON.stringify(value)); }
 
   function DraftStore(config, strings) {
@@ -220,5 +227,6 @@
   window.tangram = window.tangram || {};
   window.tangram.readJson = readJson;
   window.tangram.el = el;
+  window.tangram.input = input;
   window.tangram.draft = { open: open, DraftStore: DraftStore, clone: clone };
 })();

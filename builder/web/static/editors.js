@@ -4,16 +4,7 @@
   "use strict";
   var uid = 0;
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === "text") node.textContent = attrs[name];
-      else if (name === "className") node.className = attrs[name];
-      else if (attrs[name] !== null && attrs[name] !== undefined && attrs[name] !== false) node.setAttribute(name, attrs[name]);
-    });
-    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
-    return node;
-  }
+  function el(tag, attrs, children) { return window.tangram.el(tag, attrs, children); }
   // A labelled control; `path` (a draft path such as definition.rules[0].form) receives problems.
   function field(label, control, path) {
     control.id = control.id || "ed-" + (++uid);
@@ -21,11 +12,7 @@
     if (path) box.setAttribute("data-path", path);
     return box;
   }
-  function input(value, attrs) {
-    var node = el("input", Object.assign({ type: "text" }, attrs || {}));
-    node.value = value === null || value === undefined ? "" : value;
-    return node;
-  }
+  function input(value, attrs) { return window.tangram.input(value, attrs); }
   function checkbox(label, checked, attrs) {
     var box = el("input", Object.assign({ type: "checkbox" }, attrs || {}));
     box.checked = !!checked;

@@ -7,16 +7,7 @@
   var T = {}, ORG = {}, DATA = {}, CONFIG = {}, modeler = null, dirty = false, problemMarks = [];
   var rowVersion = null, saves = 0;
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === "text") node.textContent = attrs[name];
-      else if (name === "className") node.className = attrs[name];
-      else if (attrs[name] !== null && attrs[name] !== undefined && attrs[name] !== false) node.setAttribute(name, attrs[name]);
-    });
-    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
-    return node;
-  }
+  function el(tag, attrs, children) { return window.tangram.el(tag, attrs, children); }
   var uid = 0;
   function field(label, control, name) {
     var id = "flow-prop-" + (++uid);
@@ -24,11 +15,7 @@
     if (name) control.setAttribute("data-prop", name);
     return el("div", { className: "field" }, [el("label", { for: id, text: label }), control]);
   }
-  function input(value, attrs) {
-    var node = el("input", Object.assign({ type: "text" }, attrs || {}));
-    node.value = value === null || value === undefined ? "" : value;
-    return node;
-  }
+  function input(value, attrs) { return window.tangram.input(value, attrs); }
   function select(options, value) {
     var node = el("select");
     options.forEach(function (option) {

@@ -11,11 +11,7 @@
     control.id = id;
     return el("div", { className: "field" }, [el("label", { for: id, text: label }), control]);
   }
-  function input(value, attrs) {
-    var node = el("input", Object.assign({ type: "text" }, attrs || {}));
-    node.value = value === null || value === undefined ? "" : value;
-    return node;
-  }
+  function input(value, attrs) { return window.tangram.input(value, attrs); }
   function select(options, value) {
     var node = el("select");
     options.forEach(function (option) {
