@@ -1,5 +1,5 @@
-"""Publishing permission sets and flows: every grantee and assignee must exist, and the app's
-roles become rows.
+"""Publishing permission sets, flows and dashboards: every grantee, assignee and dashboard
+viewer must exist, and the app's roles become rows.
 
 The static checks (forms, fields, rules) are in :mod:`builder.apps.permissions`; these need
 the database: roles (the app's own or global), user groups, departments and users.
@@ -30,11 +30,17 @@ _LOOKUPS = {
 async def grantee_problems(
     db: AsyncSession, app_id: int, definition: AppDefinition
 ) -> list[SchemaProblem]:
-    """Grants and flow assignees naming a role, group, department or user that does not exist
-    (one query per kind). App roles count when the definition declares them."""
-    grants = grantee_keys(definition.permissions)
-    assignees = assignee_keys(definition.flows)
-    wanted = {k: grants.get(k, set()) | assignees.get(k, set()) for k in {*grants, *assignees}}
+    """Grants, flow assignees and dashboards' ``visible_to`` naming a role, group, department
+    or user that does not exist (one query per kind). App roles count when the definition
+    declares them."""
+    wanted: dict[str, set[str]] = {}
+    for named in (
+        grantee_keys(definition.permissions),
+        assignee_keys(definition.flows),
+        _viewer_keys(definition),
+    ):
+        for kind, keys in named.items():
+            wanted.setdefault(kind, set()).update(keys)
     found = await _existing(db, app_id, definition, wanted)
     problems = []
     for index, grant in enumerate(definition.permissions):
@@ -55,7 +61,25 @@ async def grantee_problems(
                         f"no {assignee.kind} {assignee.key!r}",
                     )
                 )
+    for board in definition.dashboards:
+        for index, grantee in enumerate(board.visible_to):
+            if grantee.key not in found.get(grantee.kind, set()):
+                problems.append(
+                    SchemaProblem(
+                        f"dashboards[{board.key}].visible_to[{index}].key",
+                        _code(grantee.kind),
+                        f"dashboard {board.key!r}: no {grantee.kind} {grantee.key!r}",
+                    )
+                )
     return problems
+
+
+def _viewer_keys(definition: AppDefinition) -> dict[str, set[str]]:
+    wanted: dict[str, set[str]] = {}
+    for board in definition.dashboards:
+        for grantee in board.visible_to:
+            wanted.setdefault(grantee.kind, set()).add(grantee.key)
+    return wanted
 
 
 def flow_assignees(flow: Flow) -> Iterator[tuple[str, Assignee]]:

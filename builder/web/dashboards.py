@@ -1,5 +1,6 @@
 """Dashboard designer pages: the draft's dashboards, and one dashboard's widgets (source form,
-measures, dimensions, filter, chart) with a live preview, edited in the draft
+measures, dimensions, filter, chart) with a live preview, their sizes on the grid, the
+viewer's filters and who may see the dashboard, edited in the draft
 (static/dashboards_designer.js)."""
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ from fastapi.responses import Response
 
 from builder.web.context import Designing
 from builder.web.fieldtypes import field_types
+from builder.web.org import org_choices
 from builder.web.pages import builder_page
+from builder.web.roles import GRANTEE_LABELS
+from engines.report.spec import DEFAULT_HEIGHT, GRID_COLUMNS, GRID_ROWS
+from runtime.deps import SessionDep
 from runtime.web.i18n import N_
 from runtime.web.i18n import gettext as _
 
@@ -55,16 +60,19 @@ FILTER_KINDS = {
 }
 
 
-def _choices() -> dict[str, list[dict[str, str]]]:
+def _choices() -> dict[str, object]:
     def pairs(labels: dict[str, str]) -> list[dict[str, str]]:
         return [{"key": k, "label": _(v)} for k, v in labels.items()]
 
+    viewers = {k: v for k, v in GRANTEE_LABELS.items() if k != "everyone"}
     return {
         "charts": pairs(CHART_LABELS),
         "aggs": pairs(AGG_LABELS),
         "buckets": pairs(BUCKET_LABELS),
         "filter_kinds": pairs(FILTER_KINDS),
         "system_fields": pairs(SYSTEM_FIELDS),
+        "grantees": pairs(viewers),
+        "grid": {"columns": GRID_COLUMNS, "rows": GRID_ROWS, "height": DEFAULT_HEIGHT},
     }
 
 
@@ -83,8 +91,11 @@ async def dashboards_page(request: Request, design: Designing) -> Response:
 
 
 @router.get("/build/apps/{app_key}/dashboards/{board_key}", name="builder_dashboard")
-async def dashboard_page(request: Request, design: Designing, board_key: str) -> Response:
-    """One dashboard of the draft: its widgets, runtime filters and a live preview."""
+async def dashboard_page(
+    request: Request, design: Designing, board_key: str, db: SessionDep
+) -> Response:
+    """One dashboard of the draft: its widgets with a live preview, their layout on the grid,
+    runtime filters and who may see it (roles, groups, departments, users)."""
     return builder_page(
         request,
         "builder/pages/dashboards.html",
@@ -93,4 +104,5 @@ async def dashboard_page(request: Request, design: Designing, board_key: str) ->
         board_key=board_key,
         types=field_types(),
         choices=_choices(),
+        org=await org_choices(db),
     )

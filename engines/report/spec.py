@@ -40,6 +40,9 @@ BucketName = Literal["hour", "day", "week", "month", "quarter", "year", "hour_of
 Rule = Any  # a JsonLogic rule, checked by the validate pass
 PATH_PATTERN = r"^[a-z][a-z0-9_]{0,62}(\.[a-z][a-z0-9_]{0,62}){0,3}$"
 MAX_PATH_DEPTH = 4
+#: The dashboard grid: widgets are 1 to 12 columns wide and 1 to 12 rows high.
+GRID_COLUMNS = 12
+GRID_ROWS = 12
 
 
 class Model(BaseModel):
@@ -134,6 +137,25 @@ class Join(Model):
     via: str = Field(pattern=KEY_PATTERN)
 
 
+class Layout(Model):
+    """A widget's size on the dashboard grid: ``w`` of :data:`GRID_COLUMNS` columns, ``h``
+    rows (a row is a fixed height; charts fill their widget). Phones show every widget at
+    full width."""
+
+    w: int = Field(ge=1, le=GRID_COLUMNS)
+    h: int = Field(ge=1, le=GRID_ROWS)
+
+
+#: The size of a widget without a layout: half the width (tables and pivots the full width),
+#: four rows high — two charts side by side, as a dashboard without layouts shows them.
+DEFAULT_HEIGHT = 4
+
+
+def default_layout(chart: str) -> Layout:
+    wide = chart in ("table", "pivot")
+    return Layout(w=GRID_COLUMNS if wide else GRID_COLUMNS // 2, h=DEFAULT_HEIGHT)
+
+
 class Widget(Model):
     key: str = Field(pattern=KEY_PATTERN)
     title: Labels = Field(default_factory=dict)
@@ -148,6 +170,23 @@ class Widget(Model):
     top_n: TopN | None = None
     compare: Compare | None = None
     pivot: Pivot | None = None
+    #: Size on the dashboard grid; ``None``: :func:`default_layout` (and a dashboard none of
+    #: whose widgets has a layout keeps the flowing grid of equal widgets).
+    layout: Layout | None = None
+
+    @property
+    def size(self) -> Layout:
+        return self.layout or default_layout(self.chart)
+
+
+class Grantee(Model):
+    """Who may see a dashboard: a role key (the app's or a global role), a user group key, a
+    department code (``include_children``: members of the departments below it too) or a
+    username — named as permission grants name them."""
+
+    kind: Literal["role", "group", "department", "user"]
+    key: str = Field(min_length=1, max_length=200)
+    include_children: bool = False
 
 
 RuntimeFilterKind = Literal["date_range", "department", "equals", "choice"]
@@ -184,13 +223,23 @@ class RuntimeFilter(Model):
 
 class Dashboard(Model):
     """``timezone``: an IANA zone name (``Asia/Shanghai``) the dashboard's buckets and date
-    ranges use instead of the organisation's; ``None`` = the organisation's."""
+    ranges use instead of the organisation's; ``None`` = the organisation's.
+
+    ``visible_to``: who may see the dashboard (any of them; administrators always). Empty:
+    everyone who may read one of its widgets' forms. The widgets' form rights hold either
+    way."""
 
     key: str = Field(pattern=KEY_PATTERN)
     title: Labels = Field(default_factory=dict)
     timezone: str | None = Field(default=None, max_length=64)
     widgets: list[Widget] = Field(default_factory=list)
     filters: list[DashboardFilter] = Field(default_factory=list)
+    visible_to: list[Grantee] = Field(default_factory=list, max_length=200)
+
+    @property
+    def sized(self) -> bool:
+        """Whether any widget has a layout (then the grid has 12 columns, else it flows)."""
+        return any(w.layout is not None for w in self.widgets)
 
     @field_validator("timezone")
     @classmethod
@@ -208,6 +257,7 @@ class Dashboard(Model):
         for what, keys in (
             ("widget", [w.key for w in self.widgets]),
             ("filter", [f.key for f in self.filters]),
+            ("visible_to", [f"{g.kind}:{g.key}" for g in self.visible_to]),
         ):
             twice = {k for k in keys if keys.count(k) > 1}
             if twice:

@@ -11,7 +11,7 @@ Every decision fails closed: no matching grant, no rights.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, case, false, null, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,8 +77,20 @@ def logic_context(principal: Principal | None) -> dict[str, Any]:
     return context
 
 
-def grantee_matches(grantee: Grantee, principal: Principal, app_id: int) -> bool:
-    """Whether a grant's grantee is this principal (by username, role, group, department)."""
+class Named(Protocol):
+    """A grantee as grants and dashboards' ``visible_to`` name it."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def key(self) -> str | None: ...
+    @property
+    def include_children(self) -> bool: ...
+
+
+def grantee_matches(grantee: Grantee | Named, principal: Principal, app_id: int) -> bool:
+    """Whether a grant's grantee (or a dashboard's) is this principal (by username, role,
+    group, department)."""
     membership = principal.membership
     if grantee.kind == "everyone":
         return True

@@ -30,6 +30,7 @@ from runtime.config import Settings
 from runtime.db import custom_plans
 from runtime.errors import FieldError, ProblemError, problem_body
 from runtime.i18n import current_locale, pick
+from runtime.permissions.access import grantee_matches
 from runtime.records.forms import FormHandle, PublishedApp, resolve_app
 from runtime.records.scope import check_token, require
 from runtime.records.versions import data_versions
@@ -120,7 +121,16 @@ def _may_see(context: ReportContext, dashboard: Dashboard) -> bool:
 
 
 def may_see(app: PublishedApp, principal: Principal, dashboard: Dashboard) -> bool:
-    """Whether ``principal`` may open ``dashboard``: it has a widget on a form they may read."""
+    """Whether ``principal`` may open ``dashboard``: they are one of its ``visible_to``
+    grantees (when it names any; administrators always are), and it has a widget on a form
+    they may read. Every read path — the navigation, the page, the API, drill-down, exports —
+    asks this through :func:`dashboard` or :func:`visible_dashboards`."""
+    if (
+        dashboard.visible_to
+        and not principal.is_admin
+        and not any(grantee_matches(g, principal, app.app_id) for g in dashboard.visible_to)
+    ):
+        return False
     for widget in dashboard.widgets:
         handle = app.handles.get(widget.form)
         if handle is not None and _can(handle, principal, "read"):

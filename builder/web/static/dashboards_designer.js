@@ -1,10 +1,13 @@
 // Dashboard designer: the draft's dashboards (list, add, remove) and one dashboard's widgets —
-// source form, measures, groupings, filter, chart — with a live ECharts preview (the widget
-// preview API over the published tables), drag or button reordering, the viewer's runtime
-// filters; edited through the shared draft store (undo, redo, save).
+// source form, measures, groupings, filter, chart, size — with a live ECharts preview (the
+// widget preview API over the published tables), drag or button reordering, a grid of the
+// widgets at their sizes (drag a widget's corner handle, or use the width and height
+// controls), the viewer's runtime filters and who may see the dashboard; edited through the
+// shared draft store (undo, redo, save).
 (function () {
   "use strict";
-  var T = {}, CHOICES = {}, CONFIG = {}, store = null, root = null, boardKey = "";
+  var T = {}, CHOICES = {}, CONFIG = {}, ORG = {}, store = null, root = null, boardKey = "";
+  var GRID = { columns: 12, rows: 12, height: 4 };
   var previews = {}; // JSON of a widget -> the preview answer
   var problems = [];
 
@@ -151,7 +154,9 @@
       if (cards.length) cards[cards.length - 1].querySelector("select, input").focus();
     });
     root.appendChild(add);
+    if (current.widgets.length) root.appendChild(layoutSection(current));
     root.appendChild(filtersSection(current));
+    root.appendChild(viewersSection(current));
   }
 
   // A new widget groups by the form's first choice field (or its first field): a bar chart
@@ -168,6 +173,7 @@
       edit(function (b) { mutate(b.widgets[index]); });
       var fresh = widgetCard(board().widgets[index], index);
       card.replaceWith(fresh);
+      refreshTile(widget.key, index);
     };
     var count = board().widgets.length;
     var up = button("↑", { "aria-label": T.move_up, title: T.move_up, "data-move-up": "" });
@@ -221,6 +227,7 @@
           if (logic) b.widgets[index].filter = logic; else delete b.widgets[index].filter;
         });
         preview(card, board().widgets[index]);
+        refreshTile(widget.key, index);
       },
     });
     var limit = input(widget.limit, { type: "number", min: "1", "data-widget-limit": "" });
@@ -228,6 +235,7 @@
       change(function (w) { if (limit.value) w.limit = parseInt(limit.value, 10); else delete w.limit; });
     });
     editor.appendChild(field(T.limit, limit));
+    editor.appendChild(sizeControls(widget, index));
     card.appendChild(editor);
 
     var own = problems.filter(function (p) { return atWidget(p.field, index, widget.key); });
@@ -367,7 +375,7 @@
     };
   }
 
-  function drawPreview(view, widget, answer) {
+  function drawPreview(view, widget, answer, compact) {
     var old = window.echarts && view.querySelector("[data-preview-chart]");
     if (old && window.echarts.getInstanceByDom(old)) window.echarts.getInstanceByDom(old).dispose();
     view.textContent = "";
@@ -411,7 +419,8 @@
       // The card may be drawn before it is on the page: follow its size.
       if (window.ResizeObserver) new ResizeObserver(function () { chart.resize(); }).observe(box);
     }
-    if (widget.chart !== "kpi" && data.rows.length) view.appendChild(previewTable(data));
+    if (widget.chart !== "kpi" && data.rows.length && !compact) view.appendChild(previewTable(data));
+    if (compact && ["table", "pivot"].indexOf(widget.chart) >= 0 && data.rows.length) view.appendChild(el("p", { className: "muted", text: (CHOICES.charts.filter(function (c) { return c.key === widget.chart; })[0] || {}).label }));
     view.setAttribute("data-preview-state", "ready");
   }
 
@@ -428,24 +437,231 @@
     ]);
   }
 
-  function preview(card, widget) {
-    var view = card.querySelector("[data-preview]");
-    var spec = JSON.stringify(widget);
-    if (previews[spec]) {
-      window.setTimeout(function () { drawPreview(view, widget, previews[spec]); }, 0);
-      return;
+  // The widget's answer from the designer preview API (the widget over the published tables,
+  // with the designer's rights), asked once per spec (its size does not change the answer).
+  var asked = {};
+  function fetchPreview(widget) {
+    var bare = Object.assign({}, widget);
+    delete bare.layout;
+    var spec = JSON.stringify(bare);
+    if (previews[spec]) return Promise.resolve(previews[spec]);
+    if (!asked[spec]) {
+      var url = "/api/v1/apps/" + CONFIG.app_id + "/draft/widgets/preview";
+      asked[spec] = window.tangram.api("POST", url, { widget: bare }).then(function (answer) {
+        previews[spec] = answer;
+        delete asked[spec];
+        return answer;
+      }, function (error) { delete asked[spec]; throw error; });
     }
+    return asked[spec];
+  }
+
+  function preview(card, widget, compact) {
+    var view = card.querySelector("[data-preview]");
     view.textContent = T.preview_loading;
     view.setAttribute("data-preview-state", "loading");
-    // The designer preview API: the widget over the published tables, with the designer's rights.
-    var url = "/api/v1/apps/" + CONFIG.app_id + "/draft/widgets/preview";
-    window.tangram.api("POST", url, { widget: widget }).then(function (answer) {
-      previews[spec] = answer;
-      if (card.isConnected) drawPreview(view, widget, answer);
+    fetchPreview(widget).then(function (answer) {
+      // Drawn once the card is on the page, so that the chart takes its size.
+      window.setTimeout(function () { if (card.isConnected) drawPreview(view, widget, answer, compact); }, 0);
     }, function () {
       view.textContent = T.preview_failed;
       view.setAttribute("data-preview-state", "problem");
     });
+  }
+
+  // --- the grid: widgets at their sizes -------------------------------------------------------
+  function sizeOf(widget) {
+    if (widget.layout) return { w: widget.layout.w, h: widget.layout.h };
+    var wide = widget.chart === "table" || widget.chart === "pivot";
+    return { w: wide ? GRID.columns : GRID.columns / 2, h: GRID.height };
+  }
+  function clamp(value, most) { return Math.max(1, Math.min(most, value)); }
+  function sizeText(size) { return size.w + " × " + size.h; }
+
+  // Save a widget's size, draw again and keep the focus where it was.
+  function setSize(index, size, focus) {
+    var key = board().widgets[index].key;
+    var before = sizeOf(board().widgets[index]);
+    if (before.w === size.w && before.h === size.h && board().widgets[index].layout) return;
+    edit(function (b) { b.widgets[index].layout = { w: size.w, h: size.h }; }, T.resized);
+    renderBoard();
+    announce(T.resized + ": " + sizeText(size));
+    var again = focus && root.querySelector(focus.replace("KEY", key));
+    if (again) again.focus();
+  }
+
+  function range(most) {
+    var out = [];
+    for (var n = 1; n <= most; n++) out.push({ key: n, label: String(n) });
+    return out;
+  }
+
+  // The keyboard's way to size a widget: its width in columns and height in rows.
+  function sizeControls(widget, index) {
+    var size = sizeOf(widget);
+    var width = select(range(GRID.columns), size.w, { "data-widget-width": "" });
+    var height = select(range(GRID.rows), size.h, { "data-widget-height": "" });
+    width.addEventListener("change", function () {
+      setSize(index, { w: parseInt(width.value, 10), h: sizeOf(board().widgets[index]).h }, '[data-widget="KEY"] [data-widget-width]');
+    });
+    height.addEventListener("change", function () {
+      setSize(index, { w: sizeOf(board().widgets[index]).w, h: parseInt(height.value, 10) }, '[data-widget="KEY"] [data-widget-height]');
+    });
+    return el("fieldset", { "data-widget-size": "" }, [
+      el("legend", { text: T.size }),
+      el("div", { className: "dash-row" }, [field(T.width, width), field(T.height, height)]),
+    ]);
+  }
+
+  function layoutSection(current) {
+    var grid = el("div", { className: "dash-layout", "data-layout-grid": "" });
+    current.widgets.forEach(function (widget, index) { grid.appendChild(layoutTile(widget, index)); });
+    return el("section", { className: "dash-layout-section", "data-layout": "" }, [
+      el("h2", { text: T.layout }),
+      el("p", { className: "muted", text: T.layout_hint }),
+      grid,
+    ]);
+  }
+
+  function refreshTile(oldKey, index) {
+    var tile = root.querySelector('[data-layout-tile="' + oldKey + '"]');
+    if (tile) tile.replaceWith(layoutTile(board().widgets[index], index));
+  }
+
+  function place(tile, size) {
+    tile.style.gridColumn = "span " + size.w;
+    tile.style.gridRow = "span " + size.h;
+    tile.setAttribute("data-width", size.w);
+    tile.setAttribute("data-height", size.h);
+  }
+
+  // A widget on the grid: its title, its chart at that size and a handle on its bottom-right
+  // corner. Dragging the handle snaps the size to whole columns and rows; the arrow keys on
+  // the focused handle do the same a step at a time.
+  function layoutTile(widget, index) {
+    var size = sizeOf(widget);
+    var name = label(widget.title) || widget.key;
+    var tile = el("div", { className: "dash-layout__tile", "data-layout-tile": widget.key });
+    place(tile, size);
+    var shown = el("span", { className: "dash-layout__size muted", "data-layout-size": "", text: sizeText(size) });
+    var handle = el("span", {
+      className: "dash-layout__handle", "data-resize-handle": "", tabindex: "0", role: "button",
+      title: T.resize_hint, "aria-label": T.resize + " " + name + " (" + sizeText(size) + ")",
+    });
+    tile.appendChild(el("div", { className: "dash-layout__bar" }, [el("strong", { text: name }), shown]));
+    var view = el("div", { className: "dash-layout__view", "data-preview": "" });
+    tile.appendChild(view);
+    tile.appendChild(handle);
+    preview(tile, widget, true);
+
+    handle.addEventListener("keydown", function (event) {
+      var steps = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] }[event.key];
+      if (!steps) return;
+      event.preventDefault();
+      var now = sizeOf(board().widgets[index]);
+      setSize(index, { w: clamp(now.w + steps[0], GRID.columns), h: clamp(now.h + steps[1], GRID.rows) }, '[data-layout-tile="KEY"] [data-resize-handle]');
+    });
+    handle.addEventListener("pointerdown", function (event) {
+      if (event.button !== 0) return;
+      event.preventDefault();
+      var grid = tile.parentNode;
+      var style = window.getComputedStyle(grid);
+      var columnStep = (grid.getBoundingClientRect().width + (parseFloat(style.columnGap) || 0)) / GRID.columns;
+      var rowStep = (parseFloat(style.gridAutoRows) || 48) + (parseFloat(style.rowGap) || 0);
+      var start = { x: event.clientX, y: event.clientY, size: sizeOf(board().widgets[index]) };
+      var chosen = start.size;
+      handle.setPointerCapture(event.pointerId);
+      tile.classList.add("dash-layout__tile--resizing");
+      function move(e) {
+        chosen = {
+          w: clamp(start.size.w + Math.round((e.clientX - start.x) / columnStep), GRID.columns),
+          h: clamp(start.size.h + Math.round((e.clientY - start.y) / rowStep), GRID.rows),
+        };
+        place(tile, chosen);
+        shown.textContent = sizeText(chosen);
+      }
+      function end() {
+        handle.removeEventListener("pointermove", move);
+        handle.removeEventListener("pointerup", end);
+        handle.removeEventListener("pointercancel", end);
+        tile.classList.remove("dash-layout__tile--resizing");
+        if (chosen.w !== start.size.w || chosen.h !== start.size.h) setSize(index, chosen, '[data-layout-tile="KEY"] [data-resize-handle]');
+      }
+      handle.addEventListener("pointermove", move);
+      handle.addEventListener("pointerup", end);
+      handle.addEventListener("pointercancel", end);
+    });
+    return tile;
+  }
+
+  // --- who may see the dashboard --------------------------------------------------------------
+  function viewerKeys(kind) { return window.tangram.grantees.keys(kind, store.definition, ORG); }
+
+  function viewersSection(current) {
+    var viewers = current.visible_to || [];
+    var section = el("section", { className: "dash-viewers", "data-viewers": "" }, [
+      el("h2", { text: T.who_can_see }),
+      el("p", { className: "muted", "data-viewers-note": "", text: viewers.length ? T.viewers_hint : T.visible_to_all }),
+    ]);
+    viewers.forEach(function (grantee, index) {
+      var kind = select(CHOICES.grantees, grantee.kind, { "data-viewer-kind": index });
+      kind.addEventListener("change", function () {
+        var first = viewerKeys(kind.value)[0];
+        edit(function (b) { b.visible_to[index] = { kind: kind.value, key: first ? first.key : "" }; });
+        renderBoard();
+        var again = root.querySelector('[data-viewer-kind="' + index + '"]');
+        if (again) again.focus();
+      });
+      var options = window.tangram.grantees.options(grantee.kind, grantee.key, store.definition, ORG);
+      var who = select(options, grantee.key, { "data-viewer-key": index });
+      who.addEventListener("change", function () { edit(function (b) { b.visible_to[index].key = who.value; }); });
+      var row = el("div", { className: "dash-row", role: "group", "aria-label": T.who_can_see + " " + (index + 1), "data-viewer": index }, [
+        field(T.viewer_kind, kind), field(T.viewer_key, who),
+      ]);
+      if (grantee.kind === "department") {
+        var children = el("input", { type: "checkbox", "data-viewer-children": index });
+        children.checked = !!grantee.include_children;
+        children.addEventListener("change", function () {
+          edit(function (b) {
+            if (children.checked) b.visible_to[index].include_children = true; else delete b.visible_to[index].include_children;
+          });
+        });
+        row.appendChild(el("label", { className: "check" }, [children, document.createTextNode(" " + T.include_children)]));
+      }
+      var remove = button(T.remove, { "data-remove-viewer": index });
+      remove.addEventListener("click", function () {
+        edit(function (b) { b.visible_to.splice(index, 1); });
+        renderBoard(); announce(T.removed);
+      });
+      row.appendChild(remove);
+      section.appendChild(row);
+      var own = problems.filter(function (p) { return atViewer(p.field, index); });
+      if (own.length) {
+        section.appendChild(el("ul", { className: "error", role: "alert", "data-viewer-problems": index },
+          own.map(function (p) { return el("li", { text: p.message }); })));
+      }
+    });
+    var add = button(T.add_viewer, { "data-add-viewer": "" });
+    add.addEventListener("click", function () {
+      var kinds = (CHOICES.grantees || []).map(function (k) { return k.key; });
+      var kind = kinds.filter(function (k) { return viewerKeys(k).length; })[0] || "role";
+      var first = viewerKeys(kind)[0];
+      edit(function (b) {
+        b.visible_to = b.visible_to || [];
+        b.visible_to.push({ kind: kind, key: first ? first.key : "" });
+      }, T.add_viewer);
+      renderBoard();
+      var kindsShown = root.querySelectorAll("[data-viewer-kind]");
+      if (kindsShown.length) kindsShown[kindsShown.length - 1].focus();
+    });
+    section.appendChild(add);
+    return section;
+  }
+
+  function atViewer(path, index) {
+    var found = /^(?:definition\.)?dashboards\[([^\]]+)\]\.visible_to\[(\d+)\]/.exec(path || "");
+    if (!found) return false;
+    return (found[1] === String(boardIndex()) || found[1] === boardKey) && found[2] === String(index);
   }
 
   // --- runtime filters ----------------------------------------------------------------------
@@ -507,6 +723,8 @@
     T = window.tangram.readJson("dashboard-strings") || {};
     CHOICES = window.tangram.readJson("dashboard-choices") || {};
     CONFIG = window.tangram.readJson("builder-config") || {};
+    ORG = window.tangram.readJson("org-choices") || {};
+    GRID = CHOICES.grid || GRID;
     (window.tangram.readJson("field-types") || []).forEach(function (type) { KINDS[type.type] = type.logic_kind; });
     boardKey = root.getAttribute("data-board") || "";
     var render = boardKey ? renderBoard : renderList;

@@ -57,13 +57,7 @@
   }
 
   // --- grants --------------------------------------------------------------------------------
-  function granteeKeys(kind) {
-    if (kind === "role") return (store.definition.roles || []).map(function (r) { return { key: r.key, label: label(r.name) || r.key }; });
-    if (kind === "group") return ORG.groups || [];
-    if (kind === "department") return ORG.departments || [];
-    if (kind === "user") return (ORG.users || []).map(function (u) { return { key: u.key, label: u.label + " (" + u.key + ")" }; });
-    return [];
-  }
+  function granteeKeys(kind) { return window.tangram.grantees.keys(kind, store.definition, ORG); }
 
   function formOf(key) {
     return (store.definition.forms || []).filter(function (f) { return f.key === key; })[0] || null;
@@ -89,9 +83,7 @@
     });
     box.appendChild(field(T.grantee, kind));
     if (grant.grantee.kind !== "everyone") {
-      var options = granteeKeys(grant.grantee.kind);
-      var known = options.some(function (o) { return o.key === grant.grantee.key; });
-      if (!known && grant.grantee.key) options = [{ key: grant.grantee.key, label: grant.grantee.key }].concat(options);
+      var options = window.tangram.grantees.options(grant.grantee.kind, grant.grantee.key, store.definition, ORG);
       var who = select(options, grant.grantee.key);
       who.setAttribute("data-grantee-key", "");
       who.addEventListener("change", function () { edit(function (g) { g.grantee.key = who.value; }); });

@@ -84,6 +84,9 @@ class WidgetView:
     truncated: bool = False
     summary: str = ""
     data: dict[str, Any] | None = None
+    #: Columns (of 12) and rows on the dashboard grid (used when the dashboard is sized).
+    width: int = 6
+    height: int = 4
 
     @property
     def drawn(self) -> bool:
@@ -148,6 +151,8 @@ class _Builder:
             label_text(widget.title) or widget.key,
             widget.chart,
             _(CHART_NAMES.get(widget.chart, "Table")),
+            width=widget.size.w,
+            height=widget.size.h,
         )
 
     def url(self, cell: dict[str, Any], measure: str | None) -> str:
