@@ -1,13 +1,15 @@
 """The dashboard designer in the browser: a new dashboard, a bar chart of tickets counted by
 status previewed live, saved, published, and on the end-user dashboard a click on a bar lands
-on the records behind it."""
+on the records behind it; widgets resized on the designer's grid and the dashboard shown only
+to a role."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tests.browser.apps import Api
 from tests.browser.conftest import SCREENSHOTS
-from tests.browser.test_dashboard import arrange, sign_in
+from tests.browser.test_dashboard import ADMIN_PASSWORD, BOARD, arrange, sign_in
 
 DESIGNER = "/build/apps/desk/dashboards"
 PREVIEW = '[data-widget="widget_1"] [data-preview-chart]'
@@ -81,3 +83,130 @@ def test_design_a_bar_chart_publish_and_drill_down(page, live):
     assert page.locator("[data-drill-total]").get_attribute("data-drill-total") == "3"
     assert page.locator("tbody tr").count() == 3
     assert page.errors == []
+
+
+TILE = '[data-layout-tile="by_status"]'
+
+
+def sign_out(page: Any) -> None:
+    page.context.clear_cookies()
+
+
+def test_resize_a_widget_and_choose_who_can_see_the_dashboard(page, live, sign_in_as):
+    """The designer's grid: a widget's corner handle dragged three columns wider, another
+    sized with the keyboard's controls, the dashboard shown only to the role ``manager``;
+    published, a user without the role finds no dashboard, one with it sees the widths."""
+    arrange(live)
+    mia = live.create_user("mia")
+    ann = live.create_user("ann")
+    api = Api(live.url, "admin", ADMIN_PASSWORD)
+    roles = api.call("GET", "/api/v1/roles?scope=app")["items"]
+    manager = next(r["id"] for r in roles if r["key"] == "manager")
+    api.call("PUT", f"/api/v1/roles/{manager}/members/{mia.id}")
+    api.close()
+    own = Api(live.url, mia.username, mia.password)  # mia reads her own tickets
+    for status in ("open", "open", "closed"):
+        own.call("POST", "/api/v1/records/desk/ticket", {"values": {"status": status}})
+    own.close()
+
+    sign_in(page, live, f"{DESIGNER}/ops")
+    page.wait_for_selector(f"{TILE} [data-resize-handle]")
+    assert page.get_attribute(TILE, "data-width") == "6"
+    step = page.evaluate(
+        """() => {
+            const grid = document.querySelector("[data-layout-grid]");
+            const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
+            return (grid.getBoundingClientRect().width + gap) / 12;
+        }"""
+    )
+    handle = page.locator(f"{TILE} [data-resize-handle]")
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + step * 1.5, y, steps=5)
+    page.mouse.move(x + step * 3.2, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function(
+        "s => document.querySelector(s).getAttribute('data-width') === '9'", arg=TILE
+    )
+    assert page.get_attribute(TILE, "data-height") == "4"
+    assert page.input_value('[data-widget="by_status"] [data-widget-width]') == "9"
+    # The keyboard's way: the width control of another widget, and the focused handle.
+    page.select_option('[data-widget="total"] [data-widget-width]', "3")
+    page.wait_for_function(
+        "() => document.querySelector('[data-layout-tile=\"total\"]').dataset.width === '3'"
+    )
+    page.focus('[data-layout-tile="total"] [data-resize-handle]')
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function(
+        "() => document.querySelector('[data-layout-tile=\"total\"]').dataset.height === '3'"
+    )
+
+    page.click("[data-add-viewer]")
+    page.select_option('[data-viewer-kind="0"]', "role")
+    page.select_option('[data-viewer-key="0"]', "manager")
+    page.wait_for_selector(f"{TILE} [data-preview-chart]")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for part in ("layout", "viewers"):
+        shot = SCREENSHOTS / f"dashboard_designer_{part}.png"
+        page.locator(f"[data-{part}]").screenshot(path=str(shot))
+    page.click("[data-draft-save]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-draft-status]').textContent === 'All changes saved'"
+    )
+    published = page.evaluate(
+        """async () => {
+            const config = window.tangram.readJson("builder-config");
+            const draft = await window.tangram.api("GET", config.draft_url);
+            const url = "/api/v1/apps/" + config.app_id + "/publish";
+            const body = { row_version: draft.data.row_version };
+            const done = await window.tangram.api("POST", url, body);
+            return { ok: done.ok, status: done.status, data: done.data };
+        }"""
+    )
+    assert published["ok"], published
+
+    sign_out(page)
+    sign_in_as(page, ann.username, ann.password, next_url="/apps/desk")
+    assert page.locator('a[href="/apps/desk/dashboards/ops"]').count() == 0
+    refused = page.goto(f"{live.url}{BOARD}")
+    assert refused is not None and refused.status == 404
+
+    sign_out(page)
+    sign_in_as(page, mia.username, mia.password, next_url="/apps/desk")
+    page.click('a[href="/apps/desk/dashboards/ops"]')
+    page.wait_for_url(f"**{BOARD}")
+    chart = '[data-widget="by_status"] .widget__chart'
+    page.wait_for_function(HAS_CHART, arg=chart)
+    widths = page.evaluate(
+        """() => {
+            const grid = document.querySelector("#dashboard-widgets").getBoundingClientRect();
+            const box = s => document.querySelector(s).getBoundingClientRect().width;
+            const chart = document.querySelector('[data-widget="by_status"] .widget__chart');
+            return { grid: grid.width, status: box('[data-widget="by_status"]'),
+                     total: box('[data-widget="total"]'),
+                     chart: echarts.getInstanceByDom(chart).getWidth() };
+        }"""
+    )
+    gap = 16
+    assert abs(widths["status"] - (widths["grid"] - 11 * gap) * 9 / 12 - 8 * gap) < 2, widths
+    assert abs(widths["total"] - (widths["grid"] - 11 * gap) * 3 / 12 - 2 * gap) < 2, widths
+    assert widths["chart"] > widths["status"] * 0.8, widths
+    page.screenshot(path=str(SCREENSHOTS / "dashboard_sized_wide.png"), full_page=True)
+    # On a phone every widget takes the full width, and nothing scrolls sideways.
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.wait_for_function(
+        """() => {
+            const grid = document.querySelector("#dashboard-widgets").getBoundingClientRect();
+            const box = document.querySelector('[data-widget="by_status"]').getBoundingClientRect();
+            return Math.abs(box.width - grid.width) < 1;
+        }"""
+    )
+    assert page.evaluate(
+        "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+    page.screenshot(path=str(SCREENSHOTS / "dashboard_sized_phone.png"), full_page=True)
+    # The only error: the refused page's 404 for ann.
+    assert [e for e in page.errors if "404" not in e or BOARD not in e] == []

@@ -348,6 +348,12 @@
     return out;
   }
 
+  // A result column's label: the spec's labels by language, else its key.
+  function columnLabel(column) {
+    var named = column.label && typeof column.label === "object" ? label(column.label) : column.label;
+    return named || column.key;
+  }
+
   function chartData(widget, result) {
     var columns = result.columns || [];
     var dims = columns.filter(function (c) { return c.role === "dimension"; });
@@ -357,8 +363,8 @@
     (widget.dimensions || []).forEach(function (d) { byKey[d.key] = d.field; });
     return {
       chart: widget.chart,
-      dimensions: dims.map(function (c) { return { key: c.key, label: c.label || c.key }; }),
-      measures: measures.map(function (c) { return { key: c.key, label: c.label || c.key }; }),
+      dimensions: dims.map(function (c) { return { key: c.key, label: columnLabel(c) }; }),
+      measures: measures.map(function (c) { return { key: c.key, label: columnLabel(c) }; }),
       previous_label: "",
       rows: (result.rows || []).map(function (row) {
         var values = {};
@@ -420,7 +426,11 @@
       if (window.ResizeObserver) new ResizeObserver(function () { chart.resize(); }).observe(box);
     }
     if (widget.chart !== "kpi" && data.rows.length && !compact) view.appendChild(previewTable(data));
-    if (compact && ["table", "pivot"].indexOf(widget.chart) >= 0 && data.rows.length) view.appendChild(el("p", { className: "muted", text: (CHOICES.charts.filter(function (c) { return c.key === widget.chart; })[0] || {}).label }));
+    if (compact && ["table", "pivot"].indexOf(widget.chart) >= 0 && data.rows.length) {
+      var table = previewTable(data);
+      table.open = true;
+      view.appendChild(table);
+    }
     view.setAttribute("data-preview-state", "ready");
   }
 

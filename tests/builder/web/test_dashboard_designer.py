@@ -41,6 +41,14 @@ async def test_the_designer_pages_render_for_designers_only(client, admin, sessi
     assert board.status_code == 200
     assert 'data-board="ops"' in board.text
     assert "builder/dashboards_designer.js" in board.text
+    # The grid and the "who can see" pickers: grantee kinds, the organisation's people.
+    choices = json_block(board.text, "dashboard-choices")
+    assert choices["grid"] == {"columns": 12, "rows": 12, "height": 4}
+    assert [c["key"] for c in choices["grantees"]] == ["role", "group", "department", "user"]
+    assert "dora" in {u["key"] for u in json_block(board.text, "org-choices")["users"]}
+    assert "builder/grantees.js" in board.text
+    strings = json_block(board.text, "dashboard-strings")
+    assert strings["who_can_see"] == "Who can see" and strings["width"]
 
     client.cookies.clear()
     await sign_in(client, "dora", USER_PASSWORD, "/")
