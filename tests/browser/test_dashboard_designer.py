@@ -40,6 +40,26 @@ def bar_middle(page: Any, selector: str, label: str) -> dict[str, float]:
     )
 
 
+def save_and_publish(page: Any) -> None:
+    """Save the draft with the draft bar, then publish it through the API as the page's
+    designer."""
+    page.click("[data-draft-save]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-draft-status]').textContent === 'All changes saved'"
+    )
+    published = page.evaluate(
+        """async () => {
+            const config = window.tangram.readJson("builder-config");
+            const draft = await window.tangram.api("GET", config.draft_url);
+            const url = "/api/v1/apps/" + config.app_id + "/publish";
+            const body = { row_version: draft.data.row_version };
+            const done = await window.tangram.api("POST", url, body);
+            return { ok: done.ok, status: done.status, data: done.data };
+        }"""
+    )
+    assert published["ok"], published
+
+
 def test_design_a_bar_chart_publish_and_drill_down(page, live):
     arrange(live)
     sign_in(page, live, DESIGNER)
@@ -59,21 +79,7 @@ def test_design_a_bar_chart_publish_and_drill_down(page, live):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard_designer_preview.png"), full_page=True)
 
-    page.click("[data-draft-save]")
-    page.wait_for_function(
-        "() => document.querySelector('[data-draft-status]').textContent === 'All changes saved'"
-    )
-    published = page.evaluate(
-        """async () => {
-            const config = window.tangram.readJson("builder-config");
-            const draft = await window.tangram.api("GET", config.draft_url);
-            const url = "/api/v1/apps/" + config.app_id + "/publish";
-            const body = { row_version: draft.data.row_version };
-            const done = await window.tangram.api("POST", url, body);
-            return { ok: done.ok, status: done.status, data: done.data };
-        }"""
-    )
-    assert published["ok"], published
+    save_and_publish(page)
 
     page.goto(f"{live.url}/apps/desk/dashboards/sales")
     page.wait_for_function(HAS_CHART, arg=CHART)
@@ -152,21 +158,7 @@ def test_resize_a_widget_and_choose_who_can_see_the_dashboard(page, live, sign_i
     for part in ("layout", "viewers"):
         shot = SCREENSHOTS / f"dashboard_designer_{part}.png"
         page.locator(f"[data-{part}]").screenshot(path=str(shot))
-    page.click("[data-draft-save]")
-    page.wait_for_function(
-        "() => document.querySelector('[data-draft-status]').textContent === 'All changes saved'"
-    )
-    published = page.evaluate(
-        """async () => {
-            const config = window.tangram.readJson("builder-config");
-            const draft = await window.tangram.api("GET", config.draft_url);
-            const url = "/api/v1/apps/" + config.app_id + "/publish";
-            const body = { row_version: draft.data.row_version };
-            const done = await window.tangram.api("POST", url, body);
-            return { ok: done.ok, status: done.status, data: done.data };
-        }"""
-    )
-    assert published["ok"], published
+    save_and_publish(page)
 
     sign_out(page)
     sign_in_as(page, ann.username, ann.password, next_url="/apps/desk")
