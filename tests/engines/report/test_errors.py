@@ -250,3 +250,37 @@ def test_dashboard_time_zone() -> None:
             parse_dashboard({"key": "d", "timezone": bad})
         assert caught.value.code == "report.invalid_spec"
         assert caught.value.path == "timezone"
+
+
+def test_widget_layout_and_dashboard_viewers() -> None:
+    board = parse_dashboard(
+        {
+            "key": "d",
+            "widgets": [widget(layout={"w": 12, "h": 1}), widget(key="t", chart="table")],
+            "visible_to": [{"kind": "department", "key": "SALES", "include_children": True}],
+        }
+    )
+    assert board.sized and board.widgets[0].size.w == 12 and board.widgets[0].size.h == 1
+    assert (board.widgets[1].size.w, board.widgets[1].size.h) == (12, 4)  # the default
+    assert board.visible_to[0].include_children
+    plain = parse_dashboard({"key": "d", "widgets": [widget()]})
+    assert not plain.sized and (plain.widgets[0].size.w, plain.widgets[0].size.h) == (6, 4)
+    assert plain.visible_to == []
+    for layout, path in (
+        ({"w": 0, "h": 2}, "widgets[volume].layout.w"),
+        ({"w": 13, "h": 2}, "widgets[volume].layout.w"),
+        ({"w": 4, "h": 13}, "widgets[volume].layout.h"),
+        ({"w": 4}, "widgets[volume].layout.h"),
+        ({"w": 4, "h": 2, "x": 1}, "widgets[volume].layout.x"),
+    ):
+        with pytest.raises(ReportError) as caught:
+            parse_dashboard({"key": "d", "widgets": [widget(layout=layout)]})
+        assert (caught.value.code, caught.value.path) == ("report.invalid_spec", path)
+    for viewers, path in (
+        ([{"kind": "everyone"}], "visible_to[0].kind"),
+        ([{"kind": "user", "key": ""}], "visible_to[0].key"),
+        ([{"kind": "role", "key": "a"}, {"kind": "role", "key": "a"}], ""),
+    ):
+        with pytest.raises(ReportError) as caught:
+            parse_dashboard({"key": "d", "visible_to": viewers})
+        assert caught.value.path == path
