@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.browser.apps import Api
 from tests.browser.conftest import SCREENSHOTS
+from tests.browser.test_accessibility import AXE, WCAG, violations
 from tests.browser.test_dashboard import ADMIN_PASSWORD, BOARD, arrange, sign_in
 
 DESIGNER = "/build/apps/desk/dashboards"
@@ -155,6 +156,15 @@ def test_resize_a_widget_and_choose_who_can_see_the_dashboard(page, live, sign_i
     page.select_option('[data-viewer-key="0"]', "manager")
     page.wait_for_selector(f"{TILE} [data-preview-chart]")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # axe-core finds nothing wrong with the grid and the pickers.
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        "tags => axe.run({include: [['[data-layout]'], ['[data-viewers]']]},"
+        " {runOnly: {type: 'tag', values: tags}})"
+        ".then(r => r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target).join(', ')))",
+        WCAG,
+    )
+    assert found == []
     for part in ("layout", "viewers"):
         shot = SCREENSHOTS / f"dashboard_designer_{part}.png"
         page.locator(f"[data-{part}]").screenshot(path=str(shot))
@@ -187,6 +197,7 @@ def test_resize_a_widget_and_choose_who_can_see_the_dashboard(page, live, sign_i
     assert abs(widths["total"] - (widths["grid"] - 11 * gap) * 3 / 12 - 2 * gap) < 2, widths
     assert widths["chart"] > widths["status"] * 0.8, widths
     page.screenshot(path=str(SCREENSHOTS / "dashboard_sized_wide.png"), full_page=True)
+    assert violations(page) == []
     # On a phone every widget takes the full width, and nothing scrolls sideways.
     page.set_viewport_size({"width": 375, "height": 800})
     page.wait_for_function(
