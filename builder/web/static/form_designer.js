@@ -607,6 +607,7 @@
   var previewTimer = null;
   function refreshPreviewSoon() { clearTimeout(previewTimer); previewTimer = setTimeout(refreshPreview, 400); }
   function refreshPreview() {
+    clearTimeout(previewTimer);
     var box = document.querySelector("[data-preview]");
     if (!box || !CONFIG.preview_url) return;
     window.tangram.api("POST", CONFIG.preview_url, { form: form() }).then(function (answer) {
