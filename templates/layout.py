@@ -294,7 +294,7 @@ class _Reader:
                         documents[file], path, locale, text
                     ):
                         self.problems.append(
-                            problem(where, f"{file}.{path}", "unknown_label", path=path)
+                            problem(where, f"{file}.{path}", "unknown_label", label=path)
                         )
 
     def items(self, documents: dict[str, Any], part: str) -> list[tuple[str, str, Any]]:

@@ -48,8 +48,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "清单中未列出语言 {locale!r}。",
     ),
     "unknown_label": (
-        "No element has the label {path!r}.",
-        "没有元素具有标签 {path!r}。",
+        "No element has the label {label!r}.",
+        "没有元素具有标签 {label!r}。",
     ),
     "key_mismatch": (
         "The file is named {name!r} but holds {key!r}.",
