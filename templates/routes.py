@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
@@ -12,7 +13,8 @@ from builder.apps.designers import Designer
 from builder.apps.routes import commit
 from engines.form.schema import KEY_PATTERN
 from runtime.deps import AdminUser, IdPath, SessionDep, SettingsDep
-from runtime.errors import ProblemError
+from runtime.errors import FieldError, ProblemError, Text
+from runtime.i18n import pick
 from templates import jobs, service
 from templates.manifest import SEMVER
 
@@ -96,9 +98,16 @@ async def export_template(
     designer: Designer,
     db: SessionDep,
     with_data: Annotated[bool, Query(description="Records as seed data")] = False,
-    version: Annotated[str | None, Query(pattern=SEMVER, max_length=64)] = None,
+    version: Annotated[Text | None, Query(max_length=64, description="1.2.0")] = None,
 ) -> Response:
-    """The app's draft as a template .zip (``<key>-<version>.zip``)."""
+    """The app's draft as a template .zip (``<key>-<version>.zip``); ``version`` left out or
+    empty: the installed template's version, else 1.0.0."""
+    version = version or None
+    if version is not None and not re.match(SEMVER, version):
+        message = pick({"en": "Give a version like 1.2.0.", "zh-CN": "请填写形如 1.2.0 的版本号。"})
+        raise ProblemError(
+            "validation_failed", errors=[FieldError("version", "not_semver", message)]
+        )
     app, data = await service.export_app(db, designer, app_id, with_data=with_data, version=version)
     await commit(db)
     install = await service.installed(db, app_id)
