@@ -125,6 +125,7 @@ async def install_template(ctx: JobContext) -> dict[str, Any]:
             progress=_progress(ctx),
         )
     except ProblemError as exc:
+        path.unlink(missing_ok=True)
         return await _refused(ctx, exc, "refused")
     manifest = template.manifest
     await ctx.progress(

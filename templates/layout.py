@@ -266,10 +266,10 @@ class _Reader:
                 self.problems.append(problem(f"locales/{locale}.json", "", "missing_file"))
         self.merge_labels(documents, translations)
         definition = self.definition(documents, bpmn)
-        if manifest is None or definition is None or self.problems:
+        if definition is None:
             return None
         seed = self.seed(definition, seeds)
-        if self.problems:
+        if manifest is None or self.problems:
             return None
         return Template(manifest, definition, seed)
 
@@ -396,6 +396,9 @@ class _Reader:
         for form_key, text in seeds.items():
             name = f"seed/{form_key}.jsonl"
             form = definition.form(form_key)
+            broken = {p.file for p in self.problems}
+            if f"forms/{form_key}.json" in broken:
+                continue  # the form's own problems come first
             if form is None:
                 self.problems.append(problem(name, "", "unknown_form", form=form_key))
                 continue
@@ -471,6 +474,29 @@ def relation_targets(definition: AppDefinition, form: FormSchema) -> dict[str, s
             if target is not None:
                 out[spec.key] = target.key
     return out
+
+
+def locate(definition: AppDefinition, path: str) -> tuple[str, str]:
+    """An engine's path over a whole definition (``permissions[2].grantee.key``) as a file of
+    the template and a path in it."""
+    match = re.match(r"^([a-z]+)\[([^\]]+)\]\.?(.*)$", path)
+    if match is None or not hasattr(definition, match[1]):
+        return "", path
+    part, selector, rest = match[1], match[2], match[3]
+    items = list(getattr(definition, part))
+    if selector.isdigit() and int(selector) < len(items):
+        item = items[int(selector)]
+        index = int(selector)
+    else:
+        found = [i for i, x in enumerate(items) if getattr(x, "key", None) == selector]
+        if not found:
+            return "", path
+        index, item = found[0], items[found[0]]
+    if part in _PART_FILE:
+        prefix = f"[{index}]"
+        return _PART_FILE[part], f"{prefix}.{rest}" if rest else prefix
+    suffix = "bpmn" if part == "flows" else "json"
+    return f"{part}/{item.key}.{suffix}", rest
 
 
 def from_files(

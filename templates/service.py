@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps import service as apps
 from builder.apps.definition import AppDefinition, load
+from builder.apps.grantees import grantee_problems
 from builder.apps.lifecycle import retarget
 from builder.apps.models import App, FormRecord
 from engines.form.registry import FIELD_TYPES
@@ -31,7 +32,7 @@ from templates.layout import SEED_ID, Template, relation_targets
 from templates.manifest import Manifest, Version
 from templates.merge import Merge, merge
 from templates.models import TemplateInstall
-from templates.problems import TemplateProblem, invalid, problem
+from templates.problems import TemplateProblem, invalid, problem, raw
 from templates.source import read_zip, write_zip
 
 SEED_CHUNK = 500
@@ -192,11 +193,25 @@ async def installed_from(db: AsyncSession, template_key: str) -> TemplateInstall
 async def install_problems(
     db: AsyncSession, template: Template, key: str | None
 ) -> list[TemplateProblem]:
-    """What stops installing now (the app key is taken)."""
+    """What stops installing here and now: the app key is taken; grants and flow assignees
+    name groups, departments, users or roles this installation does not have."""
+    found: list[TemplateProblem] = []
     app_key = key or template.manifest.key
     if (await db.execute(select(App.id).where(App.key == app_key))).first():
-        return [problem("manifest.json", "key", "app_exists", key=app_key)]
-    return []
+        found.append(problem("manifest.json", "key", "app_exists", key=app_key))
+    found.extend(await _grantee_problems(db, 0, template))
+    return found
+
+
+async def _grantee_problems(
+    db: AsyncSession, app_id: int, template: Template
+) -> list[TemplateProblem]:
+    problems = await grantee_problems(db, app_id, template.definition)
+    out = []
+    for found in problems:
+        file, path = layout.locate(template.definition, found.path)
+        out.append(raw(file, path, found.code, found.message))
+    return out
 
 
 # --- install -------------------------------------------------------------------------------
@@ -377,6 +392,9 @@ async def plan_upgrade(
                 )
             ]
         )
+    problems = await _grantee_problems(db, install.app_id, template)
+    if problems:
+        raise invalid(problems)
     content = template.content()
     form_ids = await _new_forms(
         db, install.app_id, content["definition"]["forms"], _form_ids(install)

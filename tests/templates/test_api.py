@@ -145,6 +145,7 @@ async def test_a_broken_template_reports_every_problem_and_writes_nothing(
     )
     files["dashboards/ops.json"] = b"{not json"
     files["notes.txt"] = b"hello"
+    files["seed/customer.jsonl"] += b'{"_id": 9, "level": "platinum"}\n'
     apps_before = await _count_apps(sessions)
 
     refused = await client.post(
@@ -164,6 +165,8 @@ async def test_a_broken_template_reports_every_problem_and_writes_nothing(
     assert any(f == "flows/triage.bpmn" for f, _ in where)
     assert ("dashboards/ops.json", "malformed_json") in where
     assert ("notes.txt", "unknown_file") in where
+    seed = sorted((p["path"], p["code"]) for p in body["problems"] if p["file"].startswith("seed/"))
+    assert seed == [("line 3.level", "not_an_option"), ("line 3.name", "required")]
     assert {e["field"].split("#")[0] for e in body["errors"]} >= {
         "manifest.json",
         "forms/ticket.json",
@@ -184,6 +187,20 @@ async def test_a_broken_template_reports_every_problem_and_writes_nothing(
     [found] = checked.json()["problems"]
     assert found["file"] == "rules/urgent_escalates.json"
     assert found["path"] == "actions[0].values.ghost" and found["code"] == "unknown_field"
+    assert await _count_apps(sessions) == apps_before
+
+    # Checked against this installation: the key is taken, a grant names an unknown group.
+    permissions = json.loads(good["permissions.json"])
+    permissions[0]["grantee"] = {"kind": "group", "key": "ghosts"}
+    good["permissions.json"] = json.dumps(permissions).encode()
+    good["rules/urgent_escalates.json"] = unzip(exported.content)["rules/urgent_escalates.json"]
+    good["manifest.json"] = json.dumps({**manifest, "key": "desk"}).encode()
+    here = await upload(client, admin, rezip(good), key="desk")
+    assert here.status_code == 422, here.text
+    assert {(p["file"], p["path"], p["code"]) for p in here.json()["problems"]} == {
+        ("manifest.json", "key", "app_exists"),
+        ("permissions.json", "[0].grantee.key", "unknown_group"),
+    }
     assert await _count_apps(sessions) == apps_before
 
 
