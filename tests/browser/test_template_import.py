@@ -16,6 +16,7 @@ from templates.manifest import Manifest
 from templates.source import write_zip
 from tests.browser.apps import Api
 from tests.browser.conftest import screenshot_path
+from tests.browser.test_accessibility import violations
 from tests.templates import sample
 
 
@@ -78,6 +79,7 @@ def test_import_a_template_with_progress(page, live, sign_in_as, tmp_path):
         assert "manifest.json#min_platform" in shown and "dashboards/ops.json" in shown
         assert problems.count() == 2
         page.screenshot(path=str(screenshot_path("template_import_problems")), full_page=True)
+        assert violations(page) == []
         assert api.call("GET", "/api/v1/apps") == []
 
         section.locator("[data-template-file]").set_input_files(str(tmp_path / "desk.zip"))
