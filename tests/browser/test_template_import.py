@@ -20,12 +20,15 @@ from tests.browser.test_accessibility import violations
 from tests.templates import sample
 
 
-def _template() -> dict[str, bytes]:
-    definition = load(sample.definition({"customer": 1, "ticket": 2}))
+def _template(version: str = "1.0.0", flow_name: dict | None = None) -> dict[str, bytes]:
+    document = sample.definition({"customer": 1, "ticket": 2})
+    if flow_name is not None:
+        document["flows"] = [{**document["flows"][0], "name": flow_name}]
+    definition = load(document)
     manifest = Manifest(
         key="desk",
         name={"en": "Help desk", "zh-CN": "服务台"},
-        version="1.0.0",
+        version=version,
         min_platform="0.0.0",
         locales=["zh-CN", "en"],
         parts=[
@@ -111,5 +114,56 @@ def test_import_a_template_with_progress(page, live, sign_in_as, tmp_path):
             assert len(archive.read("seed/ticket.jsonl").splitlines()) == 300
         # The one failed request is the broken template's 422, which the page showed.
         assert [e for e in page.errors if "/api/v1/templates/imports" not in e] == []
+    finally:
+        api.close()
+
+
+@pytest.mark.worker
+def test_upgrade_a_template_deciding_its_conflict(page, live, sign_in_as, tmp_path):
+    admin = live.create_admin()
+    api = Api(live.url, admin.username, admin.password)
+    try:
+        started = api.http.post(
+            "/api/v1/templates/imports",
+            files={"file": ("desk.zip", write_zip(_template()), "application/zip")},
+            data={"demo": "false"},
+        )
+        assert started.status_code == 202, started.text
+        job_url = started.json()["url"]
+        for _ in range(300):
+            job = api.call("GET", job_url)
+            if job["status"] == "done":
+                break
+            page.wait_for_timeout(100)
+        assert job["result"]["ok"] is True, job
+        app_id = job["result"]["app"]["id"]
+        draft = api.call("GET", f"/api/v1/apps/{app_id}/draft")
+        definition = draft["definition"]
+        definition["flows"][0]["name"] = {"en": "Our triage"}
+        api.call(
+            "PUT",
+            f"/api/v1/apps/{app_id}/draft",
+            {"row_version": draft["row_version"], "definition": definition},
+        )
+        newer = tmp_path / "desk-1.1.0.zip"
+        newer.write_bytes(write_zip(_template("1.1.0", {"en": "Their triage"})))
+
+        sign_in_as(page, admin.username, admin.password, next_url="/build")
+        section = page.locator("[data-template-import]")
+        section.locator("[data-template-file]").set_input_files(str(newer))
+        section.get_by_role("button", name="Import template").click()
+        conflict = section.locator("[data-conflict='0']")
+        conflict.wait_for()
+        assert "flows · triage" in conflict.inner_text()
+        assert section.locator("[data-template-apply]").is_disabled()
+        conflict.get_by_role("button", name="Take theirs").click()
+        section.locator("[data-conflict='0'] .badge").wait_for()
+        section.locator("[data-template-apply]").click()
+        section.get_by_text("Upgraded to version 1.1.0.").wait_for()
+        page.screenshot(path=str(screenshot_path("template_upgrade_done")), full_page=True)
+        flows = api.call("GET", f"/api/v1/apps/{app_id}/draft")["definition"]["flows"]
+        assert flows[0]["name"] == {"en": "Their triage"}
+        assert api.call("GET", f"/api/v1/templates/apps/{app_id}")["version"] == "1.1.0"
+        assert page.errors == []
     finally:
         api.close()
