@@ -136,6 +136,8 @@ class FormProblemOut(BaseModel):
     message: str
     #: The key of the field the problem is about (when the path is under form.fields[i]).
     field: str | None = None
+    #: The engine's English text, when ``message`` (the caller's language) says it otherwise.
+    detail: str | None = None
 
 
 class FormCheckOut(BaseModel):

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from builder.apps import service
+from builder.apps import form_messages, service
 from builder.apps.definition import AppDefinition
 from engines.flow.bpmn import from_bpmn
 from engines.flow.check import CheckContext, check_flow
@@ -218,7 +218,10 @@ def _field_key(path: str, document: Any) -> str | None:
 
 
 def _form_problem(path: str, code: str, message: str, document: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {"path": path, "code": code, "message": message}
+    shown = form_messages.localise(code, message)
+    entry: dict[str, Any] = {"path": path, "code": code, "message": shown}
+    if shown != message:
+        entry["detail"] = message
     key = _field_key(path, document)
     if key is not None:
         entry["field"] = key

@@ -105,12 +105,17 @@ class FieldView:
     attrs: dict[str, Any] = field(default_factory=dict)
     #: Picker fields: where the combobox searches (``fields/<path>/options``).
     source: str | None = None
+    #: A picker's search URL in place of the form's ``fields/<path>/options`` (the form
+    #: designer's preview of a draft form searches the published target form).
+    search_url: str | None = None
     #: Sub-tables: a row's columns (names with ``__i__``), and the rows.
     columns: list[FieldView] = field(default_factory=list)
     rows: list[list[FieldView]] = field(default_factory=list)
 
     def options_url(self, view: FormView) -> str:
         """Where a picker's combobox searches its choices."""
+        if self.search_url is not None:
+            return self.search_url
         handle = view.handle
         url = f"/apps/{handle.app_key}/forms/{handle.form.key}/fields/{self.source}/options"
         return f"{url}?{view.options_query}" if view.options_query else url
@@ -720,6 +725,19 @@ async def _record_choices(
     limit: int,
 ) -> list[Choice]:
     related = await sibling(db, handle, form_id)
+    return await record_choices(db, related, principal, q, ids, limit)
+
+
+async def record_choices(
+    db: AsyncSession,
+    related: FormHandle,
+    principal: Principal,
+    q: str | None,
+    ids: list[int],
+    limit: int = PICKER_LIMIT,
+) -> list[Choice]:
+    """Records of ``related`` the caller may read, by their title (``#id`` without one),
+    searched by ``q`` or only ``ids``."""
     title = related.form.title_field
     rights = access(related, principal)
     if not rights.can("read"):

@@ -279,3 +279,33 @@ async def test_form_checks_give_paths_and_field_keys(client, admin):
     )
     paths = {(p["path"], p["message"]) for p in shapeless.json()["problems"]}
     assert ("form.fields[0].key", "此字段为必填项。") in paths
+
+
+async def test_form_check_messages_are_in_the_callers_language(client, admin):
+    app = await _flow_app(client, admin)
+    url = f"{app.base}/draft/forms/check"
+    fields = [
+        {"id": 1, "key": "owner", "type": "text", "label": {"en": "Owner"}},
+        {
+            "id": 2,
+            "key": "parent",
+            "type": "relation",
+            "label": {"en": "Parent"},
+            "options": {"form_id": 9999},
+        },
+    ]
+    reserved = {"id": 9998, "key": "trial", "label": {"en": "T"}, "fields": fields[:1]}
+    zh = await client.post(url, json={"form": reserved}, headers={**admin.headers, **ZH})
+    problem = zh.json()["problems"][0]
+    assert problem["path"] == "form.fields[0].key" and problem["code"] == "value_error"
+    assert problem["message"] == "“owner”是系统列的保留名称，请换一个键。"
+    assert "reserved for a system column" in problem["detail"]
+    en = await client.post(url, json={"form": reserved}, headers=admin.headers)
+    assert en.json()["problems"][0]["message"].startswith("“owner” is reserved")
+
+    dangling = {"id": 9998, "key": "trial", "label": {"en": "T"}, "fields": fields[1:]}
+    zh = await client.post(url, json={"form": dangling}, headers={**admin.headers, **ZH})
+    by_code = {p["code"]: p for p in zh.json()["problems"]}
+    assert by_code["unknown_form"]["message"] == "关联的表单不属于此应用。"
+    assert by_code["unknown_form"]["field"] == "parent"
+    assert by_code["unknown_form"]["detail"] == "no form with id 9999 in this app"

@@ -304,11 +304,7 @@
   }
 
   // A label in the page's language from a stored per-locale label.
-  function pickLabel(labels) {
-    if (!labels || typeof labels !== "object") return labels || "";
-    var lang = document.documentElement.lang || "en";
-    return labels[lang] || labels.en || labels[Object.keys(labels)[0]] || "";
-  }
+  function pickLabel(labels) { return window.tangram.label(labels); }
 
   // The condition fields of a draft form: `prefix` + key per field ("record." in rules, "" in
   // form linkage), kinds from the page's field types (JSON block #field-types).

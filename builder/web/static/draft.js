@@ -10,8 +10,11 @@
     return node ? JSON.parse(node.textContent) : null;
   }
 
+  // Small DOM helpers shared by the builder's scripts (window.tangram.el, input, field, select,
+  // button, label, setLabel, freeKey, announce).
+
   // A DOM element: `attrs` (text, className, other attributes; null/false ones are left out)
-  // and children. Shared by the builder's scripts.
+  // and children.
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (name) {
@@ -30,6 +33,55 @@
     node.value = value === null || value === undefined ? "" : value;
     return node;
   }
+
+  // A labelled control: `<div class="field"><label for=…>label</label>control extra</div>`
+  // (the control gets a fresh id unless it has one).
+  var uid = 0;
+  function field(label, control, extra) {
+    if (!control.id) control.id = "tg-field-" + (++uid);
+    return el("div", { className: "field" }, [el("label", { for: control.id, text: label }), control, extra || null]);
+  }
+
+  // A <select> of `options` ({key, label}), `value` chosen (null/undefined: the "" option).
+  function select(options, value, attrs) {
+    var node = el("select", attrs || {});
+    var wanted = String(value === null || value === undefined ? "" : value);
+    options.forEach(function (option) {
+      var item = el("option", { value: option.key, text: option.label });
+      if (String(option.key) === wanted) item.selected = true;
+      node.appendChild(item);
+    });
+    return node;
+  }
+
+  // A small button that submits nothing.
+  function button(text, attrs) {
+    return el("button", Object.assign({ type: "button", className: "button button--small", text: text }, attrs || {}));
+  }
+
+  // A label in the page's language from a stored per-locale label ({en, zh-CN}).
+  function label(labels) {
+    if (!labels || typeof labels !== "object") return labels || "";
+    var lang = document.documentElement.lang || "en";
+    return labels[lang] || labels.en || labels[Object.keys(labels)[0]] || "";
+  }
+
+  // Set (trimmed) or remove one locale of the label `holder[name]`.
+  function setLabel(holder, name, locale, value) {
+    var labels = holder[name] = holder[name] || {};
+    var text = String(value === null || value === undefined ? "" : value).trim();
+    if (text) labels[locale] = text; else delete labels[locale];
+  }
+
+  // `base` + the first number that makes a key not in `taken`.
+  function freeKey(base, taken) {
+    var n = 1;
+    while (taken.indexOf(base + n) >= 0) n += 1;
+    return base + n;
+  }
+
+  // Say `text` to screen readers (the layout's live #flash region).
+  function announce(text) { var flash = document.getElementById("flash"); if (flash) flash.textContent = text; }
 
   function clone(value) { return JSON.parse(JSON.stringify(value)); }
 
@@ -228,5 +280,12 @@
   window.tangram.readJson = readJson;
   window.tangram.el = el;
   window.tangram.input = input;
+  window.tangram.field = field;
+  window.tangram.select = select;
+  window.tangram.button = button;
+  window.tangram.label = label;
+  window.tangram.setLabel = setLabel;
+  window.tangram.freeKey = freeKey;
+  window.tangram.announce = announce;
   window.tangram.draft = { open: open, DraftStore: DraftStore, clone: clone };
 })();

@@ -5,27 +5,12 @@
 (function () {
   "use strict";
   var T = {}, TYPES = {}, CONFIG = {}, store = null, selected = null, problems = [];
-
-  function el(tag, attrs, children) { return window.tangram.el(tag, attrs, children); }
-  var uid = 0;
-  function field(label, control, extra) {
-    var id = "fd-" + (++uid);
-    control.id = id;
-    return el("div", { className: "field" }, [el("label", { for: id, text: label }), control, extra || null]);
-  }
-  function input(value, attrs) { return window.tangram.input(value, attrs); }
-  function select(options, value) {
-    var node = el("select");
-    options.forEach(function (option) {
-      var item = el("option", { value: option.key, text: option.label });
-      if (String(option.key) === String(value)) item.selected = true;
-      node.appendChild(item);
-    });
-    return node;
-  }
-  function button(text, attrs) { return el("button", Object.assign({ type: "button", className: "button button--small", text: text }, attrs || {})); }
-  function label(labels) { return window.tangram.conditions.pickLabel(labels); }
-  function announce(text) { var flash = document.getElementById("flash"); if (flash) flash.textContent = text; }
+  // The builder's shared helpers (static/draft.js, loaded first by builder/layout.html).
+  var tg = window.tangram;
+  var el = tg.el, input = tg.input, field = tg.field, select = tg.select, button = tg.button;
+  var label = tg.label, setLabel = tg.setLabel, freeKey = tg.freeKey, announce = tg.announce;
+  // Sub-table columns whose properties are open: "<sub-table key>/<column index>" → true.
+  var openColumns = {};
 
   // --- the form in the draft -----------------------------------------------------------------
   function formIndex(definition) {
@@ -39,15 +24,6 @@
   }
   function fieldOf(f, key) { return (f.fields || []).find(function (x) { return x.key === key; }); }
   function typeLabel(type) { return (TYPES[type] || {}).label || type; }
-  function freeKey(base, taken) {
-    var n = 1;
-    while (taken.indexOf(base + n) >= 0) n += 1;
-    return base + n;
-  }
-  function setLabel(holder, name, locale, value) {
-    var labels = holder[name] = holder[name] || {};
-    if (value.trim()) labels[locale] = value.trim(); else delete labels[locale];
-  }
   // Sections always cover every field (fields outside any section go to the first one).
   function normalise(f) {
     f.sections = f.sections || [];
@@ -106,18 +82,60 @@
     render();
   }
 
-  // --- canvas ----------------------------------------------------------------------------------
-  function problemsAt(prefix) {
-    return problems.filter(function (p) { return p.field && (p.field === prefix || p.field.indexOf(prefix + ".") === 0 || p.field.indexOf(prefix + "[") === 0); });
-  }
+  // --- problems --------------------------------------------------------------------------------
+  // `problems`: this form's problems with paths under "form." — from the check endpoint while
+  // editing (POST …/draft/forms/check, in the page's language) and from a refused save (422,
+  // "definition.forms[i]…" made relative). Renderers leave `[data-problems="<path>"]` boxes;
+  // showProblems() fills them in place, so a check never moves the focus.
   function fieldPath(f, key) {
-    return "definition.forms[" + formIndex(store.definition) + "].fields[" + (f.fields || []).findIndex(function (x) { return x.key === key; }) + "]";
+    return "form.fields[" + (f.fields || []).findIndex(function (x) { return x.key === key; }) + "]";
   }
-  function errorList(list) {
-    if (!list.length) return null;
-    return el("ul", { className: "fd__errors", role: "alert" }, list.map(function (p) { return el("li", { text: p.message + " (" + p.field.replace(/^definition\./, "") + ")" }); }));
+  function under(path, prefix) {
+    return path === prefix || path.indexOf(prefix + ".") === 0 || path.indexOf(prefix + "[") === 0;
+  }
+  function problemsFor(box) {
+    var prefix = box.getAttribute("data-problems"), skip = box.getAttribute("data-problems-skip");
+    return problems.filter(function (p) {
+      if (prefix === "form") return !/^form\.(fields|rules)\[/.test(p.path);
+      return under(p.path, prefix) && !(skip && under(p.path, skip));
+    });
+  }
+  function problemBox(prefix, skip) {
+    return el("div", { className: "fd__problems", "data-problems": prefix, "data-problems-skip": skip || null });
+  }
+  function showProblems() {
+    document.querySelectorAll("[data-problems]").forEach(function (box) {
+      var list = problemsFor(box);
+      box.textContent = "";
+      var item = box.closest(".fd__field");
+      if (item && box.parentNode === item) item.classList.toggle("fd__field--invalid", list.length > 0);
+      if (!list.length) return;
+      box.appendChild(el("ul", { className: "fd__errors", role: "alert" }, list.map(function (p) {
+        return el("li", { text: p.message + " (" + p.path.replace(/^form\.?/, "") + ")" });
+      })));
+    });
+  }
+  // A refused save's problems of this form, with paths under "form.".
+  function fromDraft(list) {
+    var at = "definition.forms[" + formIndex(store.definition) + "]";
+    return (list || []).filter(function (p) { return p.field && under(p.field, at); }).map(function (p) {
+      return { path: "form" + p.field.slice(at.length), code: p.code, message: p.message };
+    });
+  }
+  var checkTimer = null, checkSerial = 0;
+  function checkSoon() { clearTimeout(checkTimer); checkTimer = setTimeout(check, 500); }
+  function check() {
+    var f = form();
+    if (!f || !CONFIG.check_url) return;
+    var mine = ++checkSerial;
+    window.tangram.api("POST", CONFIG.check_url, { form: f }).then(function (answer) {
+      if (mine !== checkSerial || !answer.ok || !answer.data) return;
+      problems = answer.data.problems || [];
+      showProblems();
+    });
   }
 
+  // --- canvas ----------------------------------------------------------------------------------
   function renderFormProps(f) {
     var box = document.querySelector("[data-form-props]");
     box.textContent = "";
@@ -128,9 +146,7 @@
     var title = select([{ key: "", label: T.none }].concat((f.fields || []).map(function (x) { return { key: x.key, label: label(x.label) || x.key }; })), f.title_field || "");
     title.addEventListener("change", function () { edit(function (x) { x.title_field = title.value || null; }); });
     box.appendChild(el("div", { className: "fd__row" }, [field(T.form_label_en, en), field(T.form_label_zh, zh), field(T.title_field, title)]));
-    var formProblems = problems.filter(function (p) { return p.field === "definition.forms[" + formIndex(store.definition) + "]" || /\.(label|sections|title_field)/.test(p.field.replace(/fields\[\d+\].*/, "")) && p.field.indexOf("definition.forms[" + formIndex(store.definition) + "]") === 0; });
-    var errors = errorList(formProblems);
-    if (errors) box.appendChild(errors);
+    box.appendChild(problemBox("form"));
   }
 
   function renderCanvas(f) {
@@ -177,8 +193,7 @@
         });
         item.appendChild(pick);
         item.appendChild(el("span", { className: "fd__tools" }, [up, down, remove]));
-        var errs = errorList(problemsAt(fieldPath(f, key)));
-        if (errs) item.appendChild(errs);
+        item.appendChild(problemBox(fieldPath(f, key)));
         list.appendChild(item);
       });
       if (!section.fields.length) list.appendChild(el("li", { className: "fd__empty muted", text: T.empty_section }));
@@ -295,7 +310,8 @@
     return box;
   }
 
-  function formulaEditor(spec, f) {
+  function formulaEditor(ctx) {
+    var spec = ctx.spec;
     var text = el("textarea", { className: "cond__json", "data-formula": "" });
     text.value = JSON.stringify((spec.options || {}).expression === undefined ? null : spec.options.expression, null, 2);
     var error = el("p", { className: "cond__error", role: "alert" });
@@ -303,9 +319,9 @@
       var value;
       try { value = JSON.parse(text.value); } catch (e) { error.textContent = T.invalid_json; return; }
       error.textContent = "";
-      edit(function (x) { fieldOf(x, spec.key).options.expression = value; });
+      ctx.change(function (s) { s.options = s.options || {}; s.options.expression = value; });
     });
-    var picker = select((f.fields || []).filter(function (x) { return x.key !== spec.key && x.type !== "subtable"; }).map(function (x) { return { key: x.key, label: (label(x.label) || x.key) + " (" + x.key + ")" }; }), "");
+    var picker = select(ctx.siblings.filter(function (x) { return x.type !== "subtable"; }).map(function (x) { return { key: x.key, label: (label(x.label) || x.key) + " (" + x.key + ")" }; }), "");
     var insert = button(T.insert_field);
     insert.addEventListener("click", function () {
       if (!picker.value) return;
@@ -319,47 +335,121 @@
     return el("div", { className: "fd__formula" }, [field(T.expression, text), error, el("div", { className: "fd__row" }, [field(T.insert_field, picker), insert])]);
   }
 
-  function columnsEditor(spec) {
+  // The sub-table's columns: each a collapsible block with the properties panel of a field
+  // (fieldProps, the same code as for top-level fields) over its sibling columns.
+  function columnsEditor(ctx, f) {
+    var spec = ctx.spec;
     var box = el("fieldset", { className: "fd__columns" }, [el("legend", { text: T.columns_of_table })]);
-    var types = Object.keys(TYPES).filter(function (t) { return t !== "subtable" && TYPES[t].writable !== false; });
-    ((spec.options || {}).fields || []).forEach(function (child, ci) {
-      var key = input(child.key, { "data-column-key": ci });
-      var en = input((child.label || {}).en, { "data-column-label": ci });
-      var type = select(types.map(function (t) { return { key: t, label: typeLabel(t) }; }), child.type);
-      var required = el("input", { type: "checkbox" });
-      required.checked = !!child.required;
-      var mutate = function (fn) { edit(function (f) { fn(fieldOf(f, spec.key).options.fields[ci]); }); };
-      key.addEventListener("change", function () { mutate(function (c) { c.key = key.value.trim(); }); });
-      en.addEventListener("change", function () { mutate(function (c) { setLabel(c, "label", "en", en.value); }); });
-      required.addEventListener("change", function () { mutate(function (c) { c.required = required.checked; }); });
-      type.addEventListener("change", function () {
-        edit(function (f) { var c = fieldOf(f, spec.key).options.fields[ci]; c.type = type.value; c.options = defaultsFor(type.value, f); }, true);
-      });
-      var remove = button(T.remove, { "aria-label": T.remove + ": " + child.key });
+    var children = (spec.options || {}).fields || [];
+    children.forEach(function (child, ci) {
+      var id = spec.key + "/" + ci;
+      var details = el("details", { className: "fd__column", "data-column": ci });
+      if (openColumns[id] || children.length === 1) details.open = true;
+      details.addEventListener("toggle", function () { openColumns[id] = details.open; });
+      var summary = el("summary", { text: (label(child.label) || child.key) + " · " + typeLabel(child.type) + " · " + child.key + (child.required ? " *" : "") });
+      details.appendChild(summary);
+      var locate = function (x) { return fieldOf(x, spec.key).options.fields[ci]; };
+      var remove = button(T.remove_column, { "aria-label": T.remove + ": " + child.key });
       remove.addEventListener("click", function () {
-        edit(function (f) { var s = fieldOf(f, spec.key); s.options.archived = s.options.archived || []; s.options.fields.splice(ci, 1); }, true);
+        edit(function (x) { var s = fieldOf(x, spec.key); s.options.archived = s.options.archived || []; s.options.fields.splice(ci, 1); }, true);
       });
-      box.appendChild(el("div", { className: "fd__row fd__column" }, [field(T.key, key), field(T.label_en, en), field(T.column_type, type), field(T.required, required), remove]));
-      if (child.type === "select" || child.type === "multiselect") {
-        box.appendChild(optionsEditor(child, function (f) { return fieldOf(f, spec.key).options.fields[ci]; }));
-      }
+      fieldProps({
+        spec: child,
+        locate: locate,
+        siblings: children.filter(function (c) { return c.key !== child.key; }),
+        path: ctx.path + ".options.fields[" + ci + "]",
+        column: ci,
+        change: function (fn, rerender) { edit(function (x) { fn(locate(x), x); }, rerender); },
+        rename: function (key) { edit(function (x) { locate(x).key = key; }, true); },
+      }, f).forEach(function (node) { details.appendChild(node); });
+      details.appendChild(remove);
+      box.appendChild(details);
     });
     var add = button(T.add_column, { "data-add-column": "" });
     add.addEventListener("click", function () {
-      edit(function (f) {
-        var s = fieldOf(f, spec.key);
+      edit(function (x) {
+        var s = fieldOf(x, spec.key);
         s.options.fields = s.options.fields || [];
-        var id = f.next_field_id++;
+        var id = x.next_field_id++;
         s.options.fields.push({ id: id, key: freeKey("col_", s.options.fields.map(function (c) { return c.key; })), type: "text", label: { en: T.new_field + " " + id } });
+        openColumns[spec.key + "/" + (s.options.fields.length - 1)] = true;
       }, true);
     });
     box.appendChild(add);
     return box;
   }
 
-  function linkageEditor(spec, f) {
+  // --- linkage ---------------------------------------------------------------------------------
+  // The value a "set value" linkage gives a field, as an input for its type: a choice for
+  // select, ticks for multiselect, yes/no, a number, a date … `get()` is null when empty.
+  var NUMBER_TYPES = ["integer", "decimal", "currency", "percent", "relation", "user", "department"];
+  var TEXT_TYPES = ["text", "textarea", "email", "phone", "url", "richtext"];
+  function valueSupported(type) {
+    return NUMBER_TYPES.concat(TEXT_TYPES, ["select", "multiselect", "boolean", "date", "datetime"]).indexOf(type) >= 0;
+  }
+  function typedInput(spec, value) {
+    var type = spec.type, options = ((spec.options || {}).options || []);
+    var node, get;
+    if (type === "select" || type === "boolean") {
+      var choices = type === "boolean" ? [{ key: "true", label: T.yes }, { key: "false", label: T.no }]
+        : options.map(function (o) { return { key: o.value, label: label(o.label) || o.value }; });
+      node = select([{ key: "", label: "—" }].concat(choices), value === null || value === undefined ? "" : String(value));
+      get = function () { return node.value === "" ? null : (type === "boolean" ? node.value === "true" : node.value); };
+    } else if (type === "multiselect") {
+      var chosen = Array.isArray(value) ? value : [];
+      var boxes = options.map(function (o) {
+        var tick = el("input", { type: "checkbox", value: o.value });
+        tick.checked = chosen.indexOf(o.value) >= 0;
+        return { tick: tick, node: el("label", { className: "choice" }, [tick, document.createTextNode(" " + (label(o.label) || o.value))]) };
+      });
+      node = el("div", { className: "choices", role: "group" }, boxes.map(function (b) { return b.node; }));
+      get = function () { var on = boxes.filter(function (b) { return b.tick.checked; }).map(function (b) { return b.tick.value; }); return on.length ? on : null; };
+    } else if (NUMBER_TYPES.indexOf(type) >= 0) {
+      node = input(value, { type: "number", step: type === "integer" || type === "relation" || type === "user" || type === "department" ? "1" : "any" });
+      get = function () { return node.value === "" || isNaN(Number(node.value)) ? null : Number(node.value); };
+    } else if (type === "date") {
+      node = input(typeof value === "string" ? value.slice(0, 10) : "", { type: "date" });
+      get = function () { return node.value || null; };
+    } else if (type === "datetime") {
+      var local = "";
+      if (typeof value === "string" && !isNaN(Date.parse(value))) {
+        var d = new Date(value);
+        local = new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+      }
+      node = input(local, { type: "datetime-local" });
+      get = function () { return node.value ? new Date(node.value).toISOString() : null; };
+    } else {
+      node = input(value);
+      get = function () { return node.value === "" ? null : node.value; };
+    }
+    return { node: node, get: get };
+  }
+  function isLiteral(v) { return v === null || typeof v !== "object" || (Array.isArray(v) && v.every(function (x) { return x === null || typeof x !== "object"; })); }
+  // linkage.value as {when, value} — constant value, or {"if": [when, value, null]}; null when
+  // it is another expression (edited as JSON).
+  function splitValue(logic) {
+    if (logic === null || logic === undefined) return { when: null, value: null };
+    if (isLiteral(logic)) return { when: null, value: logic };
+    if (logic.if && Array.isArray(logic.if) && logic.if.length === 3 && logic.if[2] === null && isLiteral(logic.if[1])) return { when: logic.if[0], value: logic.if[1] };
+    return null;
+  }
+  function joinValue(when, value) {
+    if (value === null || value === undefined) return null;
+    return when === null || when === undefined ? value : { if: [when, value, null] };
+  }
+
+  function linkageEditor(ctx) {
+    var spec = ctx.spec;
     var box = el("fieldset", { className: "fd__linkage", "data-linkage": "" }, [el("legend", { text: T.linkage })]);
-    var others = window.tangram.conditions.fieldsOf({ fields: (f.fields || []).filter(function (x) { return x.key !== spec.key; }) }, "");
+    var others = window.tangram.conditions.fieldsOf({ fields: ctx.siblings }, "");
+    var empty = function (logic) { return logic === null || logic === undefined || (logic && logic.and && !logic.and.length); };
+    var setRule = function (kind, logic) {
+      ctx.change(function (s) {
+        s.linkage = s.linkage || {};
+        if (empty(logic)) delete s.linkage[kind]; else s.linkage[kind] = logic;
+      });
+      refreshPreviewSoon();
+    };
     [["visible", T.visible_when], ["required", T.required_when], ["readonly", T.readonly_when]].forEach(function (pair) {
       var holder = el("div", { "data-linkage-kind": pair[0] });
       box.appendChild(el("h4", { text: pair[1] }));
@@ -367,18 +457,106 @@
       window.tangram.conditions.mount(holder, {
         fields: others,
         value: (spec.linkage || {})[pair[0]] || null,
-        onChange: function (logic) {
-          edit(function (x) {
-            var s = fieldOf(x, spec.key);
-            s.linkage = s.linkage || {};
-            if (logic === null || logic === undefined || (logic && logic.and && !logic.and.length)) delete s.linkage[pair[0]];
-            else s.linkage[pair[0]] = logic;
-          });
-          refreshPreviewSoon();
-        },
+        onChange: function (logic) { setRule(pair[0], logic); },
       });
     });
+    if (valueSupported(spec.type)) box.appendChild(valueEditor(ctx, others, setRule));
     return box;
+  }
+
+  // "Set the value": a typed value, given always or when a condition holds.
+  function valueEditor(ctx, others, setRule) {
+    var current = (ctx.spec.linkage || {}).value;
+    var parts = splitValue(current);
+    var holder = el("div", { className: "fd__linkage-value", "data-linkage-kind": "value" }, [el("h4", { text: T.set_value })]);
+    if (parts === null) {
+      var text = el("textarea", { className: "cond__json", "data-linkage-value-json": "" });
+      text.value = JSON.stringify(current, null, 2);
+      var error = el("p", { className: "cond__error", role: "alert" });
+      text.addEventListener("change", function () {
+        var value;
+        try { value = text.value.trim() === "" ? null : JSON.parse(text.value); } catch (e) { error.textContent = T.invalid_json; return; }
+        error.textContent = "";
+        setRule("value", value);
+      });
+      holder.appendChild(field(T.value_expression, text, error));
+      return holder;
+    }
+    var when = parts.when;
+    var typed = typedInput(ctx.spec, parts.value);
+    typed.node.setAttribute("data-linkage-value", "");
+    var update = function () { setRule("value", joinValue(when, typed.get())); };
+    typed.node.addEventListener("change", update);
+    holder.appendChild(field(T.value_to_set, typed.node, el("small", { className: "muted", text: T.value_hint })));
+    var condition = el("div", { "data-linkage-kind": "value-when" });
+    holder.appendChild(el("h4", { text: T.set_value_when }));
+    holder.appendChild(condition);
+    window.tangram.conditions.mount(condition, {
+      fields: others,
+      value: when,
+      onChange: function (logic) {
+        when = logic === null || logic === undefined || (logic && logic.and && !logic.and.length) ? null : logic;
+        update();
+      },
+    });
+    return holder;
+  }
+
+  // --- properties ------------------------------------------------------------------------------
+  // The properties of one field — a top-level field or a sub-table column (ctx.column: its
+  // index): key, labels and help per locale, required/unique, default, the type's settings,
+  // options, related form, formula, columns, linkage. `ctx.change(fn, rerender)` edits it.
+  function fieldProps(ctx, f) {
+    var spec = ctx.spec, column = ctx.column !== undefined && ctx.column !== null;
+    var mark = function (name, extra) {
+      var attrs = column ? { "data-column-prop": name } : { "data-prop": name };
+      return Object.assign(attrs, extra || {});
+    };
+    var key = input(spec.key, mark("key", { pattern: "[a-z][a-z0-9_]*", "data-column-key": column ? ctx.column : null }));
+    key.addEventListener("change", function () { var v = key.value.trim(); if (v && v !== spec.key) ctx.rename(v); });
+    var controls = [problemBox(ctx.path, column ? null : ctx.path + ".options.fields"), el("p", { className: "muted", text: typeLabel(spec.type) + " · #" + spec.id }), field(T.key, key)];
+    if (column) {
+      var types = Object.keys(TYPES).filter(function (t) { return t !== "subtable" && TYPES[t].writable !== false; });
+      var type = select(types.map(function (t) { return { key: t, label: typeLabel(t) }; }), spec.type, mark("type"));
+      type.addEventListener("change", function () {
+        ctx.change(function (c, x) { c.type = type.value; c.options = defaultsFor(type.value, x); }, true);
+      });
+      controls.push(field(T.column_type, type));
+    }
+    [["label", "en", T.label_en], ["label", "zh-CN", T.label_zh], ["help", "en", T.help_en], ["help", "zh-CN", T.help_zh]].forEach(function (triple) {
+      var extra = column && triple[0] === "label" && triple[1] === "en" ? { "data-column-label": ctx.column } : {};
+      var control = input((spec[triple[0]] || {})[triple[1]], mark(triple[0] + "-" + triple[1], extra));
+      control.addEventListener("change", function () { ctx.change(function (s) { setLabel(s, triple[0], triple[1], control.value); }, triple[0] === "label"); });
+      controls.push(field(triple[2], control));
+    });
+    (column ? ["required"] : ["required", "unique"]).forEach(function (name) {
+      var check = el("input", mark(name, { type: "checkbox" }));
+      check.checked = !!spec[name];
+      check.addEventListener("change", function () { ctx.change(function (s) { s[name] = check.checked; }, true); });
+      controls.push(field(T[name], check));
+    });
+    var kind = (TYPES[spec.type] || {}).logic_kind;
+    if (spec.type !== "subtable" && spec.type !== "formula" && spec.type !== "autonumber" && kind !== "array") {
+      var def = input(spec.default === null || spec.default === undefined ? "" : spec.default, mark("default"));
+      def.addEventListener("change", function () {
+        var v = def.value === "" ? null : (kind === "number" && !isNaN(Number(def.value)) ? Number(def.value) : (kind === "boolean" ? def.value === "true" : def.value));
+        ctx.change(function (s) { s.default = v; });
+      });
+      controls.push(field(T["default"], def));
+    }
+    var settingsChange = function (fn) { ctx.change(function (s) { s.options = s.options || {}; fn(s.options); }); };
+    var settings = settingControls(spec, spec.type, settingsChange);
+    if (settings.length) controls.push(el("fieldset", { className: "fd__settings" }, [el("legend", { text: T.settings })].concat(settings)));
+    if (spec.type === "select" || spec.type === "multiselect") controls.push(optionsEditor(spec, ctx.locate));
+    if (spec.type === "relation" || spec.type === "multirelation" || spec.type === "lookup") {
+      var target = select((store.definition.forms || []).map(function (x) { return { key: x.id, label: label(x.label) || x.key }; }), (spec.options || {}).form_id, mark("form_id"));
+      target.addEventListener("change", function () { settingsChange(function (o) { o.form_id = Number(target.value); }); refreshPreviewSoon(); });
+      controls.push(field(T.target_form, target));
+    }
+    if (spec.type === "formula") controls.push(formulaEditor(ctx));
+    if (spec.type === "subtable" && !column) controls.push(columnsEditor(ctx, f));
+    controls.push(linkageEditor(ctx));
+    return controls;
   }
 
   function renderProps(f) {
@@ -386,44 +564,16 @@
     box.textContent = "";
     var spec = selected && fieldOf(f, selected);
     if (!spec) { box.appendChild(el("p", { className: "muted", text: T.select_field || "" })); return; }
-    var key = input(spec.key, { pattern: "[a-z][a-z0-9_]*", "data-prop": "key" });
-    key.addEventListener("change", function () { var v = key.value.trim(); if (v && v !== spec.key) renameField(spec.key, v); });
-    var controls = [el("p", { className: "muted", text: typeLabel(spec.type) + " · #" + spec.id }), field(T.key, key)];
-    [["label", "en", T.label_en], ["label", "zh-CN", T.label_zh], ["help", "en", T.help_en], ["help", "zh-CN", T.help_zh]].forEach(function (triple) {
-      var control = input((spec[triple[0]] || {})[triple[1]], { "data-prop": triple[0] + "-" + triple[1] });
-      control.addEventListener("change", function () { edit(function (x) { setLabel(fieldOf(x, spec.key), triple[0], triple[1], control.value); }, triple[0] === "label"); });
-      controls.push(field(triple[2], control));
-    });
-    ["required", "unique"].forEach(function (name) {
-      var check = el("input", { type: "checkbox", "data-prop": name });
-      check.checked = !!spec[name];
-      check.addEventListener("change", function () { edit(function (x) { fieldOf(x, spec.key)[name] = check.checked; }, true); });
-      controls.push(field(T[name], check));
-    });
-    var kind = (TYPES[spec.type] || {}).logic_kind;
-    if (spec.type !== "subtable" && spec.type !== "formula" && spec.type !== "autonumber" && kind !== "array") {
-      var def = input(spec.default === null || spec.default === undefined ? "" : spec.default, { "data-prop": "default" });
-      def.addEventListener("change", function () {
-        var v = def.value === "" ? null : (kind === "number" && !isNaN(Number(def.value)) ? Number(def.value) : (kind === "boolean" ? def.value === "true" : def.value));
-        edit(function (x) { fieldOf(x, spec.key).default = v; });
-      });
-      controls.push(field(T["default"], def));
-    }
-    var settingsChange = function (fn) { edit(function (x) { var s = fieldOf(x, spec.key); s.options = s.options || {}; fn(s.options); }); };
-    var settings = settingControls(spec, spec.type, settingsChange);
-    if (settings.length) controls.push(el("fieldset", { className: "fd__settings" }, [el("legend", { text: T.settings })].concat(settings)));
-    if (spec.type === "select" || spec.type === "multiselect") controls.push(optionsEditor(spec, function (x) { return fieldOf(x, spec.key); }));
-    if (spec.type === "relation" || spec.type === "multirelation" || spec.type === "lookup") {
-      var target = select((store.definition.forms || []).map(function (x) { return { key: x.id, label: label(x.label) || x.key }; }), (spec.options || {}).form_id);
-      target.addEventListener("change", function () { settingsChange(function (o) { o.form_id = Number(target.value); }); });
-      controls.push(field(T.target_form, target));
-    }
-    if (spec.type === "formula") controls.push(formulaEditor(spec, f));
-    if (spec.type === "subtable") controls.push(columnsEditor(spec));
-    controls.push(linkageEditor(spec, f));
-    var errs = errorList(problemsAt(fieldPath(f, spec.key)));
-    if (errs) controls.unshift(errs);
-    controls.forEach(function (c) { box.appendChild(c); });
+    var locate = function (x) { return fieldOf(x, spec.key); };
+    fieldProps({
+      spec: spec,
+      locate: locate,
+      siblings: (f.fields || []).filter(function (x) { return x.key !== spec.key; }),
+      path: fieldPath(f, spec.key),
+      column: null,
+      change: function (fn, rerender) { edit(function (x) { fn(locate(x), x); }, rerender); },
+      rename: function (key) { renameField(spec.key, key); },
+    }, f).forEach(function (c) { box.appendChild(c); });
   }
 
   // --- form rules ------------------------------------------------------------------------------
@@ -447,8 +597,7 @@
       remove.addEventListener("click", function () { edit(function (x) { x.rules.splice(ri, 1); }, true); });
       var item = el("div", { className: "fd__rule perm-grant" }, [field(T.rule_id, id), field(T.message_en, en), field(T.message_zh, zh), field(T.rule_field, at),
         el("div", { className: "perm-grant__wide" }, [el("h4", { text: T.rule_condition }), holder]), remove]);
-      var errs = errorList(problemsAt("definition.forms[" + formIndex(store.definition) + "].rules[" + ri + "]"));
-      if (errs) item.appendChild(errs);
+      item.appendChild(problemBox("form.rules[" + ri + "]"));
       box.appendChild(item);
       window.tangram.conditions.mount(holder, { fields: fields, value: rule.condition, onChange: function (logic) { mutate(function (r) { r.condition = logic === null ? true : logic; }); } });
     });
@@ -458,6 +607,7 @@
   var previewTimer = null;
   function refreshPreviewSoon() { clearTimeout(previewTimer); previewTimer = setTimeout(refreshPreview, 400); }
   function refreshPreview() {
+    clearTimeout(previewTimer);
     var box = document.querySelector("[data-preview]");
     if (!box || !CONFIG.preview_url) return;
     window.tangram.api("POST", CONFIG.preview_url, { form: form() }).then(function (answer) {
@@ -481,6 +631,7 @@
     renderRules(f);
     var title = document.querySelector("[data-form-title]");
     if (title) title.textContent = label(f.label) || f.key;
+    showProblems();
     refreshPreviewSoon();
   }
 
@@ -500,9 +651,10 @@
     });
     window.tangram.draft.open().then(function (opened) {
       store = opened;
-      store.on("change", function (detail) { if (detail.source !== "edit") render(); });
-      store.on("problems", function (list) { problems = list || []; render(); });
+      store.on("change", function (detail) { if (detail.source !== "edit") render(); checkSoon(); });
+      store.on("problems", function (list) { problems = fromDraft(list); showProblems(); });
       render();
+      check();
       document.querySelectorAll("[data-add-type]").forEach(function (add) {
         add.addEventListener("click", function () {
           var key = addField(add.getAttribute("data-add-type"), selectedSection());

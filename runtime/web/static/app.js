@@ -29,6 +29,8 @@
   window.tangram.csrfToken = csrfToken;
   window.tangram.api = function (method, url, body) {
     var options = { method: method, credentials: "same-origin", headers: { "X-CSRF-Token": csrfToken() } };
+    // The API answers (problem messages, summaries) in the page's language.
+    if (document.documentElement.lang) options.headers["Accept-Language"] = document.documentElement.lang;
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);

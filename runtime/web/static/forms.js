@@ -153,7 +153,7 @@
   // --- applying linkage -----------------------------------------------------------------------
 
   function setEnabled(wrapper, enabled) {
-    controls(wrapper).forEach(function (el) { el.disabled = !enabled; });
+    controls(wrapper).forEach(function (el) { el.disabled = !enabled || el.hasAttribute("data-locked"); });
     wrapper.querySelectorAll("button").forEach(function (b) { b.disabled = !enabled; });
   }
 
@@ -340,6 +340,8 @@
     ["aria-describedby", "aria-invalid", "aria-required"].forEach(function (a) {
       if (select.hasAttribute(a)) input.setAttribute(a, select.getAttribute(a));
     });
+    // A picker with nowhere to search (the designer's preview of a form only in the draft).
+    if (!select.getAttribute("data-source")) { input.disabled = true; select.disabled = true; input.setAttribute("data-locked", ""); select.setAttribute("data-locked", ""); }
     var list = document.createElement("ul");
     list.id = listId;
     list.className = "combobox__list";
