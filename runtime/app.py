@@ -47,6 +47,7 @@ from runtime.rules.routes import router as rules_router
 from runtime.users.routes import router as users_router
 from runtime.views.routes import router as views_router
 from runtime.web.setup import install_web
+from templates.routes import router as templates_router
 
 log = logging.getLogger("tangram.app")
 
@@ -138,6 +139,7 @@ def create_app(
         notifications_router,
         sla_router,
         ops_router,
+        templates_router,
     )
     for router in routers:
         app.include_router(router)

@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +20,8 @@ from runtime.config import Settings, describe_settings_error, get_settings
 app = typer.Typer(help="Tangram — self-hosted no-code application builder.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+template_app = typer.Typer(help="Export, import and upgrade app templates.", no_args_is_help=True)
+app.add_typer(template_app, name="template")
 
 
 def _settings() -> Settings:
@@ -252,15 +255,253 @@ def user_reset_password(
         typer.echo(f"Temporary password (shown once): {generated}")
 
 
+# --- templates -----------------------------------------------------------------------------
+
+
+async def _admin(session):  # type: ignore[no-untyped-def]
+    """The first active administrator, whom template installs are recorded as."""
+    from runtime.auth.models import User
+    from runtime.auth.principal import Principal
+    from runtime.errors import ProblemError
+
+    user = (
+        await session.execute(
+            select(User)
+            .where(User.is_admin.is_(True), User.is_active.is_(True))
+            .order_by(User.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if user is None:
+        raise ProblemError("admin_required", detail="run `tangram init` first")
+    return Principal(user, via="system")
+
+
+async def _app_id(session, app_ref: str) -> int:  # type: ignore[no-untyped-def]
+    from builder.apps.models import App
+    from runtime.errors import ProblemError
+
+    query = select(App.id).where(App.deleted_at.is_(None))
+    query = (
+        query.where(App.id == int(app_ref))
+        if app_ref.isdigit()
+        else query.where(App.key == app_ref)
+    )
+    found = (await session.execute(query)).scalar_one_or_none()
+    if found is None:
+        raise ProblemError("not_found", detail=f"no app {app_ref!r}")
+    return int(found)
+
+
+async def _say_progress(percent: float, stage: str, params: dict) -> None:  # type: ignore[type-arg]
+    from templates.jobs import stage_text
+
+    typer.echo(f"[{percent:3.0f}%] {stage_text(stage, params)}", err=True)
+
+
+def _print_conflicts(view: dict) -> None:  # type: ignore[type-arg]
+    import json
+
+    for conflict in view["conflicts"]:
+        choice = conflict["choice"] or "undecided"
+        paths = ", ".join(conflict["paths"]) or "-"
+        typer.echo(
+            f"  #{conflict['index']} {conflict['part']} {conflict['element']} ({paths}): {choice}",
+            err=True,
+        )
+        for side in ("base", "local", "theirs"):
+            shown = json.dumps(conflict[side], ensure_ascii=False)
+            typer.echo(f"      {side}: {shown[:200]}", err=True)
+
+
+@template_app.command("export")
+def template_export(
+    app_ref: Annotated[str, typer.Argument(metavar="APP", help="The app's key or id")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="A .zip file, or a directory to write into")
+    ],
+    with_data: Annotated[bool, typer.Option("--with-data", help="Records as seed data")] = False,
+    version: Annotated[str | None, typer.Option(help="The template version (1.2.0)")] = None,
+) -> None:
+    """Export an app (its draft) as a template."""
+    from runtime.errors import ProblemError
+    from templates import service
+    from templates.source import read_zip, write_directory
+
+    async def export(session, _settings):  # type: ignore[no-untyped-def]
+        actor = await _admin(session)
+        _app, data = await service.export_app(
+            session, actor, await _app_id(session, app_ref), with_data=with_data, version=version
+        )
+        await session.commit()
+        return data
+
+    try:
+        data = asyncio.run(_with_session(export))
+    except ProblemError as exc:
+        _fail(exc)
+    if output.suffix.lower() == ".zip":
+        output.write_bytes(data)
+    else:
+        write_directory(read_zip(data), output)
+    typer.echo(f"exported {app_ref} to {output}")
+
+
+def _read_template(path: Path):  # type: ignore[no-untyped-def]
+    from templates.problems import invalid
+    from templates.source import SourceError, read_source
+
+    try:
+        return read_source(path)
+    except SourceError as exc:
+        raise invalid([exc.problem]) from None
+
+
+@template_app.command("check")
+def template_check(
+    path: Annotated[Path, typer.Argument(help="A template .zip or directory")],
+) -> None:
+    """Check a template without installing it; every problem is listed."""
+    from runtime.errors import ProblemError
+    from templates import service
+
+    try:
+        template = service.check_files(_read_template(path), _settings())
+    except ProblemError as exc:
+        _fail(exc)
+    manifest = template.manifest
+    typer.echo(f"{manifest.key} {manifest.version}: no problems")
+
+
+@template_app.command("import")
+def template_import(
+    path: Annotated[Path, typer.Argument(help="A template .zip or directory")],
+    no_demo: Annotated[bool, typer.Option("--no-demo", help="Skip the seed/demo data")] = False,
+    key: Annotated[
+        str | None, typer.Option(help="Install as a new app with this key (never an upgrade)")
+    ] = None,
+) -> None:
+    """Install a template; an app installed from the same template is upgraded instead.
+
+    An upgrade with conflicts stops (exit 3) and lists them: decide each with `tangram
+    template resolve`, then run `tangram template upgrade`."""
+    from runtime.errors import ProblemError
+    from templates import service
+
+    settings = _settings()
+
+    async def run_import(session, _settings):  # type: ignore[no-untyped-def]
+        actor = await _admin(session)
+        await _say_progress(2.0, "validate", {})
+        template = service.check_files(_read_template(path), settings)
+        found = (
+            await service.installed_from(session, template.manifest.key) if key is None else None
+        )
+        if found is None:
+            app, written = await service.install(
+                session,
+                actor,
+                template,
+                key=key,
+                demo=not no_demo,
+                settings=settings,
+                progress=_say_progress,
+            )
+            await session.commit()
+            return (
+                f"installed {template.manifest.key} {template.manifest.version} as app "
+                f"{app.key} (id {app.id}, {written} records)",
+                None,
+            )
+        view = await service.plan_upgrade(session, actor, found, template)
+        if view["unresolved"]:
+            await session.commit()
+            return None, view
+        await service.apply_upgrade(session, actor, found.app_id, settings, _say_progress)
+        await session.commit()
+        return f"upgraded app {found.app_id} to {template.manifest.version}", None
+
+    try:
+        message, conflicts = asyncio.run(_with_session(run_import))
+    except ProblemError as exc:
+        _fail(exc)
+    if conflicts is not None:
+        typer.echo(
+            f"The upgrade to {conflicts['to_version']} has {conflicts['unresolved']} conflict(s):",
+            err=True,
+        )
+        _print_conflicts(conflicts)
+        raise typer.Exit(3)
+    typer.echo(message)
+
+
+@template_app.command("resolve")
+def template_resolve(
+    app_ref: Annotated[str, typer.Argument(metavar="APP", help="The app's key or id")],
+    index: Annotated[int, typer.Argument(help="The conflict's number (#)")],
+    choice: Annotated[str, typer.Argument(help="local or theirs")],
+) -> None:
+    """Decide one conflict of an app's planned upgrade."""
+    from runtime.errors import ProblemError
+    from templates import service
+
+    if choice not in ("local", "theirs"):
+        typer.echo("error: choose local or theirs", err=True)
+        raise typer.Exit(2)
+
+    async def resolve(session, _settings):  # type: ignore[no-untyped-def]
+        actor = await _admin(session)
+        view = await service.resolve(session, actor, await _app_id(session, app_ref), index, choice)
+        await session.commit()
+        return view
+
+    try:
+        view = asyncio.run(_with_session(resolve))
+    except ProblemError as exc:
+        _fail(exc)
+    _print_conflicts(view)
+    typer.echo(f"{view['unresolved']} conflict(s) left")
+
+
+@template_app.command("upgrade")
+def template_upgrade(
+    app_ref: Annotated[str, typer.Argument(metavar="APP", help="The app's key or id")],
+) -> None:
+    """Apply an app's planned upgrade once every conflict is decided."""
+    from runtime.errors import ProblemError
+    from templates import service
+
+    settings = _settings()
+
+    async def upgrade(session, _settings):  # type: ignore[no-untyped-def]
+        actor = await _admin(session)
+        app_id = await _app_id(session, app_ref)
+        await service.apply_upgrade(session, actor, app_id, settings, _say_progress)
+        install = await service.installed(session, app_id)
+        await session.commit()
+        return install.version if install else ""
+
+    try:
+        version = asyncio.run(_with_session(upgrade))
+    except ProblemError as exc:
+        if exc.code == "upgrade_unresolved":
+            _print_conflicts(exc.extra["upgrade"])
+        _fail(exc)
+    typer.echo(f"upgraded {app_ref} to {version}")
+
+
 def _fail(exc: Exception) -> None:
     from runtime.errors import ERRORS, ProblemError
 
     if isinstance(exc, ProblemError):
         typer.echo(f"error: {ERRORS[exc.code].title(**exc.params)}", err=True)
-        for error in exc.errors:
+        for error in [] if "problems" in exc.extra else exc.errors:
             typer.echo(f"  {error.field}: {error.message}", err=True)
         if exc.detail:
             typer.echo(f"  {exc.detail}", err=True)
+        for found in exc.extra.get("problems", []):
+            where = f"{found['file']}#{found['path']}" if found["path"] else found["file"]
+            typer.echo(f"  {where}: [{found['code']}] {found['message']}", err=True)
     raise typer.Exit(1)
 
 

@@ -138,6 +138,18 @@ ERRORS: dict[str, ErrorSpec] = {
         "Some rows are not valid, so nothing was imported.",
         "部分行无效，因此未导入任何数据。",
     ),
+    # templates
+    "template_invalid": ErrorSpec(
+        422,
+        "The template has problems, so nothing was installed.",
+        "模板存在问题，因此未安装任何内容。",
+    ),
+    "upgrade_unresolved": ErrorSpec(
+        409,
+        "Decide every conflict of the upgrade first.",
+        "请先处理升级中的每一处冲突。",
+    ),
+    "no_upgrade": ErrorSpec(404, "This app has no upgrade waiting.", "该应用没有待处理的升级。"),
     # organisation
     "department_cycle": ErrorSpec(
         422,

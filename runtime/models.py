@@ -41,6 +41,7 @@ from runtime.rules.models import (
     SlaState,
 )
 from runtime.views.models import SavedView
+from templates.models import TemplateInstall
 
 metadata = Base.metadata
 
@@ -80,6 +81,7 @@ __all__ = [
     "SavedView",
     "SlaState",
     "StoredFile",
+    "TemplateInstall",
     "User",
     "UserSession",
     "WebhookDelivery",

@@ -42,7 +42,7 @@ async def rename_app(
     return app
 
 
-def _retarget(document: dict[str, Any], forms: dict[int, int]) -> dict[str, Any]:
+def retarget(document: dict[str, Any], forms: dict[int, int]) -> dict[str, Any]:
     """A field (and the fields of its sub-table) pointing at the copied forms."""
     spec = FieldSpec.model_validate(document)
     reference = FIELD_TYPES.get(spec.type).reference(spec)
@@ -51,7 +51,7 @@ def _retarget(document: dict[str, Any], forms: dict[int, int]) -> dict[str, Any]
         options["form_id"] = forms[int(reference[1])]
     for nested in ("fields", "archived"):
         if isinstance(options.get(nested), list) and FIELD_TYPES.get(spec.type).has_children:
-            options[nested] = [_retarget(child, forms) for child in options[nested]]
+            options[nested] = [retarget(child, forms) for child in options[nested]]
     return {**document, "options": options}
 
 
@@ -87,7 +87,7 @@ async def copy_app(
         document = form.model_dump(mode="json")
         document["id"] = forms[form.id]
         document["archived"] = []
-        document["fields"] = [_retarget(f, forms) for f in document["fields"]]
+        document["fields"] = [retarget(f, forms) for f in document["fields"]]
         documents.append(document)
     copied = {**definition.model_dump(mode="json"), "forms": documents}
     new_draft = await service.get_draft(db, copy.id)

@@ -32,7 +32,7 @@ def _labels(form: Any, prefix: str) -> dict[str, str]:
 def _page(
     request: Request, design: DesignContext, form: str | None = None, **values: Any
 ) -> HTMLResponse:
-    errors = {name: FormErrors() for name in ("rename", "copy", "delete")}
+    errors = {name: FormErrors() for name in ("rename", "copy", "delete", "template")}
     if form is not None:
         errors[form] = values.pop("errors")
     return builder_page(
