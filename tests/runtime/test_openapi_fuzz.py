@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +88,6 @@ def _fuzz_operation(operation: Any, client: asgi.ASGIClient, headers: dict[str, 
 
 
 def test_no_operation_answers_with_a_server_error(db_url: str, tmp_path: Path) -> None:
-    started = time.perf_counter()
     asyncio.run(_create_admin(db_url))
     # Hundreds of requests from one token: the rate limiter (tests/runtime/test_rate_limit.py)
     # would soon answer 429 instead of letting the operation under test run.
@@ -119,5 +117,3 @@ def test_no_operation_answers_with_a_server_error(db_url: str, tmp_path: Path) -
     assert not failures, "server errors:\n\n" + "\n\n".join(
         f"{name}\n{text}" for name, text in failures.items()
     )
-    if MAX_EXAMPLES <= 15:
-        assert time.perf_counter() - started < 90  # typically 15-25 s
