@@ -220,6 +220,7 @@ def flow_context(
         forms={f.key: f for f in definition.forms},
         app_roles={r.key for r in definition.roles},
         flows=flows if flows is not None else set(),
+        calendars={c.key for c in definition.calendars},
         **installation_checks(settings),
     )
 

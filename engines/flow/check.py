@@ -30,6 +30,7 @@ from engines.flow.model import (
 from engines.form.check import SchemaProblem, rule_var_paths, rule_vars
 from engines.form.schema import FormSchema
 from engines.logic import iter_errors
+from engines.rules.calendar import shipped_calendars
 from engines.urls import HttpUrl, UrlProblem, header_problem, parse_http_url
 
 #: Record columns a rule may read besides the form's fields (``record.id`` …).
@@ -54,6 +55,8 @@ class CheckContext:
     flows: set[str] = field(default_factory=set)
     url_check: Callable[[HttpUrl], UrlProblem | None] | None = None
     webhook_secrets: set[str] | None = None
+    #: Keys of the app's own business calendars (the shipped ones are always known).
+    calendars: set[str] = field(default_factory=set)
 
 
 def check_flow(
@@ -284,6 +287,9 @@ class _Checker:
         elif isinstance(node, TimerEvent | BoundaryTimer):
             if node.timer.at is not None:
                 self._rule(f"{where}.timer.at", node.timer.at)
+            name = node.timer.calendar
+            if name is not None and name not in self.context.calendars | set(shipped_calendars()):
+                self.add(f"{where}.timer.calendar", "unknown_calendar", f"no calendar {name!r}")
             if isinstance(node, BoundaryTimer):
                 host = self.graph.nodes.get(node.attached_to)
                 if host is None:
