@@ -294,7 +294,8 @@ def test_problems_are_shown_in_the_users_language(page, live, sign_in_as):
         select(page, ids["wait"])
         page.get_by_label("仅计算工作时间").check()
         page.locator("[data-prop=timer-calendar]").select_option("cn_9x5")
-        problems.locator(f"li[data-problem-element='{ids['task']}']").first.wait_for()
+        task = problems.locator(f"li[data-problem-element='{ids['task']}']").first
+        task.get_by_text("人工任务需要处理人（由谁办理），请在设计器中设置").wait_for()
         assert problems.get_by_text("流程需要一个结束事件").count() == 0
         page.get_by_role("button", name="保存流程").click()
         page.get_by_text("请先修正上面列出的问题，然后再保存。").wait_for()
