@@ -143,7 +143,7 @@ async def test_an_unknown_calendar_is_refused_at_publish_naming_the_node(client,
     assert "flows[wait].nodes[wait].timer.calendar" in text and "unknown_calendar" in text
 
 
-def test_without_any_app_calendar_the_default_hours_are_in_the_organisations_zone() -> None:
+async def test_without_any_app_calendar_the_default_hours_are_in_the_organisations_zone() -> None:
     from builder.apps.definition import AppDefinition
     from runtime.flows.definitions import calendars
 
