@@ -114,6 +114,8 @@ class FlowProblemOut(BaseModel):
     #: node, edge or flow.
     element_type: str
     element_id: str | None = None
+    #: The values the message names (a node id, a count …), to word it differently.
+    params: dict[str, Any] | None = None
     #: For problems of a BPMN file: the element's BPMN type and where a parse error is.
     bpmn_type: str | None = None
     line: int | None = None

@@ -20,6 +20,7 @@ from builder.apps import form_messages, service
 from builder.apps.definition import AppDefinition
 from engines.flow.bpmn import from_bpmn
 from engines.flow.check import CheckContext, check_flow
+from engines.flow.messages import FlowProblem
 from engines.flow.model import Flow
 from engines.form.check import SchemaProblem, check_form, check_relations
 from engines.form.schema import FormSchema
@@ -161,9 +162,20 @@ def _element(path: str, document: dict[str, Any] | None) -> dict[str, str]:
     return {"element_type": collection[:-1], "element_id": ident}
 
 
-def _flow_problem(path: str, code: str, message: str, document: Any) -> dict[str, Any]:
+def _flow_problem(
+    path: str, code: str, message: str, document: Any, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
     raw = document if isinstance(document, dict) else None
-    return {"path": path, "code": code, "message": message, **_element(path, raw)}
+    entry = {"path": path, "code": code, "message": message, **_element(path, raw)}
+    if params:
+        entry["params"] = params
+    return entry
+
+
+def _checked(problem: SchemaProblem, document: Any) -> dict[str, Any]:
+    """One of the engine's findings (its message already in the caller's language)."""
+    params = problem.params if isinstance(problem, FlowProblem) else None
+    return _flow_problem(problem.path, problem.code, problem.message, document, params)
 
 
 def check_flow_document(document: Any, context: CheckContext) -> dict[str, Any]:
@@ -176,7 +188,7 @@ def check_flow_document(document: Any, context: CheckContext) -> dict[str, Any]:
         ]
         return {"ok": False, "flow": document, "problems": problems}
     found = check_flow(flow, context)
-    problems = [_flow_problem(p.path, p.code, p.message, document) for p in found]
+    problems = [_checked(p, document) for p in found]
     return {"ok": not problems, "flow": flow.model_dump(mode="json"), "problems": problems}
 
 
@@ -198,7 +210,7 @@ def check_flow_xml(xml: bytes, context: CheckContext) -> dict[str, Any]:
             entry |= {"line": problem.line, "column": problem.column}
         problems.append(entry)
     for check in result.check_problems:
-        problems.append(_flow_problem(check.path, check.code, check.message, result.document))
+        problems.append(_checked(check, result.document))
     return {"ok": result.ok, "flow": result.document, "problems": problems}
 
 

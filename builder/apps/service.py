@@ -32,6 +32,7 @@ from runtime.auth.principal import Principal
 from runtime.config import Settings
 from runtime.db import utcnow
 from runtime.errors import FieldError, ProblemError, field_errors_from_pydantic
+from runtime.i18n import current_locale
 from runtime.net.egress import EgressPolicy
 
 DRAFT_NUMBER = 0
@@ -220,6 +221,8 @@ def flow_context(
         forms={f.key: f for f in definition.forms},
         app_roles={r.key for r in definition.roles},
         flows=flows if flows is not None else set(),
+        calendars={c.key for c in definition.calendars},
+        locale=current_locale.get(),
         **installation_checks(settings),
     )
 

@@ -16,6 +16,7 @@ from builder.web.context import Designing
 from builder.web.fieldtypes import field_types
 from builder.web.org import org_choices
 from builder.web.pages import builder_page
+from engines.rules.calendar import load_calendar, shipped_calendars
 from runtime.deps import SessionDep
 from runtime.errors import FieldError, ProblemError
 from runtime.web.i18n import gettext as _
@@ -25,6 +26,22 @@ router = APIRouter(include_in_schema=False)
 #: The bpmn-moddle descriptor of the ``tangram:`` namespace (for the Modeler).
 MODDLE_DESCRIPTOR = Path(__file__).parents[2] / "engines" / "flow" / "bpmn" / "tangram.json"
 FLOW_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def calendar_choices(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The calendars a business-hours timer may count on: the draft's own, then the shipped."""
+    own = [
+        {"key": c.get("key"), "name": c.get("name") or {}}
+        for c in definition.get("calendars") or []
+        if isinstance(c, dict) and c.get("key")
+    ]
+    taken = {c["key"] for c in own}
+    shipped = [
+        {"key": key, "name": load_calendar(key).name}
+        for key in shipped_calendars()
+        if key not in taken
+    ]
+    return own + shipped
 
 
 def moddle_descriptor() -> dict[str, Any]:
@@ -77,6 +94,7 @@ async def flow_page(
         forms=forms,
         roles=definition.get("roles") or [],
         flows=[f.get("key") for f in definition.get("flows") or []],
+        calendars=calendar_choices(definition),
         org=await org_choices(db),
         types=field_types(),
         moddle=moddle_descriptor(),

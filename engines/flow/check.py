@@ -1,7 +1,8 @@
 """Whole-flow validation: one start, every node reachable, an end reachable from every node,
 gateway conditions present, countersigns and timers valid, and every reference (forms,
-fields, roles, other flows) resolvable. Returns every problem at once; each path names the
-flow and the node or edge (``flows[ticket].nodes[approve].assignee``)."""
+fields, roles, other flows, business calendars) resolvable. Returns every problem at once;
+each path names the flow and the node or edge (``flows[ticket].nodes[approve].assignee``),
+each message is in the context's locale (:mod:`engines.flow.messages`: stable code + params)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engines.flow.graph import Graph
+from engines.flow.messages import problem
 from engines.flow.model import (
     ACTIVITIES,
     GATEWAYS,
@@ -30,6 +32,7 @@ from engines.flow.model import (
 from engines.form.check import SchemaProblem, rule_var_paths, rule_vars
 from engines.form.schema import FormSchema
 from engines.logic import iter_errors
+from engines.rules.calendar import shipped_calendars
 from engines.urls import HttpUrl, UrlProblem, header_problem, parse_http_url
 
 #: Record columns a rule may read besides the form's fields (``record.id`` …).
@@ -54,6 +57,10 @@ class CheckContext:
     flows: set[str] = field(default_factory=set)
     url_check: Callable[[HttpUrl], UrlProblem | None] | None = None
     webhook_secrets: set[str] | None = None
+    #: Keys of the app's own business calendars (the shipped ones are always known).
+    calendars: set[str] = field(default_factory=set)
+    #: The language of the problems' messages (``en`` or ``zh-CN``; codes never change).
+    locale: str = "en"
 
 
 def check_flow(
@@ -70,13 +77,11 @@ def check_flows(flows: list[Flow], context: CheckContext) -> list[SchemaProblem]
     keys = Counter(f.key for f in flows)
     for key, count in keys.items():
         if count > 1:
-            problems.append(
-                SchemaProblem(f"flows[{key}]", "duplicate_key", "a flow key is used twice")
-            )
+            problems.append(problem(f"flows[{key}]", "duplicate_key", context.locale))
     context = replace(context, flows=set(keys))
     for flow in flows:
         problems.extend(check_flow(flow, context))
-    problems.extend(_call_cycles(flows))
+    problems.extend(_call_cycles(flows, context.locale))
     return problems
 
 
@@ -102,7 +107,7 @@ def _assignees(flow: Flow) -> Iterable[Assignee]:
             yield from node.cc
 
 
-def _call_cycles(flows: list[Flow]) -> list[SchemaProblem]:
+def _call_cycles(flows: list[Flow], locale: str = "en") -> list[SchemaProblem]:
     calls = {f.key: {n.flow for n in f.nodes if isinstance(n, CallActivity)} for f in flows}
     problems = []
     for key in calls:
@@ -111,9 +116,7 @@ def _call_cycles(flows: list[Flow]) -> list[SchemaProblem]:
         while stack:
             nxt = stack.pop()
             if nxt == key:
-                problems.append(
-                    SchemaProblem(f"flows[{key}]", "call_cycle", "the flow ends up calling itself")
-                )
+                problems.append(problem(f"flows[{key}]", "call_cycle", locale))
                 break
             if nxt not in seen:
                 seen.add(nxt)
@@ -130,14 +133,14 @@ class _Checker:
         self.graph = Graph(flow)
         self.form = context.forms.get(flow.form) if flow.form else None
 
-    def add(self, path: str, code: str, message: str) -> None:
-        self.problems.append(
-            SchemaProblem(f"{self.prefix}.{path}" if path else self.prefix, code, message)
-        )
+    def add(self, path: str, code: str, key: str = "", **params: Any) -> None:
+        """The problem ``code`` at ``path`` (worded by message ``key``, default the code)."""
+        where = f"{self.prefix}.{path}" if path else self.prefix
+        self.problems.append(problem(where, code, self.context.locale, key, **params))
 
     def run(self) -> None:
         if self.flow.form is not None and self.form is None:
-            self.add("form", "unknown_form", f"no form {self.flow.form!r} in this app")
+            self.add("form", "unknown_form", form=self.flow.form)
         self._ids()
         self._edges()
         self._shape()
@@ -149,7 +152,7 @@ class _Checker:
         for index, trigger in enumerate(self.flow.triggers):
             where = f"triggers[{index}]"
             if self.flow.form is None:
-                self.add(where, "trigger_without_form", "record triggers need the flow's form")
+                self.add(where, "trigger_without_form")
             elif trigger.field is not None:
                 self._field(f"{where}.field", trigger.field)
             if trigger.condition is not None:
@@ -163,7 +166,7 @@ class _Checker:
         counts = Counter([n.id for n in self.flow.nodes] + [e.id for e in self.flow.edges])
         for item, count in counts.items():
             if count > 1:
-                self.add(f"ids[{item}]", "duplicate_id", f"the id {item!r} is used {count} times")
+                self.add(f"ids[{item}]", "duplicate_id", item=item, count=count)
 
     def _edges(self) -> None:
         for edge in self.flow.edges:
@@ -171,7 +174,7 @@ class _Checker:
             for end in ("source", "target"):
                 ref = getattr(edge, end)
                 if ref not in self.graph.nodes:
-                    self.add(f"{where}.{end}", "unknown_node", f"no node {ref!r}")
+                    self.add(f"{where}.{end}", "unknown_node", node=ref)
             if edge.condition is not None:
                 self._rule(f"{where}.condition", edge.condition)
                 source = self.graph.nodes.get(edge.source)
@@ -179,44 +182,31 @@ class _Checker:
                     "exclusive_gateway",
                     "inclusive_gateway",
                 }:
-                    self.add(
-                        f"{where}.condition",
-                        "condition_not_allowed",
-                        "only edges leaving an exclusive or inclusive gateway take a condition",
-                    )
+                    self.add(f"{where}.condition", "condition_not_allowed")
 
     def _shape(self) -> None:
         starts = self.graph.starts
         if not starts:
-            self.add("nodes", "start_count", "a flow needs exactly one start event, it has none")
+            self.add("nodes", "start_count", "start_count.none", count=0)
         elif len(starts) > 1:
             for start in starts:
-                self.add(
-                    f"nodes[{start}]",
-                    "start_count",
-                    f"a flow needs exactly one start event, it has {len(starts)}",
-                )
+                self.add(f"nodes[{start}]", "start_count", count=len(starts))
         if not any(n.type == "end" for n in self.flow.nodes):
-            self.add("nodes", "no_end", "a flow needs an end event")
+            self.add("nodes", "no_end")
         for node in self.flow.nodes:
             where = f"nodes[{node.id}]"
             outs = self.graph.outgoing[node.id]
             ins = self.graph.incoming[node.id]
             if node.type in {"start", "boundary_timer"} and ins:
-                self.add(where, "incoming_not_allowed", f"a {node.type} node has no incoming edges")
+                self.add(where, "incoming_not_allowed", type=node.type)
             if node.type == "end":
                 if outs:
-                    self.add(where, "outgoing_not_allowed", "an end event has no outgoing edges")
+                    self.add(where, "outgoing_not_allowed")
             elif node.type in GATEWAYS:
                 if not outs:
-                    self.add(where, "no_outgoing", "a gateway needs an outgoing edge")
+                    self.add(where, "no_outgoing")
             elif len(outs) != 1:
-                self.add(
-                    where,
-                    "outgoing_count",
-                    f"a {node.type} node needs exactly one outgoing edge (use a gateway to split), "
-                    f"it has {len(outs)}",
-                )
+                self.add(where, "outgoing_count", type=node.type, count=len(outs))
 
     def _reachability(self) -> None:
         reached: set[str] = set()
@@ -226,9 +216,9 @@ class _Checker:
         finishing = self.graph.reaching(ends)
         for node in self.flow.nodes:
             if node.id not in reached:
-                self.add(f"nodes[{node.id}]", "unreachable", "no path leads here from the start")
+                self.add(f"nodes[{node.id}]", "unreachable")
             elif node.id not in finishing:
-                self.add(f"nodes[{node.id}]", "no_way_out", "no path leads from here to an end")
+                self.add(f"nodes[{node.id}]", "no_way_out")
 
     def _gateways(self) -> None:
         for node in self.flow.nodes:
@@ -240,34 +230,18 @@ class _Checker:
                 continue
             default: str | None = getattr(node, "default", None)
             if default is not None and default not in {e.id for e in outs}:
-                self.add(
-                    f"{where}.default",
-                    "unknown_edge",
-                    f"{default!r} is not an edge leaving this gateway",
-                )
+                self.add(f"{where}.default", "unknown_edge", edge=default)
                 continue
             if len(outs) <= 1 and default is None and all(e.condition is None for e in outs):
                 continue
             for edge in outs:
                 if edge.id == default:
                     if edge.condition is not None:
-                        self.add(
-                            f"edges[{edge.id}].condition",
-                            "condition_on_default",
-                            "the default edge takes no condition",
-                        )
+                        self.add(f"edges[{edge.id}].condition", "condition_on_default")
                 elif edge.condition is None:
-                    self.add(
-                        f"edges[{edge.id}].condition",
-                        "condition_missing",
-                        "every edge leaving this gateway but the default needs a condition",
-                    )
+                    self.add(f"edges[{edge.id}].condition", "condition_missing")
             if default is None and not _exhaustive([e.condition for e in outs]):
-                self.add(
-                    f"{where}.default",
-                    "default_missing",
-                    "the conditions can all be false here: mark one edge as the default",
-                )
+                self.add(f"{where}.default", "default_missing")
 
     # --- nodes -------------------------------------------------------------------------------
 
@@ -284,21 +258,18 @@ class _Checker:
         elif isinstance(node, TimerEvent | BoundaryTimer):
             if node.timer.at is not None:
                 self._rule(f"{where}.timer.at", node.timer.at)
+            name = node.timer.calendar
+            if name is not None and name not in self.context.calendars | set(shipped_calendars()):
+                self.add(f"{where}.timer.calendar", "unknown_calendar", calendar=name, node=node.id)
             if isinstance(node, BoundaryTimer):
                 host = self.graph.nodes.get(node.attached_to)
                 if host is None:
-                    self.add(
-                        f"{where}.attached_to", "unknown_node", f"no node {node.attached_to!r}"
-                    )
+                    self.add(f"{where}.attached_to", "unknown_node", node=node.attached_to)
                 elif host.type not in ACTIVITIES:
-                    self.add(
-                        f"{where}.attached_to",
-                        "not_an_activity",
-                        "a boundary timer sits on a task or call activity",
-                    )
+                    self.add(f"{where}.attached_to", "not_an_activity")
         elif isinstance(node, CallActivity):
             if node.flow not in self.context.flows:
-                self.add(f"{where}.flow", "unknown_flow", f"no flow {node.flow!r} in this app")
+                self.add(f"{where}.flow", "unknown_flow", flow=node.flow)
             # Inputs read this flow's context (record included), outputs the child's variables.
             for name, rule in node.inputs.items():
                 self._rule(f"{where}.inputs.{name}", rule)
@@ -313,38 +284,28 @@ class _Checker:
         for index, cc in enumerate(node.cc):
             self._assignee(f"{where}.cc[{index}]", cc)
         if node.fields and self.flow.form is None:
-            self.add(f"{where}.fields", "fields_without_form", "field rights need the flow's form")
+            self.add(f"{where}.fields", "fields_without_form", "fields_without_form.rights")
         for key in node.fields:
             self._field(f"{where}.fields.{key}", key)
         n = node.countersign.n if node.countersign is not None else None
         if n is not None and n > 1 and node.assignee.kind in {"user", "starter"}:
-            self.add(
-                f"{where}.countersign.n",
-                "countersign_n_too_large",
-                f"this assignee gives one signer, fewer than n={n}",
-            )
+            self.add(f"{where}.countersign.n", "countersign_n_too_large", n=n)
         for target in node.return_to:
             other = self.graph.nodes.get(target)
             if other is None:
-                self.add(f"{where}.return_to", "unknown_node", f"no node {target!r}")
+                self.add(f"{where}.return_to", "unknown_node", node=target)
             elif other.type != "user_task":
-                self.add(f"{where}.return_to", "not_a_user_task", f"{target!r} is not a user task")
+                self.add(f"{where}.return_to", "not_a_user_task", node=target)
             elif target == node.id:
-                self.add(f"{where}.return_to", "return_to_self", "a task cannot return to itself")
+                self.add(f"{where}.return_to", "return_to_self")
             elif target not in self.graph.reaching({node.id}):
-                self.add(
-                    f"{where}.return_to",
-                    "not_upstream",
-                    f"{target!r} does not come before this task: it cannot be returned to",
-                )
+                self.add(f"{where}.return_to", "not_upstream", node=target)
 
     def _service(self, node: ServiceTask, where: str) -> None:
         action = node.action
         if isinstance(action, SetFields):
             if self.flow.form is None:
-                self.add(
-                    f"{where}.action", "fields_without_form", "setting fields needs the flow's form"
-                )
+                self.add(f"{where}.action", "fields_without_form", "fields_without_form.set_fields")
             for key, rule in action.values.items():
                 self._field(f"{where}.action.values.{key}", key)
                 self._rule(f"{where}.action.values.{key}", rule)
@@ -353,15 +314,15 @@ class _Checker:
                 self._variable(f"{where}.action.result", action.result)
             target = self.context.forms.get(action.form)
             if target is None:
-                self.add(
-                    f"{where}.action.form", "unknown_form", f"no form {action.form!r} in this app"
-                )
+                self.add(f"{where}.action.form", "unknown_form", form=action.form)
             for key, rule in action.values.items():
                 if target is not None and target.find(key) is None:
                     self.add(
                         f"{where}.action.values.{key}",
                         "unknown_field",
-                        f"no field {key!r} in form {action.form!r}",
+                        "unknown_field.in_form",
+                        field=key,
+                        form=action.form,
                     )
                 self._rule(f"{where}.action.values.{key}", rule)
         elif isinstance(action, SendMail):
@@ -369,7 +330,7 @@ class _Checker:
             for name in ("subject", "body"):
                 error = template_error(getattr(action, name))
                 if error:
-                    self.add(f"{where}.action.{name}", "template_invalid", error)
+                    self.add(f"{where}.action.{name}", "template_invalid", detail=error)
         elif isinstance(action, Webhook):
             self._webhook(action, where)
             if action.result is not None:
@@ -382,18 +343,16 @@ class _Checker:
         if isinstance(parsed, HttpUrl) and self.context.url_check is not None:
             parsed = self.context.url_check(parsed) or parsed
         if isinstance(parsed, UrlProblem):
-            self.add(f"{where}.action.url", parsed.code, parsed.message)
+            self.add(f"{where}.action.url", parsed.code, "url", detail=parsed.message)
         for name, value in action.headers.items():
-            problem = header_problem(name, value)
-            if problem is not None:
-                self.add(f"{where}.action.headers.{name}", problem.code, problem.message)
+            refused = header_problem(name, value)
+            if refused is not None:
+                self.add(
+                    f"{where}.action.headers.{name}", refused.code, "url", detail=refused.message
+                )
         known = self.context.webhook_secrets
         if action.secret is not None and known is not None and action.secret not in known:
-            self.add(
-                f"{where}.action.secret",
-                "webhook_secret_unknown",
-                f"no webhook secret {action.secret!r} is configured (TANGRAM_WEBHOOK_SECRETS)",
-            )
+            self.add(f"{where}.action.secret", "webhook_secret_unknown", secret=action.secret)
 
     def _assignee(self, where: str, assignee: Assignee) -> None:
         # Role keys may name app roles or global roles: both are checked against the database
@@ -401,19 +360,13 @@ class _Checker:
         if assignee.kind in {"field", "department_head"} and assignee.key is not None:
             wanted = "user" if assignee.kind == "field" else "department"
             if self.form is None:
-                self.add(
-                    f"{where}.key", "fields_without_form", "a field assignee needs the flow's form"
-                )
+                self.add(f"{where}.key", "fields_without_form", "fields_without_form.assignee")
             else:
                 spec = self.form.find(assignee.key)
                 if spec is None:
-                    self.add(f"{where}.key", "unknown_field", f"no field {assignee.key!r}")
+                    self.add(f"{where}.key", "unknown_field", field=assignee.key)
                 elif spec.type != wanted:
-                    self.add(
-                        f"{where}.key",
-                        "wrong_field_type",
-                        f"{assignee.key!r} is not a {wanted} field",
-                    )
+                    self.add(f"{where}.key", "wrong_field_type", field=assignee.key, wanted=wanted)
         if assignee.rule is not None:
             self._rule(f"{where}.rule", assignee.rule)
 
@@ -421,27 +374,25 @@ class _Checker:
 
     def _variable(self, where: str, name: str) -> None:
         if name in RESERVED_VARS:
-            self.add(
-                where,
-                "reserved_variable",
-                f"{name!r} is set by the engine in every context; choose another name",
-            )
+            self.add(where, "reserved_variable", name=name)
 
     def _field(self, where: str, key: str) -> None:
         if self.form is not None and self.form.find(key) is None:
-            self.add(where, "unknown_field", f"no field {key!r} in form {self.form.key!r}")
+            self.add(where, "unknown_field", "unknown_field.in_form", field=key, form=self.form.key)
 
     def _rule(self, where: str, rule: Any, *, record: bool = True) -> None:
         errors = list(iter_errors(rule))
         for error in errors:
-            self.add(f"{where}{error.path[1:]}", error.code, error.message)
+            self.add(f"{where}{error.path[1:]}", error.code, "rule", detail=error.message)
         if errors or not record:
             return
         for name in _record_vars(rule):
             if self.form is None:
-                self.add(where, "fields_without_form", f"record.{name}: this flow has no form")
+                self.add(where, "fields_without_form", "fields_without_form.rule", field=name)
             elif name not in RECORD_SYSTEM_VARS and self.form.find(name) is None:
-                self.add(where, "unknown_field", f"no field {name!r} in form {self.form.key!r}")
+                self.add(
+                    where, "unknown_field", "unknown_field.in_form", field=name, form=self.form.key
+                )
 
 
 def _record_vars(rule: Any) -> set[str]:

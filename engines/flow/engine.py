@@ -18,7 +18,7 @@ from typing import Any
 
 from engines.flow.errors import BadAction, FlowError, InstanceFinished, TaskNotOpen
 from engines.flow.graph import Graph, graph_of
-from engines.flow.model import Edge, Flow, UserTask, parse_duration
+from engines.flow.model import DEFAULT_CALENDAR, Edge, Flow, UserTask, parse_duration
 from engines.flow.model import Timer as TimerSpec
 from engines.flow.nodes import NODE_BEHAVIOURS, InclusiveBehaviour
 from engines.flow.state import (
@@ -48,12 +48,22 @@ from engines.flow.state import (
     Token,
 )
 from engines.logic import LogicError, compile_rule
+from engines.rules.calendar import BusinessCalendar, CalendarError, load_calendar
 
 OUTCOMES = {"complete": "completed", "approve": "approved", "reject": "rejected"}
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+#: Finds the business calendar a timer names (None: the default one).
+Calendars = Callable[[str | None], BusinessCalendar]
+
+
+def shipped_calendars(name: str | None) -> BusinessCalendar:
+    """The calendar lookup of instances given none: the shipped calendars only."""
+    return load_calendar(name or DEFAULT_CALENDAR)
 
 
 def _touch(item: Any) -> None:
@@ -193,7 +203,10 @@ class Engine:
         self, inst: Instance, node: str, token: int, spec: TimerSpec, boundary_of: int | None
     ) -> None:
         now = self.clock()
-        if spec.duration is not None:
+        if spec.duration is not None and spec.business_hours:
+            calendar = (inst.calendars or shipped_calendars)(spec.calendar)
+            due = calendar.add_business(now, parse_duration(spec.duration)).astimezone(UTC)
+        elif spec.duration is not None:
             due = now + parse_duration(spec.duration)
         else:
             # No date (an empty field): the wait is over at once rather than never.
@@ -236,6 +249,9 @@ class Engine:
                 except LogicError as exc:
                     self.fail(inst, "rule_error", str(exc), token.node)
                     return
+                except CalendarError as exc:
+                    self.fail(inst, "calendar_error", exc.message(), token.node)
+                    return
             if inst.status != RUNNING or not self._wake_inclusive_joins(inst):
                 return
 
@@ -269,7 +285,10 @@ class Engine:
         record: dict[str, Any] | None = None,
         started_by: int | None = None,
         instance_id: int | None = None,
+        calendars: Calendars | None = None,
     ) -> Instance:
+        """A new instance of ``flow``, stepped until it waits; ``calendars`` finds the
+        business calendars its timers name (default: the shipped ones)."""
         graph = graph_of(flow)
         if not graph.starts:
             raise FlowError("no_start", "the flow has no start event")
@@ -280,6 +299,7 @@ class Engine:
             record=record,
             started_by=started_by,
         )
+        inst.calendars = calendars
         inst.dirty = True
         token = Token(inst.next_seq(), graph.starts[0])
         inst.tokens[token.seq] = token

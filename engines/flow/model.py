@@ -143,10 +143,18 @@ FieldRight = Literal["editable", "required", "readonly", "hidden"]
 
 class Timer(_Model):
     """When a timer fires: after ``duration`` (ISO 8601, e.g. PT24H), or at the datetime the
-    JsonLogic rule ``at`` returns (e.g. a record field)."""
+    JsonLogic rule ``at`` returns (e.g. a record field).
+
+    With ``business_hours`` the duration counts working time only, on the business calendar
+    ``calendar`` (the app's own or a shipped one, :mod:`engines.rules.calendar`: weekly hours,
+    holidays, make-up workdays); without a calendar, the app's default (see
+    :data:`DEFAULT_CALENDAR`). ``PT2H`` started Friday 17:00 on a 9-to-5 calendar fires Monday
+    11:00."""
 
     duration: str | None = None
     at: Rule = None
+    business_hours: bool = False
+    calendar: str | None = Field(default=None, pattern=KEY_PATTERN)
 
     @field_validator("duration")
     @classmethod
@@ -159,7 +167,16 @@ class Timer(_Model):
     def _one(self) -> Timer:
         if (self.duration is None) == (self.at is None):
             raise ValueError("give exactly one of duration and at")
+        if self.business_hours and self.duration is None:
+            raise ValueError("business_hours counts a duration; a timer with at takes none")
+        if self.calendar is not None and not self.business_hours:
+            raise ValueError("calendar applies to business_hours timers only")
         return self
+
+
+#: The calendar of a business-hours timer that names none: the app's first own calendar, else
+#: this shipped one (Monday to Friday 09:00-17:00) in the organisation's time zone.
+DEFAULT_CALENDAR = "standard_weekdays"
 
 
 # --- nodes -----------------------------------------------------------------------------------

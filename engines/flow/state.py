@@ -140,6 +140,7 @@ class Instance:
     """A flow instance: its variables, the record it runs on, and its live items."""
 
     __slots__ = (
+        "calendars",
         "dirty",
         "effects",
         "error",
@@ -197,6 +198,8 @@ class Instance:
         self.visited: list[str] = []
         #: Tokens ready to step (the interpreter's work list).
         self.queue: list[Token] = []
+        #: Finds the business calendars of business-hours timers (None: the shipped ones).
+        self.calendars: Any = None
 
     def next_seq(self) -> int:
         self.seq += 1

@@ -5,13 +5,16 @@ soft-deleted), so its id names one definition for good and its flows are parsed 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps.definition import AppDefinition, load
 from builder.apps.models import App, AppVersion
-from engines.flow.model import Flow
+from engines.flow.engine import Calendars
+from engines.flow.model import DEFAULT_CALENDAR, Flow
+from engines.rules.calendar import BusinessCalendar, load_calendar, parse_calendar
 from runtime.errors import ProblemError
 
 _CACHE_LIMIT = 256
@@ -41,6 +44,26 @@ async def definition(db: AsyncSession, version_id: int) -> AppDefinition:
         _definitions.clear()
     _definitions[version_id] = parsed
     return parsed
+
+
+@lru_cache(maxsize=16)
+def default_calendar(time_zone: str) -> BusinessCalendar:
+    """The shipped default calendar's hours in the organisation's time zone ``time_zone``."""
+    shipped = load_calendar(DEFAULT_CALENDAR)
+    return parse_calendar({**shipped.model_dump(mode="json"), "timezone": time_zone})
+
+
+def calendars(document: AppDefinition, time_zone: str) -> Calendars:
+    """How the timers of ``document``'s flows find their business calendar: the app's own
+    by key, else a shipped one; none named: the app's first own calendar, else the default
+    (:data:`~engines.flow.model.DEFAULT_CALENDAR`) in the organisation's time zone."""
+
+    def find(name: str | None) -> BusinessCalendar:
+        if name is None:
+            return document.calendars[0] if document.calendars else default_calendar(time_zone)
+        return document.calendar(name) or load_calendar(name)
+
+    return find
 
 
 def clear_cache() -> None:

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engines.flow.engine import Engine
+from engines.flow.engine import Calendars, Engine
 from engines.flow.errors import FlowError, TaskNotOpen
 from engines.flow.model import ServiceTask, UserTask
 from engines.flow.state import COMPLETED, REJECTED, RUNNING, Effect, Task
+from runtime.config import get_settings
 from runtime.errors import FieldError, ProblemError
 from runtime.flows import assign, definitions, loading, store
 from runtime.flows.definitions import FlowRef
@@ -69,8 +70,15 @@ async def open_run(
     row = loaded.row
     flow = await definitions.flow_of(db, row["version_id"], row["flow_key"])
     run = await store.load(db, loaded, flow)
+    run.inst.calendars = await _calendars(db, row["version_id"])
     await _load_record(db, run)
     return run
+
+
+async def _calendars(db: AsyncSession, version_id: int) -> Calendars:
+    """Where the version's business-hours timers find their calendars."""
+    document = await definitions.definition(db, version_id)
+    return definitions.calendars(document, get_settings().time_zone)
 
 
 async def _load_record(db: AsyncSession, run: Run) -> None:
@@ -113,7 +121,13 @@ async def start(
             raise ProblemError("not_found", detail=f"record {record_id}")
     elif record_id is not None:
         record_id = None
-    inst = ENGINE.start(ref.flow, variables=variables, record=record, started_by=actor_id)
+    inst = ENGINE.start(
+        ref.flow,
+        variables=variables,
+        record=record,
+        started_by=actor_id,
+        calendars=await _calendars(db, ref.version_id),
+    )
     run = Run(
         inst,
         ref.app_id,

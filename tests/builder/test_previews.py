@@ -242,6 +242,51 @@ async def test_flow_checks_name_nodes_and_edges(client, admin):
     assert not_an_object.status_code == 422
 
 
+async def test_flow_check_problems_speak_the_callers_language(client, admin):
+    app = await _flow_app(client, admin)
+    url = f"{app.base}/draft/flows/check"
+    timer = {"duration": "PT8H", "business_hours": True, "calendar": "nowhere"}
+    late = {"id": "late", "type": "boundary_timer", "attached_to": "check", "timer": timer}
+    bodies = {}
+    for language in ("en", "zh-CN"):
+        headers = {**admin.headers, "Accept-Language": language}
+        answer = await client.post(url, json={"flow": review(late)}, headers=headers)
+        assert answer.status_code == 200, answer.text
+        bodies[language] = answer.json()["problems"]
+    assert [p["code"] for p in bodies["en"]] == [p["code"] for p in bodies["zh-CN"]]
+    calendar = [p for p in bodies["zh-CN"] if p["code"] == "unknown_calendar"]
+    assert calendar == [
+        {
+            "path": "flows[review].nodes[late].timer.calendar",
+            "code": "unknown_calendar",
+            "message": "没有工作日历 'nowhere'（定时器 'late' 按它计算工作时间）",
+            "element_type": "node",
+            "element_id": "late",
+            "params": {"calendar": "nowhere", "node": "late"},
+            "bpmn_type": None,
+            "line": None,
+            "column": None,
+        }
+    ]
+    english = {p["code"]: p["message"] for p in bodies["en"]}
+    assert english["unknown_calendar"].startswith("no calendar 'nowhere'")
+    assert english["no_way_out"] == "no path leads from here to an end"
+    # The draft's own calendars are known.
+    draft = await app.draft()
+    calendars = [{"key": "nowhere", "timezone": "UTC", "weekly": {"0": [["09:00", "17:00"]]}}]
+    saved = await client.put(
+        f"{app.base}/draft",
+        json={
+            "row_version": draft["row_version"],
+            "definition": {**draft["definition"], "calendars": calendars},
+        },
+        headers=admin.headers,
+    )
+    assert saved.status_code == 200, saved.text
+    again = (await client.post(url, json={"flow": review(late)}, headers=admin.headers)).json()
+    assert "unknown_calendar" not in {p["code"] for p in again["problems"]}
+
+
 async def test_form_checks_give_paths_and_field_keys(client, admin):
     app = await _flow_app(client, admin)
     url = f"{app.base}/draft/forms/check"

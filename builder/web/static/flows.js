@@ -1,11 +1,15 @@
 // Flow designer: the bpmn-js Modeler limited to the elements the engine runs, and our own
-// properties panel for the tangram: attributes of the selected element. The BPMN XML is the
-// source; saving POSTs it to the import endpoint, which checks it and stores it in the draft.
+// properties panel for the tangram: attributes of the selected element. Every panel edit is a
+// bpmn-js command (modeling.updateModdleProperties), so Ctrl+Z and the undo button undo it like
+// a diagram edit. The BPMN XML is the source: each change is checked by the draft's flow check
+// endpoint (problems listed and marked on the diagram as you edit), and saving POSTs it to the
+// import endpoint, which checks it again and stores it in the draft.
 (function () {
   "use strict";
   var JSONLOGIC = "https://jsonlogic.com";
   var T = {}, ORG = {}, DATA = {}, CONFIG = {}, modeler = null, dirty = false, problemMarks = [];
-  var rowVersion = null, saves = 0;
+  var rowVersion = null, saves = 0, checks = 0, checkTimer = null, checkSeq = 0;
+  var CHECK_DELAY = 600;
 
   function el(tag, attrs, children) { return window.tangram.el(tag, attrs, children); }
   var uid = 0;
@@ -37,19 +41,25 @@
     if (!found || !found.body) return {};
     try { return JSON.parse(found.body); } catch (e) { return {}; }
   }
-  function setExtension(bo, props) {
+  // A new bpmn:ExtensionElements holding ``props`` (the old one is left as it was, for undo).
+  function extensionWith(bo, props) {
     var moddle = modeler.get("moddle");
-    if (!bo.extensionElements) bo.extensionElements = moddle.create("bpmn:ExtensionElements", { values: [] });
-    var values = bo.extensionElements.values = (bo.extensionElements.values || []).filter(function (v) {
+    var values = ((bo.extensionElements && bo.extensionElements.values) || []).filter(function (v) {
       return v.$type !== "tangram:properties";
     });
     if (Object.keys(props).length) values.push(moddle.create("tangram:properties", { body: JSON.stringify(props) }));
-    markDirty();
+    return values.length ? moddle.create("bpmn:ExtensionElements", { values: values }) : undefined;
   }
-  function editExtension(bo, mutate) {
+  function shapeOf(bo) {
+    return modeler.get("elementRegistry").get(bo.id) || modeler.get("canvas").getRootElement();
+  }
+  // Change the extension (and ``more`` properties of ``bo``) in one undoable command.
+  function editExtension(bo, mutate, more) {
     var props = extension(bo);
     mutate(props);
-    setExtension(bo, props);
+    var changes = { extensionElements: extensionWith(bo, props) };
+    Object.keys(more || {}).forEach(function (key) { changes[key] = more[key]; });
+    modeler.get("modeling").updateModdleProperties(shapeOf(bo), bo, changes);
   }
 
   // --- palette and context pad: only what the engine runs -------------------------------------
@@ -201,9 +211,8 @@
         next = { mode: mode.value, sequential: sequential.checked };
         if (mode.value === "n_of_m") next.n = parseInt(n.value, 10) || 1;
       }
-      editExtension(bo, function (p) { if (next) p.countersign = next; else delete p.countersign; });
       var moddle = modeler.get("moddle");
-      modeler.get("modeling").updateProperties(element, {
+      editExtension(bo, function (p) { if (next) p.countersign = next; else delete p.countersign; }, {
         loopCharacteristics: next ? moddle.create("bpmn:MultiInstanceLoopCharacteristics", { isSequential: next.sequential }) : undefined
       });
       sync();
@@ -255,7 +264,6 @@
         modeler.get("modeling").updateProperties(element, {
           conditionExpression: empty ? undefined : moddle.create("bpmn:FormalExpression", { language: JSONLOGIC, body: JSON.stringify(logic) })
         });
-        markDirty();
       }
     });
     var source = bo.sourceRef;
@@ -265,23 +273,50 @@
       isDefault.addEventListener("change", function () {
         var gateway = modeler.get("elementRegistry").get(source.id);
         modeler.get("modeling").updateProperties(gateway, { default: isDefault.checked ? bo : undefined });
-        markDirty();
       });
       box.appendChild(el("div", { className: "field field--check" }, [isDefault, el("label", { for: isDefault.id, text: T.default_flow })]));
     }
     return box;
   }
 
-  function timerPanel(bo) {
+  function timerPanel(element) {
+    var bo = element.businessObject;
     var definition = timerDefinition(bo);
+    var props = extension(bo);
     var box = el("fieldset", { className: "flow-props__group", "data-timer": "" }, [el("legend", { text: T.timer })]);
     var duration = input(definition.timeDuration && definition.timeDuration.body, { placeholder: "PT24H" });
     duration.addEventListener("change", function () {
       var moddle = modeler.get("moddle");
-      definition.timeDuration = duration.value.trim() ? moddle.create("bpmn:FormalExpression", { body: duration.value.trim() }) : undefined;
-      markDirty();
+      var text = duration.value.trim();
+      modeler.get("modeling").updateModdleProperties(element, definition, {
+        timeDuration: text ? moddle.create("bpmn:FormalExpression", { body: text }) : undefined
+      });
     });
     box.appendChild(field(T.duration, duration, "timer-duration"));
+    // Business hours: the duration counts working time on a calendar of the draft.
+    var business = el("input", { type: "checkbox", id: "flow-business-" + (++uid), "data-prop": "timer-business-hours" });
+    business.checked = !!props.business_hours;
+    box.appendChild(el("div", { className: "field field--check" }, [business, el("label", { for: business.id, text: T.business_hours })]));
+    var options = [{ key: "", label: T.calendar_default }].concat((DATA.calendars || []).map(function (c) {
+      return { key: c.key, label: (label(c.name) || c.key) + " (" + c.key + ")" };
+    }));
+    var calendar = select(options, props.calendar || "");
+    var calendarField = field(T.calendar, calendar, "timer-calendar");
+    calendarField.hidden = !business.checked;
+    box.appendChild(calendarField);
+    function save() {
+      editExtension(bo, function (p) {
+        delete p.business_hours;
+        delete p.calendar;
+        if (business.checked) {
+          p.business_hours = true;
+          if (calendar.value) p.calendar = calendar.value;
+        }
+      });
+      calendarField.hidden = !business.checked;
+    }
+    business.addEventListener("change", save);
+    calendar.addEventListener("change", save);
     return box;
   }
 
@@ -348,7 +383,6 @@
     var flow = select(options, bo.calledElement);
     flow.addEventListener("change", function () {
       modeler.get("modeling").updateProperties(element, { calledElement: flow.value || undefined });
-      markDirty();
     });
     return field(T.called_flow, flow, "called-flow");
   }
@@ -390,7 +424,7 @@
     } else if (is(bo, "bpmn:CallActivity")) {
       panel.appendChild(callPanel(element));
     } else if ((is(bo, "bpmn:IntermediateCatchEvent") || is(bo, "bpmn:BoundaryEvent")) && timerDefinition(bo)) {
-      panel.appendChild(timerPanel(bo));
+      panel.appendChild(timerPanel(element));
     }
   }
 
@@ -470,8 +504,38 @@
         return response.json().catch(function () { return null; }).then(function (data) { return { ok: response.ok, status: response.status, data: data }; });
       });
   }
+  // The draft's flow check: the engine's problems, in the user's language, listed and marked.
+  function check() {
+    clearTimeout(checkTimer);
+    var seq = ++checkSeq;
+    return currentXml().then(function (xml) {
+      return fetch(DATA.check_url, { method: "POST", credentials: "same-origin", body: xml,
+        headers: { "Content-Type": "application/xml", "X-CSRF-Token": window.tangram.csrfToken() } });
+    }).then(function (response) { return response.ok ? response.json() : null; }).then(function (data) {
+      if (!data || seq !== checkSeq) return data;  // a later check is on its way
+      lastFlow = data.flow || lastFlow;
+      showProblems(data.problems || []);
+      checks += 1;
+      document.body.setAttribute("data-flow-checked", String(checks));
+      return data;
+    }).catch(function () { return null; });
+  }
+  function checkSoon() {
+    clearTimeout(checkTimer);
+    checkTimer = setTimeout(check, CHECK_DELAY);
+  }
   function save() {
-    status(T.saving);
+    status(T.checking);
+    return check().then(function (checked) {
+      if (checked && checked.problems && checked.problems.length) {
+        status(T.fix_first);
+        return null;
+      }
+      status(T.saving);
+      return send();
+    });
+  }
+  function send() {
     return currentXml().then(function (xml) { return post(xml, true); }).then(function (answer) {
       var data = answer.data || {};
       if (answer.ok) {
@@ -502,6 +566,26 @@
       link.remove();
     });
   }
+  // Ctrl+Z / Ctrl+Shift+Z (Ctrl+Y) outside the canvas (which has its own keyboard binding) and
+  // outside text fields (which undo their own typing): undo or redo the last edit.
+  function historyKey(event) {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+    var key = event.key.toLowerCase();
+    if (key !== "z" && key !== "y") return;
+    var target = event.target;
+    if (target.closest && target.closest("[data-flow-canvas]")) return;
+    var typing = target.tagName === "TEXTAREA" || target.isContentEditable ||
+      (target.tagName === "INPUT" && !/^(checkbox|radio|button|submit|file)$/.test(target.type));
+    if (typing) return;
+    event.preventDefault();
+    var stack = modeler.get("commandStack");
+    if (key === "y" || event.shiftKey) stack.redo(); else stack.undo();
+  }
+  function syncHistory() {
+    var stack = modeler.get("commandStack");
+    document.querySelector("[data-flow-undo]").disabled = !stack.canUndo();
+    document.querySelector("[data-flow-redo]").disabled = !stack.canRedo();
+  }
   function upload(file) {
     file.text().then(function (xml) {
       return open(xml).then(function () { markDirty(); status(T.uploaded); });
@@ -522,7 +606,16 @@
     });
     window.tangram.flowModeler = modeler;
     modeler.on("selection.changed", function (event) { renderProps(event.newSelection.length === 1 ? event.newSelection[0] : null); });
-    modeler.on("commandStack.changed", function () { markDirty(); });
+    modeler.on("commandStack.changed", function (event) {
+      markDirty();
+      checkSoon();
+      if (event.trigger === "undo" || event.trigger === "redo") {
+        // Show what the undone (or redone) edit left, in the panel too.
+        var selected = modeler.get("selection").get();
+        renderProps(selected.length === 1 ? selected[0] : null);
+      }
+      syncHistory();
+    });
     var loading = DATA.exists
       ? fetch(DATA.bpmn_url, { credentials: "same-origin" }).then(function (r) { return r.text(); })
       : Promise.resolve(emptyXml());
@@ -530,7 +623,11 @@
       dirty = !DATA.exists;
       status(DATA.exists ? T.loaded : T.dirty);
       document.body.setAttribute("data-flow-ready", "true");
+      syncHistory();
+      return check();
     });
+    document.querySelector("[data-flow-undo]").addEventListener("click", function () { modeler.get("commandStack").undo(); });
+    document.querySelector("[data-flow-redo]").addEventListener("click", function () { modeler.get("commandStack").redo(); });
     document.querySelector("[data-flow-save]").addEventListener("click", save);
     document.querySelector("[data-flow-download]").addEventListener("click", download);
     document.querySelector("[data-flow-upload]").addEventListener("change", function (event) {
@@ -539,11 +636,12 @@
     });
     document.addEventListener("keydown", function (event) {
       if ((event.ctrlKey || event.metaKey) && event.key === "s") { event.preventDefault(); save(); }
+      historyKey(event);
     });
     window.addEventListener("beforeunload", function (event) { if (dirty) { event.preventDefault(); event.returnValue = ""; } });
   }
 
   window.tangram = window.tangram || {};
-  window.tangram.flowDesigner = { save: save, xml: currentXml };
+  window.tangram.flowDesigner = { save: save, check: check, xml: currentXml };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();

@@ -7,7 +7,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from engines.flow.bpmn.context import MISSING, Context
-from engines.flow.bpmn.mapping import EXTENSION, labels_from, load_json
+from engines.flow.bpmn.mapping import EXTENSION, TIMER_EXTENSION, labels_from, load_json
 from engines.flow.bpmn.namespaces import JSONLOGIC, SCRIPT_FORMAT, display, split
 from engines.flow.bpmn.vocabulary import EVENT_DEFINITIONS, NODE_TYPES
 from engines.flow.model import parse_duration
@@ -128,8 +128,9 @@ def _event(
             )
             return None
         timer = _timer(ctx, element, definitions[0])
+        options = {k: doc.pop(k) for k in TIMER_EXTENSION if k in doc}
         if timer is not None:
-            doc["timer"] = timer
+            doc["timer"] = {**timer, **options}
         if kind == "boundary_timer":
             doc["interrupting"] = element.get("cancelActivity", "true") != "false"
             if not element.get("attachedToRef"):

@@ -9,6 +9,7 @@ from engines.flow.bpmn import layout
 from engines.flow.bpmn.mapping import (
     EXTENSION,
     FLOW_EXTENSION,
+    TIMER_EXTENSION,
     completion_condition,
     dump_json,
     labels_to_export,
@@ -111,6 +112,8 @@ class _Exporter:
         props = node.model_dump(include=wanted, exclude_defaults=True)
         if "action" in props:  # its kind is a default, yet it tells the actions apart
             props["action"] = {"kind": node.action.kind, **props["action"]}
+        if isinstance(node, TimerEvent | BoundaryTimer):
+            props = node.timer.model_dump(include=set(TIMER_EXTENSION), exclude_defaults=True)
         _extension(element, node.name, props)
         for edge in self.flow.edges:
             if edge.target == node.id:

@@ -29,8 +29,16 @@ def from_bpmn(
 
     The import itself does not validate the flow beyond its model; with ``check`` the flow
     (when there is one) also goes through :func:`engines.flow.check.check_flow` with
-    ``context``, and its findings are in ``check_problems``.
+    ``context``, and its findings are in ``check_problems``. Messages are in the context's
+    locale (codes never change).
     """
+    result = _from_bpmn(xml, check, context)
+    locale = context.locale if context is not None else "en"
+    result.problems = [p.in_locale(locale) for p in result.problems]
+    return result
+
+
+def _from_bpmn(xml: str | bytes, check: bool, context: CheckContext | None) -> ImportResult:
     parsed = parse_xml(xml)
     if isinstance(parsed, Problem):
         return ImportResult(None, None, [parsed])

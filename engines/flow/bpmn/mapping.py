@@ -9,6 +9,8 @@ from typing import Any
 
 from engines.flow.model import Countersign
 
+#: Timer properties BPMN has no place for, kept in the timer event's extension.
+TIMER_EXTENSION = ("business_hours", "calendar")
 #: Properties kept in the extension, per node type (``name`` is handled by :func:`labels`);
 #: every other property has a place in BPMN itself.
 EXTENSION: dict[str, frozenset[str]] = {
@@ -17,6 +19,9 @@ EXTENSION: dict[str, frozenset[str]] = {
     ),
     "service_task": frozenset({"action", "max_attempts"}),
     "call_activity": frozenset({"inputs", "outputs"}),
+    # The timer's business-hours options (its duration or date is in timerEventDefinition).
+    "timer": frozenset(TIMER_EXTENSION),
+    "boundary_timer": frozenset(TIMER_EXTENSION),
 }
 #: Flow properties kept in the process's extension (and ``key``, when the process id is not
 #: the flow key because a node has that id).

@@ -45,7 +45,11 @@ COUNTERSIGNS = st.one_of(
         allow_add_signer=st.booleans(),
     ),
 )
-TIMERS = st.builds(dict, duration=DURATIONS) | st.builds(dict, at=NON_NULL_RULES)
+TIMERS = (
+    st.builds(dict, duration=DURATIONS)
+    | st.builds(dict, at=NON_NULL_RULES)
+    | st.builds(dict, duration=DURATIONS, business_hours=st.just(True), calendar=st.none() | KEYS)
+)
 VALUES = st.dictionaries(KEYS, RULES, max_size=2)
 ACTIONS = st.one_of(
     st.builds(

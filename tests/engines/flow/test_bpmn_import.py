@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from engines.flow.bpmn import from_bpmn, to_bpmn
+from engines.flow.bpmn.problems import ZH
 from engines.flow.check import CheckContext
 from engines.flow.model import Countersign, Layout, Point
 from tests.engines.flow.bpmn_support import DATA, TICKET_BPMN, every_element, ticket
@@ -304,3 +307,18 @@ def test_problems_as_dicts():
         "element_id": problem.element_id,
         "element_type": problem.element_type,
     }
+
+
+@pytest.mark.parametrize(
+    "name", ["broken_refs.bpmn", "bad_extensions.bpmn", "foreign_timers.bpmn", "modeler.bpmn"]
+)
+def test_import_problems_are_worded_in_the_callers_language(name):
+    xml = (DATA / name).read_bytes()
+    english = from_bpmn(xml).problems
+    chinese = from_bpmn(xml, context=CheckContext(locale="zh-CN")).problems
+    assert english, name
+    assert [p.code for p in chinese] == [p.code for p in english]
+    for en, zh in zip(english, chinese, strict=True):
+        assert en.code in ZH, en.code
+        assert re.search("[\u4e00-\u9fff]", zh.message), zh.message
+        assert (zh.element_id, zh.element_type) == (en.element_id, en.element_type)

@@ -44,3 +44,13 @@ def test_generated_flows_round_trip(flow):
     result = from_bpmn(to_bpmn(flow))
     assert result.problems == []
     assert result.flow == flow
+
+
+def test_business_hours_timers_keep_their_options_in_the_extension():
+    flow = every_element()
+    xml = to_bpmn(flow)
+    assert '"business_hours": true' in xml and '"calendar": "cn_workdays_2026_2027"' in xml
+    back = from_bpmn(xml).flow
+    assert back is not None
+    assert back.node("approve_timeout").timer == flow.node("approve_timeout").timer
+    assert back.node("approve_timeout").timer.business_hours is True

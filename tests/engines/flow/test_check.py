@@ -444,3 +444,48 @@ def test_webhook_urls_headers_and_secrets() -> None:
         ("flows[service].nodes[hook].action.url", "webhook_forbidden_address"),
         ("flows[service].nodes[hook].action.secret", "webhook_secret_unknown"),
     }
+
+
+def test_problems_have_stable_codes_params_and_messages_in_the_callers_language() -> None:
+    from engines.flow.messages import FlowProblem
+
+    document = {
+        "key": "lonely",
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {
+                "id": "wait",
+                "type": "timer",
+                "timer": {"duration": "PT1H", "business_hours": True, "calendar": "nowhere"},
+            },
+            {"id": "island", "type": "script"},
+        ],
+        "edges": [{"id": "e1", "source": "start", "target": "wait"}],
+    }
+    flow = load(document)
+    english = {(p.path, p.code): p for p in check_flow(flow)}
+    chinese = {(p.path, p.code): p for p in check_flow(flow, CheckContext(locale="zh-CN"))}
+    assert english.keys() == chinese.keys()
+    assert english["flows[lonely].nodes", "no_end"].message == "a flow needs an end event"
+    assert chinese["flows[lonely].nodes", "no_end"].message == "流程需要一个结束事件"
+    calendar = chinese["flows[lonely].nodes[wait].timer.calendar", "unknown_calendar"]
+    assert isinstance(calendar, FlowProblem) and calendar.code == "unknown_calendar"
+    assert calendar.params == {"calendar": "nowhere", "node": "wait"}
+    assert calendar.message == "没有工作日历 'nowhere'（定时器 'wait' 按它计算工作时间）"
+    assert "no calendar 'nowhere'" in calendar.message_in("en")
+    count = chinese["flows[lonely].nodes[wait]", "outgoing_count"]
+    assert count.message == "定时器需要且只能有一条出去的连线（要分支请使用网关），当前有 0 条"
+    assert chinese["flows[lonely].nodes[island]", "unreachable"].message == "从开始事件无法到达此处"
+
+
+def test_every_message_has_both_languages_with_the_same_placeholders() -> None:
+    import string
+
+    from engines.flow.messages import MESSAGES
+
+    def names(text: str) -> set[str]:
+        return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+    for key, (en, zh) in MESSAGES.items():
+        assert en and zh, key
+        assert names(en) - {"type"} <= names(zh) | {"type", "wanted"}, key

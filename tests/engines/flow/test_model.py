@@ -181,3 +181,15 @@ def test_flows_are_immutable_and_round_trip() -> None:
     assert flow.node("resolve").type == "user_task"
     assert flow.node("nope") is None
     assert flow.schema_version == 1
+
+
+def test_business_hours_timers_take_a_duration_and_maybe_a_calendar() -> None:
+    from engines.flow.model import Timer
+
+    assert Timer(duration="PT8H", business_hours=True, calendar="cn_9x5").calendar == "cn_9x5"
+    with pytest.raises(ValidationError, match="business_hours counts a duration"):
+        Timer(at={"var": "record.due"}, business_hours=True)
+    with pytest.raises(ValidationError, match="calendar applies to business_hours"):
+        Timer(duration="PT8H", calendar="cn_9x5")
+    with pytest.raises(ValidationError):
+        Timer(duration="PT8H", business_hours=True, calendar="Not A Key")

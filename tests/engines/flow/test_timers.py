@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from engines.rules.calendar import parse_calendar
+
 from .support import Harness, actions, flow, variant
 
 TIMERS = flow("timers")
@@ -116,3 +118,77 @@ def test_timers_on_a_finished_instance_do_not_fire() -> None:
     h.do(inst, "cancel", user=1)
     assert escalate.status == "cancelled"
     assert h.do(inst, "fire_timer", escalate.seq) is False
+
+
+# --- business hours ---------------------------------------------------------------------------
+
+BUSINESS = {"duration": "PT2H", "business_hours": True}
+
+
+def test_a_business_hours_timer_counts_working_time_only() -> None:
+    """Friday 17:00 + 2 business hours on the shipped Monday-to-Friday 09-17 (UTC) calendar."""
+    h = Harness()
+    h.clock.now = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)  # a Friday
+    inst = h.start(variant("timers", wait={"timer": BUSINESS}))
+    timer = h.timer(inst, "wait")
+    assert timer.due_at == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    (effect,) = h.effects("timer")
+    assert effect.data["due_at"] == timer.due_at
+
+
+def test_boundary_timers_count_business_hours_on_the_calendar_they_name() -> None:
+    """China's calendar (Asia/Shanghai): the National Day holiday 10-01..10-07 is skipped,
+    the make-up workday Saturday 10-10 is worked."""
+    remind = {"timer": {**BUSINESS, "calendar": "cn_workdays_2026_2027"}}
+    flow = variant("timers", remind=remind)
+    h = Harness()
+    h.clock.now = datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 10-01 00:00 in Shanghai
+    inst = h.start(flow)
+    h.fire(inst, "wait")
+    # Thursday 10-08 09:00 + 2 h in Shanghai.
+    assert h.timer(inst, "remind").due_at == datetime(2026, 10, 8, 3, 0, tzinfo=UTC)
+    assert h.timer(inst, "escalate").due_at == h.clock.now + timedelta(hours=24)
+    h.clock.now = datetime(2026, 10, 9, 16, 0, tzinfo=UTC)  # Saturday 10-10 00:00 in Shanghai
+    inst = h.start(flow)
+    h.fire(inst, "wait")
+    assert h.timer(inst, "remind").due_at == datetime(2026, 10, 10, 3, 0, tzinfo=UTC)
+
+
+def test_the_calendars_of_an_instance_are_its_callers() -> None:
+
+    night = parse_calendar(
+        {
+            "key": "nights",
+            "timezone": "UTC",
+            "weekly": {str(d): [["22:00", "24:00"]] for d in range(7)},
+        }
+    )
+    asked: list[str | None] = []
+
+    def calendars(name: str | None):
+        asked.append(name)
+        return night
+
+    h = Harness()
+    h.clock.now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    inst = h.runner.engine.start(variant("timers", wait={"timer": BUSINESS}), calendars=calendars)
+    assert asked == [None]
+    assert h.timer(inst, "wait").due_at == datetime(2026, 11, 21, 0, 0, tzinfo=UTC)
+
+
+def test_a_calendar_without_working_time_fails_the_instance() -> None:
+
+    empty_soon = parse_calendar(
+        {
+            "key": "once",
+            "timezone": "UTC",
+            "workdays": [{"date": "2020-01-06", "hours": [["09:00", "10:00"]]}],
+        }
+    )
+    h = Harness()
+    inst = h.runner.engine.start(
+        variant("timers", wait={"timer": BUSINESS}), calendars=lambda name: empty_soon
+    )
+    assert inst.status == "failed"
+    assert inst.error is not None and inst.error["code"] == "calendar_error"
+    assert inst.error["node"] == "wait"

@@ -123,8 +123,10 @@ async def publish_flows(
     roles=(),
     permissions=None,
     forms: list[dict] | tuple[dict, ...] = (),
+    parts: dict[str, Any] | None = None,
 ) -> FlowApp:
-    """Publish the request form (and ``forms``, more form definitions) with ``flows``."""
+    """Publish the request form (and ``forms``, more form definitions) with ``flows`` (and
+    ``parts``, more parts of the definition such as ``calendars``)."""
 
     def build(ids: dict[str, int]) -> list[dict]:
         return [{**form, "id": ids[form["key"]]} for form in (REQUEST, *forms)]
@@ -143,7 +145,7 @@ async def publish_flows(
         f"{under_test.base}/draft",
         json={
             "row_version": draft["row_version"],
-            "definition": {**draft["definition"], "flows": flows},
+            "definition": {**draft["definition"], "flows": flows, **(parts or {})},
         },
         headers=admin.headers,
     )
