@@ -240,13 +240,51 @@ def too_wide(page: Any) -> list[str]:
     )
 
 
+FOCUSED = """() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return null;
+    const style = getComputedStyle(e);
+    const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2)
+        || style.boxShadow !== "none";
+    const how = [style.outlineStyle, style.outlineWidth, style.boxShadow].join(" ");
+    return {ring, html: e.outerHTML.slice(0, 160), style: how};
+}"""
+
+
+def from_the_top(page: Any) -> None:
+    """Make the page's first control Tab's next stop (a focused, then removed, marker)."""
+    page.evaluate(
+        "() => { const s = document.createElement('span'); s.tabIndex = -1;"
+        " document.body.prepend(s); s.focus();"
+        " s.addEventListener('blur', () => s.remove()); }"
+    )
+
+
+def tab_through(page: Any, limit: int = 120) -> list[str]:
+    """Press Tab from the top of the page until the focus leaves it (or ``limit`` presses):
+    every control reached shows a focus ring; their opening tags, in order."""
+    from_the_top(page)
+    seen: list[str] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused is None or (seen and focused["html"] == seen[0]):
+            break
+        assert focused["ring"], f"no visible focus on {focused['html']} {focused['style']}"
+        seen.append(focused["html"])
+    return seen
+
+
 def check(page: Any, name: str, prepare: Callable[[], None] | None = None) -> None:
-    """No axe violation at desktop width and at 375 px, no sideways scrolling on the phone
-    (``prepare`` puts the page in the state to look at, again after the resize), a 375-px
-    screenshot ``a11y_<name>_<locale>_375px.png``."""
+    """No axe violation at desktop width and at 375 px, every control reached by Tab shows its
+    focus, no sideways scrolling on the phone (``prepare`` puts the page in the state to look
+    at, again after the resize), a 375-px screenshot ``a11y_<name>_<locale>_375px.png``."""
     if prepare:
         prepare()
     assert violations(page) == [], f"{name} at 1280 px"
+    assert tab_through(page), f"{name}: Tab reaches nothing"
+    if prepare:
+        prepare()
     page.set_viewport_size(PHONE)
     if prepare:
         prepare()
@@ -268,13 +306,19 @@ LOCALES = pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
 
 
 @LOCALES
-def test_the_form_page_with_every_field_type(page, site):
+def test_the_form_page_with_every_field_type(page, site, tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("hello")
     sign_in(page, site, "/apps/shop/forms/order/new")
 
     def filled() -> None:
         if not page.locator('[name="items[0].product"]').count():
-            page.click("[data-add-row]")
-        page.locator("#f-customer").fill("acme")
+            page.click("[data-add-row]")  # a sub-table row
+            page.locator('[name="status"][value="closed"]').check()  # linkage shows "reason"
+            page.locator('[data-field="reason"]').wait_for()
+            page.set_input_files("#f-files", str(note))  # an upload, listed with its file
+            page.locator('[data-file-list] input[name="files"]').wait_for()
+        page.locator("#f-customer").fill("acme")  # the relation picker, its choices open
         page.locator('[role="option"]', has_text="Acme Ltd").first.wait_for()
 
     check(page, "form_new", filled)
@@ -380,4 +424,99 @@ def test_a_dashboard_and_its_drill_down(page, site):
     page.goto(f"{site.live.url}{href}")
     page.locator("[data-drill-total]").wait_for()
     check(page, "dashboard_drill")
+    assert page.errors == []
+
+
+# --- the keyboard alone ----------------------------------------------------------------------
+
+
+def tab_to(page: Any, selector: str, limit: int = 80) -> None:
+    """Press Tab until ``selector`` has the focus, each stop with a visible focus."""
+    for _ in range(limit):
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        assert focused and focused["ring"], focused
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def choose(page: Any, selector: str, value: str) -> None:
+    """Pick ``value`` in the focused <select> with the arrow keys."""
+    page.keyboard.press("Home")
+    for _ in range(40):
+        if page.locator(selector).input_value() == value:
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"{value!r} is not among the choices of {selector}")
+
+
+def test_the_list_filter_and_its_relation_picker_by_keyboard(page, site):
+    sign_in(page, site, "/apps/shop/forms/order")
+    tab_to(page, "#f-ff")
+    choose(page, "#f-ff", "customer")  # htmx swaps in the condition and the picker
+    page.locator("#filter-inputs input[role=combobox]").wait_for()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "f-fo"
+    page.keyboard.press("Tab")
+    picker = page.get_by_role("combobox", name="Value")
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "combobox"
+    page.keyboard.type("acme")
+    page.get_by_role("option", name="Acme Ltd").wait_for()
+    assert picker.get_attribute("aria-expanded") == "true"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert picker.input_value() == "Acme Ltd" and picker.get_attribute("aria-expanded") == "false"
+    tab_to(page, ".filter-bar button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Acme Ltd" in page.locator(".chips").inner_text()
+    assert page.locator("table.records tbody tr").count() == 1
+    assert page.errors == []
+
+
+def test_the_relation_picker_of_the_form_by_keyboard(page, site):
+    sign_in(page, site, "/apps/shop/forms/order/new")
+    tab_to(page, "#f-customer")
+    picker = page.locator("#f-customer")
+    page.keyboard.type("acm")
+    page.get_by_role("option", name="Acme Ltd").wait_for()
+    page.keyboard.press("Escape")  # closes the choices, stays in the field
+    assert picker.get_attribute("aria-expanded") == "false"
+    page.keyboard.press("ArrowDown")  # opens them again
+    page.get_by_role("option", name="Acme Ltd").wait_for()
+    page.keyboard.press("Enter")
+    assert picker.input_value() == "Acme Ltd"
+    assert page.locator("#f-customer-select").input_value() != ""
+    page.keyboard.press("Tab")  # on to the next field
+    assert page.evaluate("document.activeElement.id") != "f-customer"
+    assert page.errors == []
+
+
+def test_menus_open_and_close_with_the_keyboard(page, site):
+    sign_in(page, site, "/apps/shop")
+    menu = page.locator("details.user-menu")
+    tab_to(page, "details.user-menu > summary")
+    page.keyboard.press("Enter")
+    assert menu.get_attribute("open") is not None
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "/account/password"
+    page.keyboard.press("Escape")
+    assert menu.get_attribute("open") is None
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    page.keyboard.press("Space")
+    assert menu.get_attribute("open") is not None
+    page.keyboard.press("Space")
+    assert menu.get_attribute("open") is None
+    # the phone's navigation menu
+    page.set_viewport_size(PHONE)
+    toggle = page.locator("[data-nav-toggle]")
+    from_the_top(page)
+    tab_to(page, "[data-nav-toggle]")
+    page.keyboard.press("Enter")
+    assert page.locator("#sidebar").is_visible() and toggle.get_attribute("aria-expanded") == "true"
+    assert page.evaluate("document.activeElement.closest('#sidebar') !== null")
+    page.keyboard.press("Escape")
+    assert not page.locator("#sidebar").is_visible()
+    assert page.evaluate("document.activeElement.hasAttribute('data-nav-toggle')")
     assert page.errors == []

@@ -458,7 +458,7 @@
     input.addEventListener("focus", function () { if (list.hidden) search(); });
     input.addEventListener("blur", function () { setTimeout(function () { close(); renderChosen(); }, 0); });
     var label = document.querySelector('label[for="' + id + '"]');
-    if (label) label.id = label.id || id + "-label";
+    if (label) { label.id = label.id || id + "-label"; list.setAttribute("aria-labelledby", label.id); }
     renderChosen();
   }
 
