@@ -486,8 +486,15 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "button button--small";
-      button.textContent = spec[1];
-      button.setAttribute("aria-label", texts[spec[2]] || spec[2]);
+      // The glyph is what shows, the name what is read (no aria-label: a name that does not
+      // contain the visible text fails WCAG 2.5.3, label in name); the title shows it too.
+      var glyph = document.createElement("span"), name = document.createElement("span");
+      glyph.setAttribute("aria-hidden", "true");
+      glyph.textContent = spec[1];
+      name.className = "visually-hidden";
+      name.textContent = texts[spec[2]] || spec[2];
+      button.title = name.textContent;
+      button.appendChild(glyph); button.appendChild(name);
       button.addEventListener("click", function () {
         editor.focus();
         var value = null;
