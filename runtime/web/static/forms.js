@@ -420,6 +420,8 @@
       if (!items.length) {
         var none = document.createElement("li");
         none.className = "combobox__empty muted";
+        none.setAttribute("role", "option");  // a listbox holds options only: this one is inert
+        none.setAttribute("aria-disabled", "true");
         none.textContent = texts.no_matches || "No matches";
         list.appendChild(none);
       }
