@@ -216,6 +216,13 @@ async def _load(
     )
     if form is None:
         raise ProblemError("not_found")
+    # One handle (and one Table) per form, however it was asked for: permissions cache their
+    # view of a form by its id, and two tables named alike would join as ``FROM t_1, t_1``.
+    names = [(stamp, form.key), (stamp, f"#{form.id}")]
+    twin = next((_cache[name] for name in names if name in _cache), None)
+    if twin is not None:
+        _cache[cache_key] = twin
+        return twin
     table = build_table(form, _metadata())
     live = set(form.keys)
     children = {k: t for k, t in child_tables(form, table).items() if k in live}
@@ -234,7 +241,8 @@ async def _load(
     )
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()
-    _cache[cache_key] = handle
+    for name in names:
+        _cache[name] = handle
     return handle
 
 

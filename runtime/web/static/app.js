@@ -66,8 +66,22 @@
       if (box) box.remove();
     }
   });
+  // Menus (<details data-menu>, the account menu): Escape closes the one holding the focus and
+  // puts the focus back on its summary; a click outside closes it.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && document.body.classList.contains("nav-open")) {
+    if (event.key !== "Escape" || event.defaultPrevented) return;  // a combobox closed its list
+    var menu = document.activeElement && document.activeElement.closest("details[data-menu][open]");
+    if (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+      return;
+    }
+    if (document.body.classList.contains("nav-open")) {
       var toggle = document.querySelector("[data-nav-toggle]");
       document.body.classList.remove("nav-open");
       if (toggle) { toggle.setAttribute("aria-expanded", "false"); toggle.focus(); }

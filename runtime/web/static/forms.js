@@ -422,6 +422,8 @@
       if (!items.length) {
         var none = document.createElement("li");
         none.className = "combobox__empty muted";
+        none.setAttribute("role", "option");  // a listbox holds options only: this one is inert
+        none.setAttribute("aria-disabled", "true");
         none.textContent = texts.no_matches || "No matches";
         list.appendChild(none);
       }
@@ -460,7 +462,7 @@
     input.addEventListener("focus", function () { if (list.hidden) search(); });
     input.addEventListener("blur", function () { setTimeout(function () { close(); renderChosen(); }, 0); });
     var label = document.querySelector('label[for="' + id + '"]');
-    if (label) label.id = label.id || id + "-label";
+    if (label) { label.id = label.id || id + "-label"; list.setAttribute("aria-labelledby", label.id); }
     renderChosen();
   }
 
@@ -488,8 +490,15 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "button button--small";
-      button.textContent = spec[1];
-      button.setAttribute("aria-label", texts[spec[2]] || spec[2]);
+      // The glyph is what shows, the name what is read (no aria-label: a name that does not
+      // contain the visible text fails WCAG 2.5.3, label in name); the title shows it too.
+      var glyph = document.createElement("span"), name = document.createElement("span");
+      glyph.setAttribute("aria-hidden", "true");
+      glyph.textContent = spec[1];
+      name.className = "visually-hidden";
+      name.textContent = texts[spec[2]] || spec[2];
+      button.title = name.textContent;
+      button.appendChild(glyph); button.appendChild(name);
       button.addEventListener("click", function () {
         editor.focus();
         var value = null;
