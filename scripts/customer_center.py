@@ -270,6 +270,7 @@ def forms() -> list[dict]:
             required=True,
         )
         .add("customer", "relation", "客户", "Customer", options={"form_id": IDS["customer"]})
+        .add("agent", "user", "处理人", "Agent")
         .add("score", "integer", "满意度评分", "Score (1–5)", options={"min": 1, "max": 5})
         .add("resolved_first_time", "boolean", "一次解决", "Solved on first contact")
         .add("comment", "textarea", "意见", "Comment")
@@ -465,7 +466,9 @@ NOW = {"now": []}
 
 
 def minutes_since(field: str) -> dict:
-    return {"date_diff": [NOW, {"var": f"record.{field}"}, "minutes"]}
+    """Whole minutes from the record's ``field`` until now (date_diff is fractional)."""
+    minutes = {"date_diff": [NOW, {"var": f"record.{field}"}, "minutes"]}
+    return {"-": [minutes, {"%": [minutes, 1]}]}
 
 
 def mentions(*words: str) -> dict:
@@ -619,6 +622,7 @@ def rules() -> list[dict]:
                     "values": {
                         "ticket": {"var": "record.id"},
                         "customer": {"var": "record.customer"},
+                        "agent": {"var": "record.assignee"},
                         "status": "sent",
                     },
                 },
@@ -1051,6 +1055,17 @@ def permissions() -> list[dict]:
     ]
     for form_ in ("communication", "return_request", "survey"):
         out.append(grant(f"agent_{form_}", "agent", WORK, form_, "department"))
+    # Surveys are created by a rule (no department): agents see the ones of their tickets.
+    out.append(
+        grant(
+            "agent_own_surveys",
+            "agent",
+            ["read", "update"],
+            "survey",
+            "rule",
+            rule={"==": [{"var": "agent"}, {"current_user": "id"}]},
+        )
+    )
     out += [
         grant("supervisor_all", "supervisor", [*WORK, "export"]),
         # Department managers: every form, rows of their own department only.
