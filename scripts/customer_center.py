@@ -468,7 +468,8 @@ NOW = {"now": []}
 def minutes_since(field: str) -> dict:
     """Whole minutes from the record's ``field`` until now (date_diff is fractional)."""
     minutes = {"date_diff": [NOW, {"var": f"record.{field}"}, "minutes"]}
-    return {"-": [minutes, {"%": [minutes, 1]}]}
+    # Under a minute (or a clock a hair behind created_at) is 0, an integer.
+    return {"if": [{"<": [minutes, 1]}, 0, {"-": [minutes, {"%": [minutes, 1]}]}]}
 
 
 def mentions(*words: str) -> dict:
