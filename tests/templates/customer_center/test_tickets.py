@@ -1,0 +1,174 @@
+"""A ticket through the Customer Center end to end, through the API: keyword routing, SLA
+warning and breach on the China 9×5 calendar, complaint escalation after 24 hours, the agent's
+reply and first response, waiting on the customer, resolution, the CSAT survey, reopening on
+the customer's reply and the auto-close after 7 days (the clock advanced by calling the SLA
+escalation and the rules scan at a later instant, like tests/runtime/rules)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from engines.rules.calendar import parse_calendar
+from runtime.db import utcnow
+from runtime.rules.scan import scan
+from runtime.rules.sla import escalate
+from tests.templates.customer_center.conftest import Center
+from tests.templates.customer_center.install import ROOT
+
+
+def at(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
+
+
+def cn_9x5():
+    import json
+
+    [data] = json.loads((ROOT / "sla" / "calendars.json").read_text(encoding="utf-8"))
+    return parse_calendar(data)
+
+
+async def sla(center: Center, ticket_id: int) -> dict:
+    got = await center.client.get(
+        f"{center.url('ticket')}/{ticket_id}/sla", headers=center.admin.headers
+    )
+    assert got.status_code == 200, got.text
+    return dict(got.json())
+
+
+async def test_keyword_routing(center: Center):
+    p = center.people
+    invoice = await center.create("sam", "ticket", subject="发票抬头开错了", channel="wechat")
+    values = await center.until(invoice["id"], lambda v: v["assignee"])
+    assert values["number"].startswith("TK-") and len(values["number"]) == len("TK-20261203-0001")
+    assert (values["team"], values["assignee"], values["status"]) == (
+        "finance",
+        p["fay"].id,
+        "triage",
+    )
+    english = await center.create("sam", "ticket", subject="Need a new INVOICE for May")
+    assert (await center.until(english["id"], lambda v: v["assignee"]))["assignee"] == p["fay"].id
+    parcel = await center.create(
+        "sam", "ticket", subject="Kettle", description="I want to return it: it leaks"
+    )
+    routed = await center.until(parcel["id"], lambda v: v["assignee"])
+    assert (routed["team"], routed["assignee"]) == ("warehouse", p["wes"].id)
+    first = await center.create("sue", "ticket", subject="打印机卡纸")
+    second = await center.create("sue", "ticket", subject="密码忘了")
+    picked = [
+        (await center.until(t["id"], lambda v: v["assignee"]))["assignee"] for t in (first, second)
+    ]
+    assert sorted(picked) == sorted([p["sam"].id, p["sue"].id])  # round robin, one each
+    assert {(await center.values(t["id"]))["team"] for t in (first, second)} == {"first_line"}
+
+
+async def test_a_ticket_from_creation_to_auto_close(center: Center, sessions):
+    p = center.people
+    customer = await center.create(
+        "sam",
+        "customer",
+        name="王芳",
+        company="上海青禾贸易有限公司",
+        level="vip",
+        email="wang.fang@qinghe.example",
+    )
+    ticket = await center.create(
+        "sam",
+        "ticket",
+        subject="发票金额有误",
+        description="请重开发票",
+        priority="high",
+        customer=customer["id"],
+        channel="email",
+    )
+    tid = ticket["id"]
+    assert (await center.until(tid, lambda v: v["assignee"]))["assignee"] == p["fay"].id
+
+    # SLA: high priority, 2 business hours to respond on the 9×5 China calendar.
+    clock = await sla(center, tid)
+    assert clock["policy"] == "ticket_sla"
+    started = datetime.fromisoformat(ticket["created_at"])
+    due = at(clock["response"]["due_at"])
+    assert due == cn_9x5().add_business(started, timedelta(hours=2)).astimezone(UTC)
+    warn_at = at(clock["response"]["warn_at"])
+    assert warn_at == due - timedelta(minutes=30)
+
+    counts = await escalate(sessions, warn_at + timedelta(seconds=1))
+    assert {k.split(":", 1)[1]: v for k, v in counts.items()} == {"ticket_sla:response:warning": 1}
+    assert (await center.values(tid))["sla_warned"] is True
+    assert any(t.startswith("SLA 即将超时") for t in await center.titles("fay"))
+    counts = await escalate(sessions, due + timedelta(seconds=1))
+    assert {k.split(":", 1)[1]: v for k, v in counts.items()} == {"ticket_sla:response:breach": 1}
+    values = await center.values(tid)
+    assert values["sla_breached"] is True and values["escalated"] is True
+    assert any(t.startswith("SLA 已超时") for t in await center.titles("sol"))
+
+    # The agent replies: a communication, and the ticket in progress (the first response).
+    await center.create(
+        "fay",
+        "communication",
+        ticket=tid,
+        customer=customer["id"],
+        direction="outbound",
+        channel="email",
+        body="您好，已为您重开发票。",
+        sender="fay@tangram.example",
+        recipient="wang.fang@qinghe.example",
+    )
+    await center.patch("fay", tid, status="in_progress")
+    values = await center.until(tid, lambda v: v["first_response_at"])
+    assert values["first_response_at"] and values["first_response_minutes"] >= 0
+    assert (await sla(center, tid))["responded_at"]
+
+    # Waiting on the customer pauses the resolution clock; their reply resumes it.
+    await center.patch("fay", tid, status="waiting_customer")
+    assert (await sla(center, tid))["paused"] is True
+    await center.patch("fay", tid, customer_replied_at=utcnow().isoformat())
+    await center.until(tid, lambda v: v["status"] == "in_progress")
+    assert (await sla(center, tid))["paused"] is False
+
+    # Resolved: stamped, a satisfaction survey is waiting for the customer.
+    await center.patch("fay", tid, status="resolved")
+    values = await center.until(tid, lambda v: v["resolved_at"])
+    assert values["resolved_at"] and values["first_contact_resolution"] is True
+    [survey] = await center.listed("fay", "survey")
+    assert survey["values"]["ticket"] == tid and survey["values"]["customer"] == customer["id"]
+    assert survey["values"]["status"] == "sent" and survey["values"]["agent"] == p["fay"].id
+    assert (await sla(center, tid))["resolved_at"]
+
+    # The customer answers within 7 days: reopened.
+    await center.patch("fay", tid, customer_replied_at=utcnow().isoformat())
+    values = await center.until(tid, lambda v: v["status"] == "in_progress")
+    assert values["status"] == "in_progress" and values["reopen_count"] == 1
+    assert any(t.startswith("客户回复，工单已重开") for t in await center.titles("fay"))
+    resolved = await center.patch("fay", tid, status="resolved")
+    assert resolved["status"] == "resolved"
+    await center.until(tid, lambda v: v["first_contact_resolution"] is False)
+    assert len(await center.listed("fay", "survey")) == 1  # one survey per ticket
+
+    # Seven days after resolving, the scan closes it.
+    await scan(sessions, utcnow() + timedelta(days=6))
+    assert (await center.values(tid))["status"] == "resolved"
+    await scan(sessions, utcnow() + timedelta(days=7, hours=1))
+    assert (await center.values(tid))["status"] == "closed"
+
+
+async def test_complaints_open_24_hours_escalate(center: Center, sessions):
+    p = center.people
+    complaint = await center.create(
+        "sam", "ticket", subject="快递员态度恶劣", category="complaint", priority="normal"
+    )
+    handled = await center.create("sam", "ticket", subject="投诉已处理", category="complaint")
+    question = await center.create("sam", "ticket", subject="营业时间？", category="consult")
+    await center.patch("sam", handled["id"], status="closed")
+
+    await scan(sessions, utcnow() + timedelta(hours=23))
+    assert (await center.values(complaint["id"]))["escalated"] is False
+    await scan(sessions, utcnow() + timedelta(hours=25))
+    values = await center.values(complaint["id"])
+    assert values["escalated"] is True and values["priority"] == "urgent"
+    assert values["escalated_to"] == p["sol"].id  # the team supervisor
+    for other in (handled, question):
+        assert (await center.values(other["id"]))["escalated"] is False
+    assert any(t.startswith("投诉升级") for t in await center.titles("sol"))
+    heads = await center.titles("dan")  # head of SUPPORT, the ticket's department
+    assert any(t.startswith("投诉 24 小时未关闭") for t in heads)
