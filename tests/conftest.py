@@ -45,13 +45,13 @@ _browser_counts = {"skipped": 0}
 # --- databases -----------------------------------------------------------------------------
 
 
-def _pg_url(database: str) -> str:
+def pg_url(database: str) -> str:
     base = normalise_database_url(PG_ADMIN_URL)
     head, _, _ = base.rpartition("/")
     return f"{head}/{database}"
 
 
-async def _pg_admin(statement: str) -> None:
+async def pg_admin(statement: str) -> None:
     engine = create_engine(normalise_database_url(PG_ADMIN_URL))
     try:
         async with engine.connect() as conn:
@@ -75,11 +75,11 @@ def create_database(backend: str, tmp_dir: Path, *, migrated: bool = True) -> tu
         if not PG_ADMIN_URL:
             pytest.skip("PostgreSQL not configured (set TANGRAM_TEST_POSTGRES)")
         name = f"tangram_test_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        url = _pg_url(name)
+        asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
+        url = pg_url(name)
 
         def drop() -> None:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     if migrated:
         migrate.upgrade(url)

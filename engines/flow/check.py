@@ -109,7 +109,7 @@ def _assignees(flow: Flow) -> Iterable[Assignee]:
 
 def _call_cycles(flows: list[Flow], locale: str = "en") -> list[SchemaProblem]:
     calls = {f.key: {n.flow for n in f.nodes if isinstance(n, CallActivity)} for f in flows}
-    problems = []
+    problems: list[SchemaProblem] = []
     for key in calls:
         seen: set[str] = set()
         stack = list(calls[key])
@@ -258,9 +258,11 @@ class _Checker:
         elif isinstance(node, TimerEvent | BoundaryTimer):
             if node.timer.at is not None:
                 self._rule(f"{where}.timer.at", node.timer.at)
-            name = node.timer.calendar
-            if name is not None and name not in self.context.calendars | set(shipped_calendars()):
-                self.add(f"{where}.timer.calendar", "unknown_calendar", calendar=name, node=node.id)
+            calendar = node.timer.calendar
+            if calendar is not None and calendar not in self.context.calendars | set(shipped_calendars()):
+                self.add(
+                    f"{where}.timer.calendar", "unknown_calendar", calendar=calendar, node=node.id
+                )
             if isinstance(node, BoundaryTimer):
                 host = self.graph.nodes.get(node.attached_to)
                 if host is None:

@@ -4,6 +4,8 @@
   ``create_app(Settings(...))`` on a fresh migrated SQLite database (a copy of one migrated
   once per session); ``live.url``, ``live.create_user(...)`` and ``live.run(...)`` (any
   coroutine, on the server's event loop with its session factory).
+  A test marked ``@pytest.mark.both_databases`` runs twice: also against a server on a fresh
+  PostgreSQL database (a copy of one migrated once, ``TANGRAM_TEST_POSTGRES``).
 * ``sign_in_as(page, username, password)`` — signs in through the sign-in page.
 * ``browser`` — Chromium from ``/usr/bin/chromium`` (Playwright never downloads one), once per
   module.
@@ -24,6 +26,7 @@ import re
 import socket
 import sqlite3
 import threading
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
@@ -38,10 +41,13 @@ import uvicorn
 from runtime.app import create_app
 from tests.conftest import (
     ADMIN_PASSWORD,
+    BACKENDS,
     USER_PASSWORD,
     clear_caches,
     create_database,
     make_settings,
+    pg_admin,
+    pg_url,
 )
 
 if TYPE_CHECKING:
@@ -72,6 +78,13 @@ def _missing() -> str | None:
     if not CHROMIUM.exists():
         return f"Chromium is not installed ({CHROMIUM}; apt-get install chromium)"
     return None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``live_backend``: both databases for a test marked ``both_databases``, else SQLite."""
+    if "live_backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        metafunc.parametrize("live_backend", BACKENDS if both else ["sqlite"], ids=str)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -154,20 +167,56 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     drop()
 
 
+@pytest.fixture(scope="session")
+def migrated_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated once: the template of each ``live``
+    server's database on PostgreSQL (``CREATE DATABASE … TEMPLATE``)."""
+    with ThreadPoolExecutor(1) as pool:
+        url, drop = pool.submit(
+            create_database, "postgresql", tmp_path_factory.mktemp("browser-pg")
+        ).result()
+    yield url.rpartition("/")[2]
+    drop()
+
+
 def _copy_database(source: Path, target: Path) -> None:
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
 
 
-def _serve(migrated: Path, tmp_path: Path, **overrides: Any) -> Iterator[Live]:
-    database = tmp_path / "tangram.db"
-    _copy_database(migrated, database)
-    settings = make_settings(f"sqlite+aiosqlite:///{database}", tmp_path / "var", **overrides)
+def _postgres_copy(template: str) -> tuple[str, Callable[[], None]]:
+    """A new PostgreSQL database copied from ``template``, and a function that drops it."""
+    name = f"tangram_live_{uuid.uuid4().hex[:12]}"
+
+    def admin(statement: str) -> None:
+        with ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
+            pool.submit(asyncio.run, pg_admin(statement)).result()
+
+    admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return pg_url(name), lambda: admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _serve(
+    migrated: Path, tmp_path: Path, *, pg_template: str | None = None, **overrides: Any
+) -> Iterator[Live]:
+    """A live server on a copy of ``migrated`` (SQLite), or of ``pg_template`` when given."""
+    drop: Callable[[], None] | None = None
+    if pg_template is None:
+        database = tmp_path / "tangram.db"
+        _copy_database(migrated, database)
+        url = f"sqlite+aiosqlite:///{database}"
+    else:
+        url, drop = _postgres_copy(pg_template)
+    settings = make_settings(url, tmp_path / "var", **overrides)
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # A page still open when the server stops holds its notification stream (SSE) open: give
+    # such connections a second, not uvicorn's unbounded wait (which ``join(30)`` cut short).
+    server = _Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+    )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="live-uvicorn", daemon=True
     )
@@ -183,14 +232,21 @@ def _serve(migrated: Path, tmp_path: Path, **overrides: Any) -> Iterator[Live]:
         thread.join(30)
         sock.close()
         clear_caches()
+        if drop is not None:
+            drop()
 
 
 @pytest.fixture
-def live(migrated_sqlite: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live]:
+def live(
+    migrated_sqlite: Path, tmp_path: Path, request: pytest.FixtureRequest, live_backend: str
+) -> Iterator[Live]:
     """The live server; a test marked ``@pytest.mark.worker`` gets its in-process job worker
     running (as ``tangram run`` has), so publishing, imports and rules run as for a user."""
     worker = request.node.get_closest_marker("worker") is not None
-    yield from _serve(migrated_sqlite, tmp_path, run_worker=worker)
+    template = None
+    if live_backend == "postgresql":
+        template = request.getfixturevalue("migrated_postgres")
+    yield from _serve(migrated_sqlite, tmp_path, pg_template=template, run_worker=worker)
 
 
 @pytest.fixture

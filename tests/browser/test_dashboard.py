@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Account
 from tests.runtime.reports.conftest import publish_desk
@@ -69,6 +70,7 @@ def bar_position(page: Any, label: str) -> dict[str, float]:
     )
 
 
+@pytest.mark.both_databases
 def test_clicking_a_bar_opens_its_records(page, live):
     arrange(live)
     sign_in(page, live, BOARD)

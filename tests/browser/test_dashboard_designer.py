@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.browser.apps import Api
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_accessibility import AXE, WCAG, violations
@@ -61,6 +63,7 @@ def save_and_publish(page: Any) -> None:
     assert published["ok"], published
 
 
+@pytest.mark.both_databases
 def test_design_a_bar_chart_publish_and_drill_down(page, live):
     arrange(live)
     sign_in(page, live, DESIGNER)

@@ -49,6 +49,7 @@ def approve(page, sign_in_as, live, username: str, task: str) -> None:
     page.get_by_text("You approved.").wait_for()
 
 
+@pytest.mark.both_databases
 def test_draw_save_run_and_round_trip_a_flow(page, live, sign_in_as, tmp_path: Path):
     admin = live.create_admin()
     for name in ("ann", "bob", "cat"):

@@ -5,6 +5,8 @@ linkage hide and show the field and saves a record."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.browser.apps import Api
 from tests.browser.conftest import screenshot_path
 from tests.runtime.records.conftest import EVERYONE
@@ -35,6 +37,7 @@ def name_selected(page, key: str, label: str) -> None:
     page.wait_for_selector(f'[data-field-key="{key}"] >> text="{label}"', timeout=TIMEOUT_MS)
 
 
+@pytest.mark.both_databases
 def test_design_a_form_publish_it_and_fill_it(page, live, sign_in_as):
     admin = live.create_admin()
     user = live.create_user("ursula")

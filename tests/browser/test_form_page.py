@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+import pytest
 
 from runtime.records import related
 from runtime.records.forms import resolve
@@ -38,6 +39,7 @@ async def publish_shop(url: str, username: str, password: str) -> None:
         )
 
 
+@pytest.mark.both_databases
 def test_linkage_hides_and_shows_and_server_errors_appear_inline(page, live):
     admin = live.create_admin()
     alice = live.create_user("alice")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import ADMIN_PASSWORD, make_account
 from tests.runtime.flows.conftest import chain, flow, publish_flows
@@ -63,6 +64,7 @@ def _sign_in(page: Any, live: Any, username: str) -> None:
     page.wait_for_url(f"{live.url}/inbox")
 
 
+@pytest.mark.both_databases
 def test_a_two_step_approval_from_the_inbox(page, live):
     instance_id = _arrange(live)
 

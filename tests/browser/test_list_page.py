@@ -8,6 +8,7 @@ import io
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from openpyxl import Workbook
 
 from tests.conftest import Account
@@ -43,6 +44,7 @@ def _published(live) -> None:
         pool.submit(asyncio.run, _publish(live.url, admin)).result(timeout=60)
 
 
+@pytest.mark.both_databases
 def test_find_a_record_through_a_filter(page, live, sign_in_as):
     _published(live)
     alice = live.create_user("alice")
@@ -59,6 +61,7 @@ def test_find_a_record_through_a_filter(page, live, sign_in_as):
     assert page.errors == []
 
 
+@pytest.mark.both_databases
 def test_import_an_xlsx_with_a_bad_row(page, live, sign_in_as, tmp_path):
     _published(live)
     alice = live.create_user("alice")

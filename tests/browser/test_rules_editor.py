@@ -5,6 +5,8 @@ make-up workday on the SLA page and save it."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.browser.apps import Api
 from tests.browser.conftest import screenshot_path
 
@@ -30,6 +32,7 @@ FORM = {
 }
 
 
+@pytest.mark.both_databases
 def test_create_a_rule_publish_it_and_see_it_fire(page, live, sign_in_as):
     admin = live.create_admin()
     erin = live.create_user("erin")

@@ -24,6 +24,7 @@ def test_sign_in_lands_on_home(page, live, sign_in_as, locale):
     assert page.errors == []
 
 
+@pytest.mark.both_databases
 def test_sign_in_goes_on_to_the_page_asked_for(page, live, sign_in_as):
     alice = live.create_user("alice")
     page.goto(f"{live.url}/account/password")
@@ -50,3 +51,28 @@ def test_a_wrong_password_shows_an_inline_error(page, live, locale):
     assert form.locator("input[name=password]").input_value() == ""  # not echoed back
     # The page itself is fine; Chromium only logs the document's 401 status.
     assert len(page.errors) == 1 and "401" in page.errors[0]
+
+
+@pytest.mark.both_databases
+def test_switch_language_between_chinese_and_english(page, live, sign_in_as, browser):
+    alice = live.create_user("alice", display_name="Alice Liddell")
+    sign_in_as(page, "alice", alice.password)
+    assert page.locator("html").get_attribute("lang") == "en"
+    with page.expect_navigation():
+        page.locator("#language-select").select_option("zh-CN")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert page.get_by_role("heading", level=1).inner_text() == "欢迎，Alice Liddell"
+    assert page.get_by_label("语言").input_value() == "zh-CN"
+    # The choice is Alice's setting: a new browser in English still gets Chinese once she signs in.
+    other = browser.new_context(locale="en-US")
+    try:
+        fresh = other.new_page()
+        sign_in_as(fresh, "alice", alice.password)
+        assert fresh.get_by_role("heading", level=1).inner_text() == "欢迎，Alice Liddell"
+    finally:
+        other.close()
+    with page.expect_navigation():
+        page.get_by_label("语言").select_option("en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", level=1).inner_text() == "Welcome, Alice Liddell"
+    assert page.errors == []

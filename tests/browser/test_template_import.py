@@ -59,6 +59,7 @@ def _template(version: str = "1.0.0", flow_name: dict | None = None) -> dict[str
     return to_files(Template(manifest, definition, seed))
 
 
+@pytest.mark.both_databases
 @pytest.mark.worker
 def test_import_a_template_with_progress(page, live, sign_in_as, tmp_path):
     admin = live.create_admin()
