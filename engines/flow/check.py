@@ -259,7 +259,8 @@ class _Checker:
             if node.timer.at is not None:
                 self._rule(f"{where}.timer.at", node.timer.at)
             calendar = node.timer.calendar
-            if calendar is not None and calendar not in self.context.calendars | set(shipped_calendars()):
+            known = self.context.calendars | set(shipped_calendars())
+            if calendar is not None and calendar not in known:
                 self.add(
                     f"{where}.timer.calendar", "unknown_calendar", calendar=calendar, node=node.id
                 )
