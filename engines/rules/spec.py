@@ -146,8 +146,9 @@ class GroupPick(_Model):
 
     ``per`` picks the group by the record's value of that field (a select, text or user
     field): ``groups`` maps a value to a group key, and ``group`` serves every other value
-    (the supervisors of the record's team: ``{"group": "supervisors", "per": "team",
-    "groups": {"finance": "finance_leads"}}``)."""
+    and a mapped group that does not exist or has no active member (the supervisors of the
+    record's team: ``{"group": "supervisors", "per": "team", "groups": {"finance":
+    "finance_leads"}}``)."""
 
     group: str = Field(pattern=KEY_PATTERN)
     strategy: Literal["round_robin", "least_open"] = "round_robin"

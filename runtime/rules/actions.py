@@ -79,6 +79,8 @@ class Firing:
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     #: Set in a test run: nothing leaves the database (no jobs), the caller rolls back.
     dry_run: bool = False
+    #: The group each per-field group pick (by ``id``) took its member from.
+    picked: dict[int, str] = field(default_factory=dict)
 
 
 async def run_actions(firing: Firing) -> None:
@@ -182,7 +184,7 @@ def _how(firing: Firing, pick: GroupPick) -> str:
     """How a group pick chose: the strategy, and the group when it is picked per field."""
     if pick.per is None:
         return pick.strategy
-    return f"{pick.strategy} in {pick.group_for(firing.data['record'])}"
+    return f"{pick.strategy} in {firing.picked.get(id(pick), pick.group)}"
 
 
 def _text(firing: Firing, keys: list[str] | None) -> str:
@@ -238,7 +240,15 @@ async def _heads(db: AsyncSession, department_id: Any) -> list[int]:
 
 async def _pick(firing: Firing, pick: GroupPick, slot: str, field_key: str) -> int:
     group = pick.group_for(firing.data["record"])
-    members = await _members(firing.db, group)
+    try:
+        members = await _members(firing.db, group)
+    except ActionError:
+        if group == pick.group:
+            raise
+        # A value's own group that does not exist or has nobody active: the default group.
+        group = pick.group
+        members = await _members(firing.db, group)
+    firing.picked[id(pick)] = group
     if pick.strategy == "least_open":
         return await _least_open(firing, pick, members, field_key)
     # Each group of a per-field pick takes its own turns.

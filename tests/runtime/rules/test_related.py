@@ -238,7 +238,7 @@ async def test_a_group_is_picked_per_field_value(desk: Desk):
                         "group": {
                             "group": "support",
                             "per": "priority",
-                            "groups": {"urgent": "finance", "high": "finance"},
+                            "groups": {"urgent": "finance", "high": "finance", "low": "ghosts"},
                         },
                     }
                 ],
@@ -253,8 +253,12 @@ async def test_a_group_is_picked_per_field_value(desk: Desk):
     assignees = [(await desk.get(t["id"]))["values"]["assignee"] for t in (urgent, high, normal)]
     assert assignees == [people["fay"], people["fred"], people["sam"]]
     assert (await desk.get(plain["id"]))["values"]["assignee"] == people["sue"]
+    # A value whose group does not exist: the default group.
+    low = await desk.ticket(subject="e", priority="low")
+    assert (await desk.get(low["id"]))["values"]["assignee"] == people["sam"]
     runs = await desk.runs(rule="route")
     assert runs[0]["actions"][0]["detail"]["how"] == "round_robin in finance"
+    assert runs[-1]["actions"][0]["detail"]["how"] == "round_robin in support"
 
     bad = await desk.publish_rules(
         [
