@@ -373,6 +373,22 @@ def ticket_lifecycle() -> dict:
             attached_to="reopen_window",
             timer={"duration": "P7D"},
         ),
+        # A customer's reply may have reopened the ticket already (rule reply_reopens):
+        # then the window's end or its task just goes back to work, counting nothing twice.
+        node(
+            "replied",
+            "exclusive_gateway",
+            "客户已重开？",
+            "Reopened by a reply?",
+            default="replied__reopen",
+        ),
+        node(
+            "still_resolved",
+            "exclusive_gateway",
+            "仍已解决？",
+            "Still resolved?",
+            default="still_resolved__work",
+        ),
         set_status("close", "关闭", "Close", status="closed"),
         set_status(
             "reopen",
@@ -398,9 +414,13 @@ def ticket_lifecycle() -> dict:
         ),
         edge("after_work", "work", zh="继续处理", en="Keep working"),
         edge("waiting", "to_in_progress", zh="客户已回复", en="Customer replied"),
-        edge("reopen_window", "reopen", zh="重开", en="Reopen"),
+        edge("reopen_window", "replied", zh="重开", en="Reopen"),
+        edge("replied", "work", status_is("in_progress"), "客户回复已重开", "Reopened by a reply"),
+        edge("replied", "reopen", zh="重开", en="Reopen"),
         edge("reopen", "work"),
-        edge("seven_days", "close"),
+        edge("seven_days", "still_resolved"),
+        edge("still_resolved", "close", status_is("resolved"), "7 天未重开", "Not reopened"),
+        edge("still_resolved", "work", zh="已重开", en="Reopened"),
         edge("close", "closed"),
     ]
     return {

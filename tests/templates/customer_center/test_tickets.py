@@ -13,7 +13,9 @@ from runtime.db import utcnow
 from runtime.rules.scan import scan
 from runtime.rules.sla import escalate
 from tests.conftest import USER_PASSWORD, make_account
+from tests.runtime.flows.conftest import working
 from tests.runtime.rules.conftest import make_group
+from tests.support.jobs import eventually
 from tests.templates.customer_center.conftest import Center
 from tests.templates.customer_center.install import ROOT
 
@@ -232,3 +234,67 @@ async def test_complaints_open_24_hours_escalate(center: Center, client, admin, 
     # none, so cara's ticket tells nobody else.
     heads = [t for t in await center.titles("dan") if t.startswith("投诉 24 小时未关闭")]
     assert heads == [f"投诉 24 小时未关闭 Complaint open 24 h: {values['number']}"]
+
+
+async def test_the_lifecycle_flow_goes_along_with_a_reply_that_reopened_the_ticket(
+    center: Center, sessions, settings
+):
+    """The flow's reopen window, after the customer's reply reopened the ticket (rule
+    reply_reopens): completing the window's task goes back to work without counting a
+    second reopen."""
+
+    async def task_of(who: str, box: str, node: str) -> dict:
+        async def probe() -> dict | None:
+            found = [
+                t
+                for t in await center.tasks(who, box)
+                if t["record_id"] == tid and t["node"] == node
+            ]
+            return found[0] if found else None
+
+        return dict(await eventually(probe, message=f"{node} for {who}"))
+
+    async def complete(who: str, task: dict, **fields) -> None:
+        done = await center.client.post(
+            f"/api/v1/tasks/{task['id']}/complete",
+            json={"action": "complete", "fields": fields},
+            headers=center.people[who].headers,
+        )
+        assert done.status_code == 200, done.text
+
+    customer = await center.create("sam", "customer", name="李雷")
+    ticket = await center.create("sam", "ticket", subject="打印机卡纸", customer=customer["id"])
+    tid = ticket["id"]
+    agent = (await center.until(tid, lambda v: v["assignee"]))["assignee"]
+    who = next(name for name, account in center.people.items() if account.id == agent)
+    async with working(sessions, settings):
+        triage = await task_of("sol", "group", "triage")
+        claimed = await center.client.post(
+            f"/api/v1/tasks/{triage['id']}/claim", headers=center.people["sol"].headers
+        )
+        assert claimed.status_code == 200, claimed.text
+        await complete(
+            "sol", triage, category="repair", priority="normal", team="first_line", assignee=agent
+        )
+        work = await task_of(who, "mine", "work")
+        assert (await center.values(tid))["status"] == "in_progress"
+        await complete(who, work, status="resolved")
+        window = await task_of(who, "mine", "reopen_window")
+        await center.until(tid, lambda v: v["resolved_at"])
+
+        await center.create(
+            who,
+            "communication",
+            ticket=tid,
+            customer=customer["id"],
+            direction="inbound",
+            channel="phone",
+            body="还是卡纸",
+        )
+        values = await center.until(tid, lambda v: v["status"] == "in_progress")
+        assert values["reopen_count"] == 1
+        await complete(who, window)
+        again = await task_of(who, "mine", "work")
+        assert again["id"] != work["id"]
+    values = await center.values(tid)
+    assert values["status"] == "in_progress" and values["reopen_count"] == 1
