@@ -117,14 +117,15 @@ PEOPLE = [
     agent("liu.ting", "刘婷", "cs_north", "first_line", 1.1),
     agent("zhao.xue", "赵雪", "cs_north", "first_line", 0.9),
     agent("sun.haoran", "孙浩然", "cs_north", "first_line", 0.6),
-    # Finance and warehouse desks; the approvers sign big returns (role return_approver).
+    # Finance and warehouse desks; the approvers sign big returns (role return_approver, their
+    # first role: the one the sign-in page shows them with) and work tickets too.
     agent("ma.xiaoting", "马晓婷", "cs_aftersales", "finance", 1.2),
     agent("hu.zhiqiang", "胡志强", "cs_aftersales", "finance", 1.0),
     Person(
         "guo.hongmei",
         "郭红梅",
         "cs_aftersales",
-        ["agent", "return_approver"],
+        ["return_approver", "agent"],
         ["finance"],
         weight=0.4,
     ),
@@ -134,7 +135,7 @@ PEOPLE = [
         "xie.guohua",
         "谢国华",
         "cs_aftersales",
-        ["agent", "return_approver"],
+        ["return_approver", "agent"],
         ["warehouse"],
         shown=True,
         weight=0.4,
@@ -230,7 +231,9 @@ def pick(rng: random.Random, weights: dict[Any, float]) -> Any:
 
 
 def minutes(a: datetime, b: datetime) -> int:
-    return int((b - a).total_seconds() // 60)
+    """Whole minutes from ``a`` to ``b`` as written (both to the second)."""
+    ago = lambda at: round((REFERENCE_NOW - at).total_seconds())  # noqa: E731
+    return (ago(a) - ago(b)) // 60
 
 
 def money(value: float) -> str:
