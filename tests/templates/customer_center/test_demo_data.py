@@ -16,7 +16,6 @@ import sys
 from collections import Counter
 from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
