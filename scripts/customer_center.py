@@ -1,4 +1,5 @@
 """Write the Customer Center template (templates/customer_center/) from this description.
+Its demo data is written by ``scripts/customer_center_demo.py`` (run at the end).
 
 The template is data; this script is how it is kept: run it after changing the description
 (``python scripts/customer_center.py``) and commit the files. Flows are built as
@@ -1188,7 +1189,18 @@ MANIFEST = {
     ),
     "icon": "🎧",
     "locales": ["zh-CN", "en"],
-    "parts": ["forms", "flows", "rules", "sla", "calendars", "dashboards", "roles", "permissions"],
+    "parts": [
+        "forms",
+        "flows",
+        "rules",
+        "sla",
+        "calendars",
+        "dashboards",
+        "roles",
+        "permissions",
+        "org",
+        "seed",
+    ],
 }
 
 
@@ -1225,3 +1237,8 @@ def write(root: Path = ROOT) -> None:
 
 if __name__ == "__main__":
     write()
+    # The demo data (org.json, demo/users.json, seed/) reads the calendar and SLA targets
+    # written above: scripts/customer_center_demo.py, standard library only.
+    from customer_center_demo import write as write_demo
+
+    write_demo()
