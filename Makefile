@@ -45,6 +45,7 @@ run: $(STAMP) $(ASSETSTAMP)
 	@mkdir -p var
 	$(BIN)/tangram migrate
 	$(BIN)/tangram init
+	$(BIN)/tangram template install-default
 	$(BIN)/tangram run
 
 test: $(DEVSTAMP) $(ASSETSTAMP)

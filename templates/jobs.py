@@ -126,6 +126,7 @@ async def install_template(ctx: JobContext) -> dict[str, Any]:
             demo=bool(payload.get("demo", True)),
             settings=ctx.settings,
             progress=_progress(ctx),
+            locale=payload.get("locale"),
         )
     except ProblemError as exc:
         path.unlink(missing_ok=True)

@@ -321,11 +321,25 @@ class _Reader:
         self.org_refs: list[Ref] = []
         if document is None:
             return None
-        try:
-            org = Org.model_validate(document)
-        except ValidationError as exc:
-            self.problems.extend(_pydantic_problems(ORG_FILE, exc))
+        if not isinstance(document, dict):
+            self.problems.append(raw(ORG_FILE, "", "dict_type", "Enter an object."))
             return None
+        unknown = set(document) - {"departments", "groups"}
+        for key in sorted(unknown):
+            self.problems.append(raw(ORG_FILE, key, "extra_forbidden", "Unknown field."))
+        parts: dict[str, list[Any]] = {}
+        for part, model in (("departments", orgs.OrgDepartment), ("groups", orgs.OrgGroup)):
+            items = document.get(part) or []
+            if not isinstance(items, list):
+                self.problems.append(raw(ORG_FILE, part, "list_type", "Enter a list."))
+                items = []
+            parts[part] = []
+            for index, item in enumerate(items):  # each on its own: every problem at once
+                try:
+                    parts[part].append(model.model_validate(item))
+                except ValidationError as exc:
+                    self.problems.extend(_pydantic_problems(ORG_FILE, exc, f"{part}[{index}]"))
+        org = Org(**parts)
         self.problems.extend(orgs.check_org(org))
         self.org_refs = [(ORG_FILE, *ref) for ref in orgs.parent_refs(org)]
         return org
@@ -528,7 +542,20 @@ class _Reader:
                     if key not in (usernames if kind == "user" else codes):
                         self.demo_refs.append((name, kind, key, path))
                 values = converted.values
-                result = validator.check(values)
+                # Relations hold seed ``_id`` s (numbers or strings), checked below.
+                checked = {
+                    k: (
+                        [PLACEHOLDER] * len(v)
+                        if isinstance(v, list)
+                        else PLACEHOLDER
+                        if k in targets and v is not None
+                        else v
+                    )
+                    if k in targets
+                    else v
+                    for k, v in values.items()
+                }
+                result = validator.check(checked)
                 for found in result.problems:
                     if found.code == "unknown_reference":
                         continue

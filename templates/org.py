@@ -13,6 +13,7 @@ the sign-in page while the demo app exists (:mod:`templates.demo`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from builder.apps.definition import AppDefinition
 from builder.apps.grantees import flow_assignees
 from builder.apps.permissions import grantee_keys
 from engines.form.schema import KEY_PATTERN, Labels
+from runtime.auth import passwords
 from runtime.auth.models import User
 from runtime.auth.principal import Principal
 from runtime.org import groups as group_service
@@ -122,14 +124,21 @@ def check_org(org: Org, file: str = ORG_FILE) -> list[TemplateProblem]:
                 )
             )
         seen.add(department.code)
-    parents = {d.code: d.parent for d in org.departments}
+    parents: dict[str, str | None] = {}
+    for department in org.departments:
+        parents.setdefault(department.code, department.parent)  # the first of a duplicate
     for index, department in enumerate(org.departments):
         walked: set[str] = set()
         code: str | None = department.code
         while code is not None and code in parents:
             if code in walked:
                 found.append(
-                    problem(file, f"departments[{index}].parent", "org_cycle", code=department.code)
+                    problem(
+                        file,
+                        f"departments[{index}].parent",
+                        "org_cycle",
+                        department=department.code,
+                    )
                 )
                 break
             walked.add(code)
@@ -212,9 +221,12 @@ def _name(labels: Labels, locales: list[str], fallback: str) -> str:
     return next((v.strip()[:200] for v in labels.values() if v.strip()), fallback)
 
 
-def name_locales(actor: Principal, manifest_locales: list[str]) -> list[str]:
-    """The installing administrator's language first, then the template's main one."""
-    preferred = [actor.user.locale] if getattr(actor.user, "locale", None) else []
+def name_locales(
+    actor: Principal, manifest_locales: list[str], locale: str | None = None
+) -> list[str]:
+    """The installing administrator's language (their own, else the one they asked in),
+    then the template's main one."""
+    preferred = [x for x in (getattr(actor.user, "locale", None), locale) if x]
     return [*preferred, *manifest_locales]
 
 
@@ -323,14 +335,20 @@ async def install_users(
         r.key: r.id for r in (await db.execute(select(Role).where(Role.app_id == app_id))).scalars()
     }
     ids: dict[str, int] = {}
+    hashes: dict[str, str] = {}  # one argon2 hash per distinct demo password, off the loop
     for demo, name in zip(users, names, strict=True):
         user = known.get(name)
         if user is None:
+            if demo.password not in hashes:
+                hashes[demo.password] = await asyncio.to_thread(
+                    passwords.hash_password, demo.password
+                )
             user, _ = await user_service.create_user(
                 db,
                 actor,
                 username=name,
                 password=demo.password,
+                password_hash=hashes[demo.password],
                 display_name=demo.name,
                 email=demo.email,
             )

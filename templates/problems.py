@@ -64,8 +64,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "标识为 {key!r} 的应用已存在。",
     ),
     "org_cycle": (
-        "The department {code!r} is above itself.",
-        "部门 {code!r} 的上级链条回到了它自己。",
+        "The department {department!r} is above itself.",
+        "部门 {department!r} 的上级链条回到了它自己。",
     ),
     "unknown_role": ("The template has no role {role!r}.", "模板中没有角色 {role!r}。"),
     "unknown_user": (

@@ -185,7 +185,9 @@ class Converter:
             elif spec.type in ("datetime", "date") and isinstance(value, str):
                 if value.startswith("@"):
                     moment = self._moment(value, path, out)
-                    if moment is not None:
+                    if moment is None:
+                        converted.pop(spec.key)  # reported once, as bad_relative_time
+                    else:
                         converted[spec.key] = (
                             moment.astimezone(self.zone).date().isoformat()
                             if spec.type == "date"

@@ -406,10 +406,12 @@ async def install(
     settings: Settings | None = None,
     progress: Progress = _quiet,
     events: list[RecordEvent] | None = None,
+    locale: str | None = None,
 ) -> tuple[App, int]:
     """Create, publish and fill an app from ``template``; (the app, seed rows written).
 
-    The org (departments, groups) is created before publishing; with ``demo``, the demo users
+    The org (departments, groups) is created before publishing, named in ``locale`` (the
+    administrator's language) if the template has it; with ``demo``, the demo users
     and the seed rows after it. The events of seed rows with ``_events`` are added to
     ``events`` when a list is given (the caller delivers them after committing, see
     :func:`deliver_events`); otherwise a ``templates.seed_events`` job is queued in the same
@@ -427,7 +429,7 @@ async def install(
         description=dict(manifest.description),
         icon=manifest.icon,
     )
-    locales = orgs.name_locales(actor, list(manifest.locales))
+    locales = orgs.name_locales(actor, list(manifest.locales), locale)
     if template.org is not None:
         await orgs.install_org(db, actor, template.org, locales)
     document = template.definition.model_dump(mode="json")
