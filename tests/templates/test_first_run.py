@@ -34,7 +34,7 @@ async def _query(db_url: str, statement, *, write: bool = False):
 async def test_the_first_run_installs_once(backend, tmp_path):
     url, drop = await asyncio.to_thread(create_database, backend, tmp_path)
     path = demo_template.make(tmp_path / "cc")
-    env = {"TANGRAM_HOST": "0.0.0.0", "TANGRAM_PORT": "8123"}  # noqa: S104
+    env = {"TANGRAM_HOST": "0.0.0.0", "TANGRAM_PORT": "8123"}
     command = ["template", "install-default", "--path", str(path)]
     try:
         init = tangram(["init"], url, tmp_path)
