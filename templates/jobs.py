@@ -153,7 +153,12 @@ async def upgrade_app(ctx: JobContext) -> dict[str, Any]:
     try:
         actor = await _actor(ctx)
         version, ops = await service.apply_upgrade(
-            ctx.session, actor, payload["app_id"], ctx.settings, _progress(ctx)
+            ctx.session,
+            actor,
+            payload["app_id"],
+            ctx.settings,
+            _progress(ctx),
+            locale=payload.get("locale"),
         )
         install = await service.installed(ctx.session, payload["app_id"])
     except ProblemError as exc:

@@ -622,9 +622,12 @@ async def apply_upgrade(
     app_id: int,
     settings: Settings | None = None,
     progress: Progress = _quiet,
+    locale: str | None = None,
 ) -> Any:
     """Merge again with the decisions (the draft may have changed since), save the merged
-    draft and publish it through the normal migration plan; the app's data stays."""
+    draft and publish it through the normal migration plan; the app's data stays. The
+    departments and groups a new ``org.json`` adds are created first (named in ``locale``
+    when the template has it)."""
     await progress(10.0, "merge", {})
     install = await pending_install(db, app_id)
     pending = install.pending or {}
@@ -635,7 +638,7 @@ async def apply_upgrade(
         await db.flush()
         raise ProblemError("upgrade_unresolved", extra={"upgrade": upgrade_view(install)})
     if pending["content"].get("org"):
-        locales = orgs.name_locales(actor, list(pending["content"]["manifest"]["locales"]))
+        locales = orgs.name_locales(actor, list(pending["content"]["manifest"]["locales"]), locale)
         org = orgs.Org.model_validate(pending["content"]["org"])
         await orgs.install_org(db, actor, org, locales)
     draft = await apps.get_draft(db, app_id)

@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
-from builder.apps.models import App
+from builder.apps.models import FormRecord
 from runtime.auth.models import User
+from runtime.auth.principal import Principal
 from runtime.jobs.models import DEAD, DONE, Job
 from runtime.jobs.worker import Worker
 from runtime.org.models import Department, DepartmentMember, Group, GroupMember, Role, RoleMember
 from runtime.records.forms import published_form
+from runtime.records.writer import RecordWriter, SystemStamp
 from templates.layout import from_files
 from templates.models import DemoAccount
 from templates.source import read_source, write_zip
@@ -55,6 +58,14 @@ async def _install(client, admin, app, sessions, settings, path, **form):
     await _all_jobs_done(app, sessions, settings)
     shown = await client.get(f"/api/v1/jobs/{started.json()['job_id']}", headers=admin.headers)
     return shown.json()
+
+
+async def _values(client, admin, record_id: int) -> dict:
+    shown = await client.get(
+        f"/api/v1/records/customer_center/ticket/{record_id}", headers=admin.headers
+    )
+    assert shown.status_code == 200, shown.text
+    return dict(shown.json()["values"])
 
 
 def _ticket(i: int, **values):
@@ -146,12 +157,6 @@ async def test_org_demo_users_and_seed_extensions(client, admin, app, sessions, 
         accounts = (await db.execute(select(func.count()).select_from(DemoAccount))).scalar_one()
         assert accounts == 4
 
-        form_id = job["result"]["app"]["id"]
-        handle = None
-        for form in (await db.execute(select(App).where(App.id == form_id))).scalars():
-            assert form.key == "customer_center"
-        from builder.apps.models import FormRecord
-
         ticket_form = (
             await db.execute(
                 select(FormRecord.id).where(FormRecord.app_id == app_id, FormRecord.key == "ticket")
@@ -170,26 +175,15 @@ async def test_org_demo_users_and_seed_extensions(client, admin, app, sessions, 
     assert first["owner_id"] == users["li.na"].id
     assert first["department_id"] == departments["cs_east"].id
     assert first["created_by"] == users["li.na"].id
-    shown = await client.get(
-        f"/api/v1/records/customer_center/ticket/{first['id']}", headers=admin.headers
-    )
-    values = shown.json()["values"]
+    values = await _values(client, admin, first["id"])
     assert values["assignee"] == users["wang.wei"].id
     responded = datetime.fromisoformat(values["first_response_at"].replace("Z", "+00:00"))
     assert abs(responded - created - timedelta(minutes=40)) < timedelta(seconds=1)
     assert values["number"]  # auto-numbers are generated
     # The quiet row kept what it had; the _events row was routed by the rule.
-    quiet_values = (
-        await client.get(
-            f"/api/v1/records/customer_center/ticket/{quiet['id']}", headers=admin.headers
-        )
-    ).json()["values"]
+    quiet_values = await _values(client, admin, quiet["id"])
     assert quiet_values["team"] is None and quiet_values["assignee"] is None
-    loud_values = (
-        await client.get(
-            f"/api/v1/records/customer_center/ticket/{loud['id']}", headers=admin.headers
-        )
-    ).json()["values"]
+    loud_values = await _values(client, admin, loud["id"])
     assert loud_values["team"] == "finance"
     assert loud_values["assignee"] == users["zhao.min"].id  # the finance group's member
     returns = await client.get(
@@ -285,3 +279,66 @@ async def test_problems_name_the_file_and_line(client, admin, app, sessions, set
     )
     assert accepted.status_code == 202, accepted.text
     await _all_jobs_done(app, sessions, settings)
+
+
+async def test_system_values_are_not_for_requests(client, admin, app, sessions, settings, tmp_path):
+    path = demo_template.make(tmp_path / "cc", seed=_seed([_ticket(0)]))
+    job = await _install(client, admin, app, sessions, settings, path, demo=False)
+    assert job["result"]["ok"] is True
+    refused = await client.post(
+        "/api/v1/records/customer_center/ticket",
+        json={"values": {"subject": "x", "_created_at": "2020-01-01T00:00:00Z", "_owner": "li.na"}},
+        headers=admin.headers,
+    )
+    assert refused.status_code == 422, refused.text
+    codes = {(e["field"], e["code"]) for e in refused.json()["errors"]}
+    assert codes == {("_created_at", "unknown_field"), ("_owner", "unknown_field")}
+    # The writer takes system stamps only when it writes as the system.
+    async with sessions() as db:
+        form_id = (
+            await db.execute(select(FormRecord.id).where(FormRecord.key == "ticket"))
+        ).scalar_one()
+        handle = await published_form(db, form_id)
+        root = (await db.execute(select(User).where(User.id == admin.id))).scalar_one()
+        writer = RecordWriter(db, handle, Principal(root, via="session"))
+        with pytest.raises(ValueError, match="system"):
+            await writer.create_many([{"subject": "x"}], system=[SystemStamp()])
+
+
+async def test_an_upgrade_creates_the_groups_it_adds(
+    client, admin, app, sessions, settings, tmp_path
+):
+    path = demo_template.make(tmp_path / "cc", seed={})
+    job = await _install(client, admin, app, sessions, settings, path, demo=False)
+    assert job["result"]["ok"] is True
+    manifest = json.loads((path / "manifest.json").read_text())
+    (path / "manifest.json").write_text(json.dumps({**manifest, "version": "1.1.0"}))
+    org = {**demo_template.ORG, "groups": [*demo_template.ORG["groups"], _VIP]}
+    (path / "org.json").write_text(json.dumps(org, ensure_ascii=False))
+    grants = json.loads((path / "permissions.json").read_text())
+    grants.append(
+        {
+            "id": "vip_customers",
+            "grantee": {"kind": "group", "key": "vip_team"},
+            "actions": ["read"],
+            "scope": "all",
+            "form": "customer",
+        }
+    )
+    (path / "permissions.json").write_text(json.dumps(grants))
+    started = await client.post(
+        "/api/v1/templates/imports",
+        files={"file": ("t.zip", write_zip(read_source(path)), "application/zip")},
+        headers=admin.headers,
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["kind"] == "upgrade"
+    await _all_jobs_done(app, sessions, settings)
+    shown = await client.get(f"/api/v1/jobs/{started.json()['job_id']}", headers=admin.headers)
+    assert shown.json()["result"]["ok"] is True, shown.json()
+    async with sessions() as db:
+        vip = (await db.execute(select(Group).where(Group.key == "vip_team"))).scalar_one()
+        assert vip.name == "VIP team"
+
+
+_VIP = {"key": "vip_team", "name": {"zh-CN": "大客户组", "en": "VIP team"}}
