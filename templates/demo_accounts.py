@@ -26,11 +26,14 @@ class Shown:
 
 
 async def record(
-    db: AsyncSession, app_id: int, template: Template, ids: dict[str, int], locales: list[str]
+    db: AsyncSession, app_id: int, template: Template, ids: dict[str, int], signs_in: set[str]
 ) -> None:
-    """Keep the demo users marked ``show_on_sign_in`` (with their first role's labels)."""
+    """Keep the demo users marked ``show_on_sign_in`` whose demo password works (with their
+    first role's labels)."""
     roles = {role.key: role for role in template.definition.roles}
     for position, demo in enumerate(u for u in template.users if u.show_on_sign_in):
+        if demo.username.strip().lower() not in signs_in:
+            continue
         key = demo.roles[0] if demo.roles else ""
         label: dict[str, Any] = dict(roles[key].name) if key in roles else {}
         db.add(

@@ -301,9 +301,10 @@ async def install_org(
 
 async def install_users(
     db: AsyncSession, actor: Principal, app_id: int, users: list[DemoUser]
-) -> dict[str, int]:
+) -> tuple[dict[str, int], set[str]]:
     """Create the demo users (or reuse existing usernames) and put them into their
-    department, groups and the app's roles; returns username → user id."""
+    department, groups and the app's roles; returns username → user id, and the usernames
+    whose demo password signs in (created now, or reused with that very password)."""
     from runtime.users import service as user_service
 
     names = [u.username.strip().lower() for u in users]
@@ -335,10 +336,21 @@ async def install_users(
         r.key: r.id for r in (await db.execute(select(Role).where(Role.app_id == app_id))).scalars()
     }
     ids: dict[str, int] = {}
+    signs_in: set[str] = set()
     hashes: dict[str, str] = {}  # one argon2 hash per distinct demo password, off the loop
     for demo, name in zip(users, names, strict=True):
         user = known.get(name)
+        # Reused (password untouched): offered on the sign-in page only if it still works.
+        if (
+            user is not None
+            and demo.show_on_sign_in
+            and await asyncio.to_thread(
+                passwords.verify_password, user.password_hash, demo.password
+            )
+        ):
+            signs_in.add(name)
         if user is None:
+            signs_in.add(name)
             if demo.password not in hashes:
                 hashes[demo.password] = await asyncio.to_thread(
                     passwords.hash_password, demo.password
@@ -377,7 +389,7 @@ async def install_users(
         for key in demo.roles:
             await role_service.members.add(db, actor, roles[key], user.id)
     await db.flush()
-    return ids
+    return ids, signs_in
 
 
 # --- export ----------------------------------------------------------------------------------

@@ -455,8 +455,8 @@ async def install(
     written = 0
     if demo and template.users:
         await progress(55.0, "users", {"count": len(template.users)})
-        ids = await orgs.install_users(db, actor, app.id, template.users)
-        await demo_accounts.record(db, app.id, template, ids, locales)
+        ids, signs_in = await orgs.install_users(db, actor, app.id, template.users)
+        await demo_accounts.record(db, app.id, template, ids, signs_in)
     if demo and template.seed:
         definition = load(to_space(document, form_ids))
         delivered: list[RecordEvent] = [] if events is None else events

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from builder.apps.models import FormRecord
 from runtime.auth.models import User
+from runtime.auth.passwords import verify_password
 from runtime.auth.principal import Principal
 from runtime.jobs.models import DEAD, DONE, Job
 from runtime.jobs.worker import Worker
@@ -24,6 +25,7 @@ from runtime.records.writer import RecordWriter, SystemStamp
 from templates.layout import from_files
 from templates.models import DemoAccount
 from templates.source import read_source, write_zip
+from tests.conftest import USER_PASSWORD, make_account
 from tests.runtime.rules.conftest import make_group
 from tests.support.jobs import eventually, running
 from tests.templates import demo_template
@@ -91,8 +93,9 @@ def _seed(tickets):
 
 
 async def test_org_demo_users_and_seed_extensions(client, admin, app, sessions, settings, tmp_path):
-    # An existing group is reused, never renamed.
+    # An existing group is reused, never renamed; an existing user too (password untouched).
     await make_group(client, admin, "finance", [])
+    await make_account(client, sessions, "chen.jie", USER_PASSWORD)
     tickets = [
         _ticket(
             0,
@@ -154,8 +157,11 @@ async def test_org_demo_users_and_seed_extensions(client, admin, app, sessions, 
             ).scalars()
         )
         assert agents == {users[n].id for n in ("li.na", "wang.wei", "zhao.min")}
-        accounts = (await db.execute(select(func.count()).select_from(DemoAccount))).scalar_one()
-        assert accounts == 4
+        assert verify_password(users["chen.jie"].password_hash, USER_PASSWORD)
+        offered = {
+            account.user_id for account in (await db.execute(select(DemoAccount))).scalars()
+        }  # not chen.jie: the demo password is not theirs
+        assert offered == {users[n].id for n in ("li.na", "liu.yang", "sun.li")}
 
         ticket_form = (
             await db.execute(
