@@ -17,6 +17,7 @@ from runtime.auth.principal import Principal
 from runtime.db import utcnow
 from templates import service
 from templates.source import read_source
+from tests.browser.test_accessibility import PHONE, violations
 from tests.templates import demo_template
 
 ROLES = {
@@ -71,7 +72,10 @@ def test_the_panel_goes_with_the_demo_app(page, live, tmp_path):
     assert page.locator(".demo-accounts").count() == 0  # no demo data: no panel
     _install(live, tmp_path)
     page.reload()
-    assert page.get_by_role("button", name="Fill in the Supervisor account").is_visible()
+    assert page.get_by_role("button", name="Use Supervisor chen.jie").is_visible()
+    assert violations(page) == []  # axe-core, WCAG 2.1 A/AA
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     async def delete(sessions):  # type: ignore[no-untyped-def]
         async with sessions() as db:
