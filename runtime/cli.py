@@ -398,6 +398,7 @@ def template_import(
             await service.installed_from(session, template.manifest.key) if key is None else None
         )
         if found is None:
+            events: list = []  # type: ignore[type-arg]
             app, written = await service.install(
                 session,
                 actor,
@@ -406,8 +407,11 @@ def template_import(
                 demo=not no_demo,
                 settings=settings,
                 progress=_say_progress,
+                events=events,
             )
             await session.commit()
+            if events:  # seed rows with _events: rules and flows run on them now
+                await service.deliver_events(session, events)
             return (
                 f"installed {template.manifest.key} {template.manifest.version} as app "
                 f"{app.key} (id {app.id}, {written} records)",

@@ -5,6 +5,7 @@ after an administrator deleted the app."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from runtime.records.writer import RecordEvent
 from templates import demo_accounts, service
 from templates.models import DefaultInstall
 from templates.problems import invalid
-from templates.source import SourceError, read_source
+from templates.source import MANIFEST, SourceError, read_source
 
 #: The template installed on the first run.
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent / "customer_center"
@@ -56,15 +57,19 @@ async def install_default(
         files = read_source(path)
     except SourceError as exc:
         raise invalid([exc.problem]) from None
+    key = _key(files)
+    if key is not None:  # decided before reading the demo data through
+        if await db.get(DefaultInstall, key) is not None:
+            return Outcome("done_before", key)
+        present = await service.installed_from(db, key)
+        if present is not None:
+            db.add(DefaultInstall(template_key=key, app_id=present.app_id, demo=False))
+            await db.commit()
+            return Outcome("present", key)
     template = service.check_files(files, settings)
     key = template.manifest.key
     if await db.get(DefaultInstall, key) is not None:
         return Outcome("done_before", key)
-    present = await service.installed_from(db, key)
-    if present is not None:
-        db.add(DefaultInstall(template_key=key, app_id=present.app_id, demo=False))
-        await db.commit()
-        return Outcome("present", key)
     events: list[RecordEvent] = []
     app, written = await service.install(
         db, actor, template, demo=demo, settings=settings, progress=progress, events=events
@@ -82,6 +87,15 @@ async def install_default(
         demo,
         await demo_accounts.shown(db) if demo else [],
     )
+
+
+def _key(files: dict[str, bytes]) -> str | None:
+    """The manifest's key, read on its own (None if it is not readable: the check says why)."""
+    try:
+        key = json.loads(files[MANIFEST]).get("key")
+    except (KeyError, ValueError, AttributeError):
+        return None
+    return key if isinstance(key, str) and key else None
 
 
 def url(settings: Settings) -> str:
