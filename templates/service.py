@@ -269,6 +269,7 @@ async def load_seed(
     lines: dict[str, list[int]] | None = None,
     events: list[RecordEvent] | None = None,
     settings: Settings | None = None,
+    names: dict[str, set[str]] | None = None,
 ) -> int:
     """Write the seed rows through the records writer, in chunks; relations follow ``_id``,
     users and departments are named, times may be relative to now (:mod:`templates.seed`).
@@ -281,9 +282,10 @@ async def load_seed(
     time_zone = (settings or get_settings()).time_zone
     now = utcnow()
     total = sum(len(rows) for rows in seed.values()) or 1
-    # The users and departments the rows name, looked up once.
-    wanted: dict[str, set[str]] = {"user": set(), "department": set()}
-    for form_key, rows in seed.items():
+    # The users and departments the rows name (``names``: known from the check), looked up
+    # once.
+    wanted: dict[str, set[str]] = names or {"user": set(), "department": set()}
+    for form_key, rows in seed.items() if names is None else ():
         form = definition.form(form_key)
         assert form is not None
         scout = Converter(
@@ -396,6 +398,19 @@ def events_from(payload: list[list[Any]]) -> list[RecordEvent]:
     ]
 
 
+def _names(template: Template) -> dict[str, set[str]]:
+    """Every username and department code the seed rows may name: the template's own demo
+    users and departments, and those the check found it lacks."""
+    names = {
+        "user": {u.username.strip().lower() for u in template.users},
+        "department": template.org.department_codes() if template.org else set(),
+    }
+    for _file, kind, key, _path in template.demo_refs:
+        if kind in names:
+            names[kind].add(key)
+    return names
+
+
 async def install(
     db: AsyncSession,
     actor: Principal,
@@ -470,6 +485,7 @@ async def install(
             lines=template.seed_lines,
             events=delivered,
             settings=settings,
+            names=_names(template),
         )
         if events is None and delivered:
             await queue.enqueue(
