@@ -45,6 +45,8 @@ run: $(STAMP) $(ASSETSTAMP)
 	@mkdir -p var
 	$(BIN)/tangram migrate
 	$(BIN)/tangram init
+	@# The Customer Center with demo data, once per database (a failure does not stop the server).
+	-$(BIN)/tangram template install-default
 	$(BIN)/tangram run
 
 test: $(DEVSTAMP) $(ASSETSTAMP)

@@ -398,6 +398,7 @@ def template_import(
             await service.installed_from(session, template.manifest.key) if key is None else None
         )
         if found is None:
+            events: list = []  # type: ignore[type-arg]
             app, written = await service.install(
                 session,
                 actor,
@@ -406,8 +407,11 @@ def template_import(
                 demo=not no_demo,
                 settings=settings,
                 progress=_say_progress,
+                events=events,
             )
             await session.commit()
+            if events:  # seed rows with _events: rules and flows run on them now
+                await service.deliver_events(session, events)
             return (
                 f"installed {template.manifest.key} {template.manifest.version} as app "
                 f"{app.key} (id {app.id}, {written} records)",
@@ -433,6 +437,59 @@ def template_import(
         _print_conflicts(conflicts)
         raise typer.Exit(3)
     typer.echo(message)
+
+
+@template_app.command("install-default")
+def template_install_default(
+    no_demo: Annotated[
+        bool, typer.Option("--no-demo", help="Without demo data (also TANGRAM_NO_DEMO=1)")
+    ] = False,
+    path: Annotated[
+        Path | None,
+        typer.Option(help="Another template directory (default: the bundled Customer Center)"),
+    ] = None,
+) -> None:
+    """First run: install the bundled Customer Center with demo data, once per database.
+
+    Nothing happens when an earlier run installed it (even if its app was deleted since)."""
+    from runtime.errors import ProblemError
+    from templates import first_run
+
+    settings = _settings()
+    demo = first_run.demo_wanted(no_demo)
+
+    async def install(session, _settings):  # type: ignore[no-untyped-def]
+        actor = await _admin(session)
+        return await first_run.install_default(
+            session,
+            actor,
+            settings,
+            path=path or first_run.DEFAULT_TEMPLATE,
+            demo=demo,
+            progress=_say_progress,
+        )
+
+    try:
+        outcome = asyncio.run(_with_session(install))
+    except ProblemError as exc:
+        _fail(exc)
+    address = first_run.url(settings)
+    if outcome.status == "installed":
+        with_demo = f"with demo data, {outcome.records} records" if outcome.demo else "no demo data"
+        typer.echo(
+            f"Installed {outcome.template} {outcome.version} as app {outcome.app_key} "
+            f"({with_demo})."
+        )
+    elif outcome.status == "done_before":
+        typer.echo(f"{outcome.template} was installed by an earlier first run; not again.")
+    else:
+        typer.echo(f"An app from {outcome.template} exists already; nothing installed.")
+    typer.echo(f"Open {address} and sign in as '{settings.admin_username}'", nl=False)
+    typer.echo(" with the password `tangram init` printed (or TANGRAM_ADMIN_PASSWORD).")
+    if outcome.accounts:
+        typer.echo("Demo accounts (also offered on the sign-in page):")
+        for account in outcome.accounts:
+            typer.echo(f"  {account.role}: {account.username} / {account.password}")
 
 
 @template_app.command("resolve")

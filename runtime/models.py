@@ -41,7 +41,7 @@ from runtime.rules.models import (
     SlaState,
 )
 from runtime.views.models import SavedView
-from templates.models import TemplateInstall
+from templates.models import DefaultInstall, DemoAccount, TemplateInstall
 
 metadata = Base.metadata
 
@@ -53,6 +53,8 @@ __all__ = [
     "AuthFailure",
     "AutoNumberCounter",
     "Base",
+    "DefaultInstall",
+    "DemoAccount",
     "Department",
     "DepartmentMember",
     "FlowCc",

@@ -24,6 +24,8 @@ from runtime.i18n import DEFAULT_LOCALE, current_locale
 from runtime.jobs import queue
 from runtime.jobs.context import JobContext
 from runtime.jobs.registry import handlers
+from runtime.records.event_spool import EventSpool, deliver_after_commit
+from runtime.records.writer import run_hooks
 from templates import service
 
 INSTALL_JOB = "templates.install"
@@ -34,6 +36,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "validate": ("Checking the template", "正在检查模板"),
     "create": ("Creating the app", "正在创建应用"),
     "publish": ("Publishing the app", "正在发布应用"),
+    "users": ("Creating {count} demo users", "正在创建 {count} 个演示用户"),
     "seed": (
         "Loading demo data: {done:,} of {total:,} records",
         "正在导入演示数据：{done:,} / {total:,} 条",
@@ -123,6 +126,7 @@ async def install_template(ctx: JobContext) -> dict[str, Any]:
             demo=bool(payload.get("demo", True)),
             settings=ctx.settings,
             progress=_progress(ctx),
+            locale=payload.get("locale"),
         )
     except ProblemError as exc:
         path.unlink(missing_ok=True)
@@ -149,7 +153,12 @@ async def upgrade_app(ctx: JobContext) -> dict[str, Any]:
     try:
         actor = await _actor(ctx)
         version, ops = await service.apply_upgrade(
-            ctx.session, actor, payload["app_id"], ctx.settings, _progress(ctx)
+            ctx.session,
+            actor,
+            payload["app_id"],
+            ctx.settings,
+            _progress(ctx),
+            locale=payload.get("locale"),
         )
         install = await service.installed(ctx.session, payload["app_id"])
     except ProblemError as exc:
@@ -163,3 +172,19 @@ async def upgrade_app(ctx: JobContext) -> dict[str, Any]:
         "published": VersionOut.model_validate(version).model_dump(mode="json"),
         "operations": [op.as_dict() for op in ops],
     }
+
+
+@handlers.register(service.EVENTS_JOB, max_attempts=1)
+async def deliver_seed_events(ctx: JobContext) -> dict[str, Any]:
+    """Payload: events (of seed rows with ``_events``, see ``service.events_payload``).
+
+    Queued by an install in its own transaction, so it runs once the install committed: the
+    in-transaction hooks (rules, flows, SLA clocks) run in this job's transaction, the
+    after-commit listeners once it commits."""
+    events = service.events_from(ctx.payload.get("events") or [])
+    db = ctx.session
+    db.info.setdefault("record_events", []).extend(events)
+    await run_hooks(db)
+    db.info.pop("record_events_seen", None)
+    deliver_after_commit(db, EventSpool())
+    return {"ok": True, "events": len(events)}

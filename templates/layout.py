@@ -35,20 +35,30 @@ from runtime.errors import field_errors_from_pydantic
 from runtime.i18n import current_locale
 from templates import labels
 from templates.manifest import Manifest, Version
+from templates.org import ORG_FILE, USERS_FILE, DemoUser, Org
 from templates.problems import TemplateProblem, problem, raw
+from templates.seed import PLACEHOLDER, SEED_ID, Converter
 from templates.source import MANIFEST
 
-__all__ = ["Template", "check_dashboards", "from_files", "platform_version", "to_files"]
+__all__ = [
+    "SEED_ID",
+    "Template",
+    "check_dashboards",
+    "from_files",
+    "platform_version",
+    "to_files",
+]
 
-#: Row fields of a seed line besides the form's: the row's id in the template (relations of
-#: other seed rows refer to it).
-SEED_ID = "_id"
+#: A reference the template does not define itself: ``(file, kind, key, path)`` — a user,
+#: department or group that must exist in the installation.
+Ref = tuple[str, str, str, str]
 _FILE = re.compile(
     r"^(?:(?P<dir>forms|rules|dashboards)/(?P<key>[a-z][a-z0-9_]{0,62})\.json"
     r"|flows/(?P<flow>[a-z][a-z0-9_]{0,62})\.bpmn"
     r"|seed/(?P<seed>[a-z][a-z0-9_]{0,62})\.jsonl"
     r"|locales/(?P<locale>[A-Za-z0-9-]+)\.json"
-    r"|(?P<single>sla/policies\.json|sla/calendars\.json|roles\.json|permissions\.json))$"
+    r"|(?P<single>sla/policies\.json|sla/calendars\.json|roles\.json|permissions\.json)"
+    r"|(?P<org>org\.json)|(?P<users>demo/users\.json))$"
 )
 #: Files any template may carry that are not read (documentation, a licence).
 _IGNORED = re.compile(r"^(README|LICENSE|CHANGELOG)(\.[A-Za-z]+)?$")
@@ -84,13 +94,26 @@ class Template:
     manifest: Manifest
     definition: AppDefinition
     seed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Departments and groups (``org.json``), installed with or without demo data.
+    org: Org | None = None
+    #: Demo people (``demo/users.json``), installed with the demo data.
+    users: list[DemoUser] = field(default_factory=list)
+    #: The line of each seed row in its file, by form key (for problems found installing).
+    seed_lines: dict[str, list[int]] = field(default_factory=dict)
+    #: What the org needs from the installation (parent departments it does not define).
+    org_refs: list[Ref] = field(default_factory=list)
+    #: What the demo users and seed rows need from it (users, departments, groups).
+    demo_refs: list[Ref] = field(default_factory=list)
 
     def content(self) -> dict[str, Any]:
         """What an install keeps as the base of later upgrades (no seed rows)."""
-        return {
+        content = {
             "manifest": self.manifest.model_dump(mode="json"),
             "definition": self.definition.model_dump(mode="json"),
         }
+        if self.org is not None:
+            content["org"] = self.org.model_dump(mode="json")
+        return content
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -124,6 +147,10 @@ def to_files(template: Template) -> dict[str, bytes]:
         items = getattr(definition, key)
         if items:
             part(name, [item.model_dump(mode="json") for item in items])
+    if template.org is not None:
+        part(ORG_FILE, template.org.model_dump(mode="json", exclude_defaults=True))
+    if template.users:
+        files[USERS_FILE] = _json([u.model_dump(mode="json") for u in template.users])
     for form_key, rows in template.seed.items():
         lines = (json.dumps(row, ensure_ascii=False, default=str) for row in rows)
         files[f"seed/{form_key}.jsonl"] = ("\n".join(lines) + "\n").encode()
@@ -137,14 +164,14 @@ def to_files(template: Template) -> dict[str, bytes]:
     return files
 
 
-def parts_of(definition: AppDefinition, seed: dict[str, Any]) -> list[str]:
+def parts_of(definition: AppDefinition, seed: dict[str, Any], org: Org | None = None) -> list[str]:
     present = [
         p
         for p in ("forms", "flows", "rules", "sla", "calendars", "dashboards")
         if getattr(definition, p)
     ]
     present += [p for p in ("roles", "permissions") if getattr(definition, p)]
-    return present + (["seed"] if seed else [])
+    return present + (["org"] if org is not None else []) + (["seed"] if seed else [])
 
 
 def locales_of(definition: AppDefinition, preferred: Iterable[str]) -> list[str]:
@@ -226,6 +253,7 @@ class _Reader:
         bpmn: dict[str, str] = {}
         seeds: dict[str, str] = {}
         translations: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
         for name in sorted(self.files):
             if name == MANIFEST or _IGNORED.match(name):
                 continue
@@ -236,7 +264,8 @@ class _Reader:
             part = (
                 match["dir"]
                 or ("flows" if match["flow"] else None)
-                or ("seed" if match["seed"] else None)
+                or ("seed" if match["seed"] or match["users"] else None)
+                or ("org" if match["org"] else None)
                 or _SINGLE_PART.get(match["single"] or "")
             )
             if part is not None and listed is not None and part not in listed:
@@ -257,6 +286,8 @@ class _Reader:
                 text = self.text(name)
                 if text is not None:
                     seeds[match["seed"]] = text
+            elif match["users"]:
+                extra[name] = self.json(name)
             else:
                 document = self.json(name)
                 if document is not None:
@@ -268,10 +299,69 @@ class _Reader:
         definition = self.definition(documents, bpmn)
         if definition is None:
             return None
-        seed = self.seed(definition, seeds)
+        org = self.org(documents.get(ORG_FILE))
+        users = self.users(extra.get(USERS_FILE), org, definition)
+        seed, lines = self.seed(definition, seeds, org, users)
         if manifest is None or self.problems:
             return None
-        return Template(manifest, definition, seed)
+        return Template(
+            manifest,
+            definition,
+            seed,
+            org=org,
+            users=users,
+            seed_lines=lines,
+            org_refs=self.org_refs,
+            demo_refs=self.demo_refs,
+        )
+
+    def org(self, document: Any) -> Org | None:
+        from templates import org as orgs
+
+        self.org_refs: list[Ref] = []
+        if document is None:
+            return None
+        if not isinstance(document, dict):
+            self.problems.append(raw(ORG_FILE, "", "dict_type", "Enter an object."))
+            return None
+        unknown = set(document) - {"departments", "groups"}
+        for key in sorted(unknown):
+            self.problems.append(raw(ORG_FILE, key, "extra_forbidden", "Unknown field."))
+        parts: dict[str, list[Any]] = {}
+        for part, model in (("departments", orgs.OrgDepartment), ("groups", orgs.OrgGroup)):
+            items = document.get(part) or []
+            if not isinstance(items, list):
+                self.problems.append(raw(ORG_FILE, part, "list_type", "Enter a list."))
+                items = []
+            parts[part] = []
+            for index, item in enumerate(items):  # each on its own: every problem at once
+                try:
+                    parts[part].append(model.model_validate(item))
+                except ValidationError as exc:
+                    self.problems.extend(_pydantic_problems(ORG_FILE, exc, f"{part}[{index}]"))
+        org = Org(**parts)
+        self.problems.extend(orgs.check_org(org))
+        self.org_refs = [(ORG_FILE, *ref) for ref in orgs.parent_refs(org)]
+        return org
+
+    def users(self, document: Any, org: Org | None, definition: AppDefinition) -> list[DemoUser]:
+        from templates import org as orgs
+
+        self.demo_refs: list[Ref] = []
+        if document is None:
+            return []
+        if not isinstance(document, list):
+            self.problems.append(raw(USERS_FILE, "", "list_type", "Enter a list."))
+            return []
+        users = []
+        for index, item in enumerate(document):
+            try:
+                users.append(DemoUser.model_validate(item))
+            except ValidationError as exc:
+                self.problems.extend(_pydantic_problems(USERS_FILE, exc, f"[{index}]"))
+        self.problems.extend(orgs.check_users(users, org, definition))
+        self.demo_refs = [(USERS_FILE, *ref) for ref in orgs.user_refs(users, org)]
+        return users
 
     def merge_labels(self, documents: dict[str, Any], translations: dict[str, Any]) -> None:
         for locale, per_file in translations.items():
@@ -387,9 +477,19 @@ class _Reader:
         return name, f"{prefix}.{rest}" if prefix and rest else (prefix or rest)
 
     def seed(
-        self, definition: AppDefinition, seeds: dict[str, str]
-    ) -> dict[str, list[dict[str, Any]]]:
+        self,
+        definition: AppDefinition,
+        seeds: dict[str, str],
+        org: Org | None,
+        users: list[DemoUser],
+    ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[int]]]:
         out: dict[str, list[dict[str, Any]]] = {}
+        numbers: dict[str, list[int]] = {}
+        from runtime.db import utcnow
+
+        usernames = {u.username.strip().lower(): PLACEHOLDER for u in users}
+        codes = dict.fromkeys(org.department_codes() if org else (), PLACEHOLDER)
+        time_zone = self.settings.time_zone if self.settings else "UTC"
         ids: dict[str, set[Any]] = {}
         parsed: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         locale = current_locale.get()
@@ -427,9 +527,35 @@ class _Reader:
             assert form is not None
             validator = FormValidator(form)
             targets = relation_targets(definition, form)
+            converter = Converter(
+                name,
+                now=utcnow(),
+                time_zone=time_zone,
+                users=usernames,
+                departments=codes,
+                strict=False,
+            )
             for number, row in rows:
-                values = {k: v for k, v in row.items() if k != SEED_ID}
-                result = validator.check(values)
+                converted = converter.row(form, row, number)
+                self.problems.extend(converted.problems)
+                for kind, key, path in converted.refs:
+                    if key not in (usernames if kind == "user" else codes):
+                        self.demo_refs.append((name, kind, key, path))
+                values = converted.values
+                # Relations hold seed ``_id`` s (numbers or strings), checked below.
+                checked = {
+                    k: (
+                        [PLACEHOLDER] * len(v)
+                        if isinstance(v, list)
+                        else PLACEHOLDER
+                        if k in targets and v is not None
+                        else v
+                    )
+                    if k in targets
+                    else v
+                    for k, v in values.items()
+                }
+                result = validator.check(checked)
                 for found in result.problems:
                     if found.code == "unknown_reference":
                         continue
@@ -453,7 +579,8 @@ class _Reader:
                                 )
                             )
             out[form_key] = [row for _, row in rows]
-        return out
+            numbers[form_key] = [number for number, _ in rows]
+        return out, numbers
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -24,6 +24,7 @@ PARTS = (
     "dashboards",
     "roles",
     "permissions",
+    "org",
     "seed",
 )
 

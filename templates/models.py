@@ -34,3 +34,33 @@ class TemplateInstall(Base):
     row_version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": row_version}
+
+
+class DemoAccount(Base):
+    """A demo user the sign-in page offers while the demo app it came with exists: the role
+    it stands for (its key and labels), the username and the demo password (demo data, shown
+    to everyone on purpose)."""
+
+    __tablename__ = "demo_accounts"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role_key: Mapped[str] = mapped_column(String(64))
+    #: The role's name by locale (``{"zh-CN": "客服", "en": "Agent"}``).
+    role_label: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    password: Mapped[str] = mapped_column(String(1024))
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DefaultInstall(Base):
+    """The bundled template the first run installed (``tangram init``), kept so that it is
+    installed once only — also after an administrator deleted the app."""
+
+    __tablename__ = "default_installs"
+
+    template_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    app_id: Mapped[int | None] = mapped_column(ForeignKey("apps.id", ondelete="SET NULL"))
+    demo: Mapped[bool] = mapped_column(default=True)
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)

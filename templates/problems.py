@@ -63,6 +63,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "An app with the key {key!r} exists already.",
         "标识为 {key!r} 的应用已存在。",
     ),
+    "org_cycle": (
+        "The department {department!r} is above itself.",
+        "部门 {department!r} 的上级链条回到了它自己。",
+    ),
+    "unknown_role": ("The template has no role {role!r}.", "模板中没有角色 {role!r}。"),
+    "unknown_user": (
+        "No user {key!r}: not a demo user and not in this installation.",
+        "没有用户 {key!r}：既不是演示用户，也不在本系统中。",
+    ),
+    "unknown_department": (
+        "No department {key!r}: not in org.json and not in this installation.",
+        "没有部门 {key!r}：既不在 org.json 中，也不在本系统中。",
+    ),
+    "unknown_group": (
+        "No group {key!r}: not in org.json and not in this installation.",
+        "没有用户组 {key!r}：既不在 org.json 中，也不在本系统中。",
+    ),
+    "bad_relative_time": (
+        "{value!r} is not a time: give an ISO date-time or @now with signed parts such as "
+        "@now-85d-3h+20m (units d, h, m, s).",
+        "{value!r} 不是有效时间：请填写 ISO 日期时间，或 @now 加带符号的偏移，例如 "
+        "@now-85d-3h+20m（单位 d、h、m、s）。",
+    ),
+    "bad_system_value": ("{message}", "{message}"),
     "not_newer": (
         "Version {version} is not newer than the installed {installed}.",
         "版本 {version} 不比已安装的 {installed} 更新。",

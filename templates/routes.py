@@ -81,7 +81,7 @@ async def import_template(
         job_id = await jobs.enqueue_upgrade(db, admin, found.app_id)
         await commit(db)
         return _job(job_id, kind="upgrade", upgrade=view)
-    problems = await service.install_problems(db, template, key)
+    problems = await service.install_problems(db, template, key, demo=demo)
     if problems:
         from templates.problems import invalid
 

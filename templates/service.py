@@ -25,17 +25,22 @@ from runtime.auth.principal import Principal
 from runtime.config import Settings
 from runtime.db import utcnow
 from runtime.errors import ProblemError
+from runtime.jobs import queue
 from runtime.records.forms import published_form
-from runtime.records.writer import RecordWriter
-from templates import layout
+from runtime.records.writer import RecordEvent, RecordWriter, commit_and_dispatch
+from templates import demo_accounts, layout
+from templates import org as orgs
 from templates.layout import SEED_ID, Template, relation_targets
 from templates.manifest import Manifest, Version
 from templates.merge import Merge, merge
 from templates.models import TemplateInstall
 from templates.problems import TemplateProblem, invalid, problem, raw
+from templates.seed import Converter
 from templates.source import read_zip, write_zip
 
 SEED_CHUNK = 500
+#: Delivers the "created" events of seed rows with ``_events`` after their install committed.
+EVENTS_JOB = "templates.seed_events"
 #: Called with (percent, stage, params) as an install or upgrade goes on.
 Progress = Callable[[float, str, dict[str, Any]], Awaitable[None]]
 
@@ -133,6 +138,8 @@ async def export_app(
     seed = await _seed_rows(db, definition) if with_data else {}
     if version is None:
         version = install.version if install is not None else "1.0.0"
+    locales = locales or layout.locales_of(definition, ("zh-CN", "en"))
+    org = await orgs.export_org(db, definition, locales[0])
     manifest = Manifest(
         key=install.template_key if install is not None else app.key,
         name=app.name or {"en": app.key},
@@ -140,10 +147,10 @@ async def export_app(
         min_platform=layout.platform_version(),
         description=app.description or {},
         icon=app.icon,
-        locales=locales or layout.locales_of(definition, ("zh-CN", "en")),
-        parts=layout.parts_of(definition, seed),  # type: ignore[arg-type]
+        locales=locales,
+        parts=layout.parts_of(definition, seed, org),  # type: ignore[arg-type]
     )
-    files = layout.to_files(Template(manifest, definition, seed))
+    files = layout.to_files(Template(manifest, definition, seed, org=org))
     audit.record(db, actor, "template.export", "app", app_id, {"with_data": with_data})
     return app, write_zip(files)
 
@@ -191,22 +198,28 @@ async def installed_from(db: AsyncSession, template_key: str) -> TemplateInstall
 
 
 async def install_problems(
-    db: AsyncSession, template: Template, key: str | None
+    db: AsyncSession, template: Template, key: str | None, *, demo: bool = True
 ) -> list[TemplateProblem]:
     """What stops installing here and now: the app key is taken; grants and flow assignees
-    name groups, departments, users or roles this installation does not have."""
+    name groups, departments, users or roles neither this installation nor the template's
+    ``org.json`` has; with demo data, the demo users and seed rows name users, departments
+    or groups that exist nowhere."""
     found: list[TemplateProblem] = []
     app_key = key or template.manifest.key
     if (await db.execute(select(App.id).where(App.key == app_key))).first():
         found.append(problem("manifest.json", "key", "app_exists", key=app_key))
     found.extend(await _grantee_problems(db, 0, template))
+    found.extend(await orgs.missing(db, template.org_refs))
+    if demo:
+        found.extend(await orgs.missing(db, template.demo_refs))
     return found
 
 
 async def _grantee_problems(
     db: AsyncSession, app_id: int, template: Template
 ) -> list[TemplateProblem]:
-    problems = await grantee_problems(db, app_id, template.definition)
+    provided = template.org.provided() if template.org is not None else None
+    problems = await grantee_problems(db, app_id, template.definition, provided)
     out = []
     for found in problems:
         file, path = layout.locate(template.definition, found.path)
@@ -234,6 +247,17 @@ def _seed_order(definition: AppDefinition, seed: dict[str, Any]) -> list[str]:
     return order
 
 
+async def _ids(db: AsyncSession, column: Any, names: set[str]) -> dict[str, int]:
+    """Name → id for the names that exist (``column``: a username or department code)."""
+    found: dict[str, int] = {}
+    ordered = sorted(names)
+    for begin in range(0, len(ordered), 1000):
+        chunk = ordered[begin : begin + 1000]
+        rows = await db.execute(select(column, column.class_.id).where(column.in_(chunk)))
+        found.update({name: int(ident) for name, ident in rows})
+    return found
+
+
 async def load_seed(
     db: AsyncSession,
     definition: AppDefinition,
@@ -241,11 +265,45 @@ async def load_seed(
     progress: Progress,
     start: float,
     end: float,
+    *,
+    lines: dict[str, list[int]] | None = None,
+    events: list[RecordEvent] | None = None,
+    settings: Settings | None = None,
+    names: dict[str, set[str]] | None = None,
 ) -> int:
-    """Write the seed rows through the records writer, in chunks; relations follow ``_id``."""
+    """Write the seed rows through the records writer, in chunks; relations follow ``_id``,
+    users and departments are named, times may be relative to now (:mod:`templates.seed`).
+    Rows are written quietly; the "created" events of rows with ``_events`` are added to
+    ``events`` (for the caller to deliver once the install has committed)."""
+    from runtime.auth.models import User
+    from runtime.config import get_settings
+    from runtime.org.models import Department
+
+    time_zone = (settings or get_settings()).time_zone
+    now = utcnow()
     total = sum(len(rows) for rows in seed.values()) or 1
+    # The users and departments the rows name (``names``: known from the check), looked up
+    # once.
+    wanted: dict[str, set[str]] = names or {"user": set(), "department": set()}
+    for form_key, rows in seed.items() if names is None else ():
+        form = definition.form(form_key)
+        assert form is not None
+        scout = Converter(
+            f"seed/{form_key}.jsonl",
+            now=now,
+            time_zone=time_zone,
+            users={},
+            departments={},
+            strict=False,
+        )
+        for row in rows:
+            for kind, key, _path in scout.row(form, row, 0).refs:
+                wanted[kind].add(key)
+    users = await _ids(db, User.username, wanted["user"])
+    departments = await _ids(db, Department.code, wanted["department"])
     done = 0
     new_ids: dict[str, dict[Any, int]] = {}
+    queued: list[RecordEvent] = db.info.setdefault("record_events", [])
     for form_key in _seed_order(definition, seed):
         form = definition.form(form_key)
         assert form is not None
@@ -253,14 +311,25 @@ async def load_seed(
         if handle is None:
             raise ProblemError("form_not_published", params={"form": form_key})
         targets = relation_targets(definition, form)
-        writer = RecordWriter(db, handle, None, source="template")
+        writer = RecordWriter(db, handle, None, source="template", time_zone=time_zone)
+        converter = Converter(
+            f"seed/{form_key}.jsonl",
+            now=now,
+            time_zone=time_zone,
+            users=users,
+            departments=departments,
+            strict=True,
+        )
         rows = seed[form_key]
+        numbers = (lines or {}).get(form_key) or list(range(1, len(rows) + 1))
         new_ids[form_key] = {}
         for begin in range(0, len(rows), SEED_CHUNK):
             chunk = rows[begin : begin + SEED_CHUNK]
-            items = []
-            for row in chunk:
-                values = {k: v for k, v in row.items() if k != SEED_ID}
+            items, stamps, problems = [], [], []
+            for row, number in zip(chunk, numbers[begin : begin + SEED_CHUNK], strict=True):
+                converted = converter.row(form, row, number)
+                problems.extend(converted.problems)
+                values = converted.values
                 for key, target in targets.items():
                     value = values.get(key)
                     mapped = new_ids.get(target, {})
@@ -269,7 +338,17 @@ async def load_seed(
                     elif value is not None:
                         values[key] = mapped.get(value)
                 items.append(values)
-            created = await writer.create_many(items)
+                stamps.append(converted.stamp)
+            if problems:
+                raise invalid(problems)
+            before = len(queued)
+            try:
+                created = await writer.create_many(items, system=stamps)
+            except ProblemError as exc:
+                raise _seed_problem(exc, form_key, numbers[begin:]) from None
+            if events is not None:
+                events.extend(queued[before:])
+            del queued[before:]
             for row, record in zip(chunk, created, strict=True):
                 if row.get(SEED_ID) is not None:
                     new_ids[form_key][row[SEED_ID]] = record["id"]
@@ -278,6 +357,58 @@ async def load_seed(
                 start + (end - start) * done / total, "seed", {"done": done, "total": total}
             )
     return done
+
+
+def _seed_problem(exc: ProblemError, form_key: str, numbers: list[int]) -> ProblemError:
+    """A writer's refusal of a chunk (``[3].customer``) as template problems by line."""
+    import re as _re
+
+    if exc.code != "validation_failed" or not exc.errors:
+        return exc
+    found = []
+    for error in exc.errors:
+        match = _re.match(r"^\[(\d+)\]\.(.*)$", error.field)
+        index, rest = (int(match[1]), match[2]) if match else (0, error.field)
+        line = numbers[index] if index < len(numbers) else index + 1
+        found.append(
+            raw(f"seed/{form_key}.jsonl", f"line {line}.{rest}", error.code, error.message)
+        )
+    return invalid(found)
+
+
+async def deliver_events(db: AsyncSession, events: list[RecordEvent]) -> None:
+    """Deliver seed rows' "created" events after their install committed: the in-transaction
+    hooks (rules fire, flows start, SLA clocks) run in ``db``'s transaction, which this
+    commits, then the after-commit listeners."""
+    db.info.setdefault("record_events", []).extend(events)
+    await commit_and_dispatch(db)
+
+
+def events_payload(events: list[RecordEvent]) -> list[list[Any]]:
+    return [
+        [e.app_id, e.form_id, e.record_id, e.actor_id, e.version_id, jsonable_encoder(e.changes)]
+        for e in events
+    ]
+
+
+def events_from(payload: list[list[Any]]) -> list[RecordEvent]:
+    return [
+        RecordEvent("created", app_id, form_id, record_id, actor_id, changes or {}, version_id)
+        for app_id, form_id, record_id, actor_id, version_id, changes in payload
+    ]
+
+
+def _names(template: Template) -> dict[str, set[str]]:
+    """Every username and department code the seed rows may name: the template's own demo
+    users and departments, and those the check found it lacks."""
+    names = {
+        "user": {u.username.strip().lower() for u in template.users},
+        "department": template.org.department_codes() if template.org else set(),
+    }
+    for _file, kind, key, _path in template.demo_refs:
+        if kind in names:
+            names[kind].add(key)
+    return names
 
 
 async def install(
@@ -289,11 +420,20 @@ async def install(
     demo: bool = True,
     settings: Settings | None = None,
     progress: Progress = _quiet,
+    events: list[RecordEvent] | None = None,
+    locale: str | None = None,
 ) -> tuple[App, int]:
-    """Create, publish and fill an app from ``template``; (the app, seed rows written)."""
+    """Create, publish and fill an app from ``template``; (the app, seed rows written).
+
+    The org (departments, groups) is created before publishing, named in ``locale`` (the
+    administrator's language) if the template has it; with ``demo``, the demo users
+    and the seed rows after it. The events of seed rows with ``_events`` are added to
+    ``events`` when a list is given (the caller delivers them after committing, see
+    :func:`deliver_events`); otherwise a ``templates.seed_events`` job is queued in the same
+    transaction to deliver them."""
     manifest = template.manifest
     await progress(10.0, "create", {})
-    problems = await install_problems(db, template, key)
+    problems = await install_problems(db, template, key, demo=demo)
     if problems:
         raise invalid(problems)
     app = await apps.create_app(
@@ -304,6 +444,9 @@ async def install(
         description=dict(manifest.description),
         icon=manifest.icon,
     )
+    locales = orgs.name_locales(actor, list(manifest.locales), locale)
+    if template.org is not None:
+        await orgs.install_org(db, actor, template.org, locales)
     document = template.definition.model_dump(mode="json")
     form_ids = await _new_forms(db, app.id, document["forms"], {})
     draft = await apps.get_draft(db, app.id)
@@ -325,9 +468,32 @@ async def install(
         publishing,
     )
     written = 0
+    if demo and template.users:
+        await progress(55.0, "users", {"count": len(template.users)})
+        ids, signs_in = await orgs.install_users(db, actor, app.id, template.users)
+        await demo_accounts.record(db, app.id, template, ids, signs_in)
     if demo and template.seed:
         definition = load(to_space(document, form_ids))
-        written = await load_seed(db, definition, template.seed, progress, 60.0, 95.0)
+        delivered: list[RecordEvent] = [] if events is None else events
+        written = await load_seed(
+            db,
+            definition,
+            template.seed,
+            progress,
+            60.0,
+            95.0,
+            lines=template.seed_lines,
+            events=delivered,
+            settings=settings,
+            names=_names(template),
+        )
+        if events is None and delivered:
+            await queue.enqueue(
+                db,
+                EVENTS_JOB,
+                {"events": events_payload(delivered)},
+                created_by=actor.user_id,
+            )
     db.add(
         TemplateInstall(
             app_id=app.id,
@@ -393,6 +559,7 @@ async def plan_upgrade(
             ]
         )
     problems = await _grantee_problems(db, install.app_id, template)
+    problems.extend(await orgs.missing(db, template.org_refs))
     if problems:
         raise invalid(problems)
     content = template.content()
@@ -471,9 +638,12 @@ async def apply_upgrade(
     app_id: int,
     settings: Settings | None = None,
     progress: Progress = _quiet,
+    locale: str | None = None,
 ) -> Any:
     """Merge again with the decisions (the draft may have changed since), save the merged
-    draft and publish it through the normal migration plan; the app's data stays."""
+    draft and publish it through the normal migration plan; the app's data stays. The
+    departments and groups a new ``org.json`` adds are created first (named in ``locale``
+    when the template has it)."""
     await progress(10.0, "merge", {})
     install = await pending_install(db, app_id)
     pending = install.pending or {}
@@ -483,6 +653,10 @@ async def apply_upgrade(
         install.pending = {**pending, "conflicts": merged.conflicts}
         await db.flush()
         raise ProblemError("upgrade_unresolved", extra={"upgrade": upgrade_view(install)})
+    if pending["content"].get("org"):
+        locales = orgs.name_locales(actor, list(pending["content"]["manifest"]["locales"]), locale)
+        org = orgs.Org.model_validate(pending["content"]["org"])
+        await orgs.install_org(db, actor, org, locales)
     draft = await apps.get_draft(db, app_id)
     previous = load(draft.definition)
     new = apps.parse_definition(merged.definition)

@@ -28,11 +28,15 @@ _LOOKUPS = {
 
 
 async def grantee_problems(
-    db: AsyncSession, app_id: int, definition: AppDefinition
+    db: AsyncSession,
+    app_id: int,
+    definition: AppDefinition,
+    provided: dict[str, set[str]] | None = None,
 ) -> list[SchemaProblem]:
     """Grants, flow assignees and dashboards' ``visible_to`` naming a role, group, department
     or user that does not exist (one query per kind). App roles count when the definition
-    declares them."""
+    declares them; ``provided`` keys by kind count too (a template's org, created when it is
+    installed)."""
     wanted: dict[str, set[str]] = {}
     for named in (
         grantee_keys(definition.permissions),
@@ -42,6 +46,8 @@ async def grantee_problems(
         for kind, keys in named.items():
             wanted.setdefault(kind, set()).update(keys)
     found = await _existing(db, app_id, definition, wanted)
+    for kind, keys in (provided or {}).items():
+        found[kind] = found.get(kind, set()) | set(keys)
     problems = []
     for index, grant in enumerate(definition.permissions):
         key, kind = grant.grantee.key, grant.grantee.kind

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -67,6 +68,21 @@ class RecordEvent:
     changes: dict[str, Any] = field(default_factory=dict)
     #: The published app version the write went through (flows read their triggers from it).
     version_id: int | None = None
+
+
+@dataclass
+class SystemStamp:
+    """What only the system may set on a new record (template seed rows): its system times,
+    owner and department, and whether its "created" event is raised (``events`` False: the
+    record is written quietly — no rules, flows or notifications). Never taken from a
+    request: only :meth:`RecordWriter.create_many` ``system=`` reads it, which no route
+    passes."""
+
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    owner_id: int | None = None
+    department_id: int | None = None
+    events: bool = True
 
 
 Listener = Callable[[RecordEvent], Awaitable[None]]
@@ -161,8 +177,14 @@ class RecordWriter:
         [record] = await self.create_many([values])
         return record
 
-    async def create_many(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Validate every item first; insert all or nothing."""
+    async def create_many(
+        self, items: list[dict[str, Any]], *, system: list[SystemStamp] | None = None
+    ) -> list[dict[str, Any]]:
+        """Validate every item first; insert all or nothing. ``system`` (one stamp per item,
+        writing as the system only) sets what no request can: system times, owner,
+        department, and quiet rows."""
+        if system is not None and (self.actor is not None or len(system) != len(items)):
+            raise ValueError("system stamps are for system writes, one per item")
         if len(items) > MAX_BULK:
             raise ProblemError("validation_failed", detail=f"at most {MAX_BULK} records at once")
         context = logic_context(self.actor)
@@ -189,6 +211,7 @@ class RecordWriter:
         now = utcnow()
         actor_id = self.author_id
         department = await self._department(inline=len(prepared) == 1)
+        stamps = system or [None] * len(prepared)
         rows = [
             {
                 **self._columns(values),
@@ -200,8 +223,9 @@ class RecordWriter:
                 "department_id": department,
                 "row_version": 1,
                 "search_text": self._document(values),
+                **_stamped(stamp),
             }
-            for values in prepared
+            for values, stamp in zip(prepared, stamps, strict=True)
         ]
         # One executemany needs the same columns in every row (empty ones are NULL).
         names = {name for row in rows for name in row}
@@ -210,7 +234,7 @@ class RecordWriter:
             {k: [None, self._api(k, v)] for k, v in values.items() if v is not None and v != []}
             for values in prepared
         ]
-        created = await self._insert(rows, prepared, changes_of)
+        created = await self._insert(rows, prepared, changes_of, stamped=system is not None)
         rows_of: dict[str, dict[int, Any]] = {
             key: {
                 row["id"]: values.get(key) or []
@@ -233,8 +257,11 @@ class RecordWriter:
             replace=False,
         )
         await search_index.add(self.db, self.handle, [(r["id"], r["search_text"]) for r in created])
-        for row, changes in zip(created, changes_of, strict=True):
-            self._event("created", row["id"], changes)
+        for row, changes, stamp in zip(created, changes_of, stamps, strict=True):
+            if stamp is None or stamp.events:
+                self._event("created", row["id"], changes)
+            else:
+                mark_written(self.db, self.handle.form_id)  # quiet, but the data changed
         shown: dict[str, Any] = dict(rows_of)
         shown.update(await lookups.load(self.db, self.handle, created, self.actor, None, shown))
         return [self.handle.to_api(row, self._shown(), children=shown) for row in created]
@@ -244,8 +271,11 @@ class RecordWriter:
         rows: list[dict[str, Any]],
         prepared: list[dict[str, Any]],
         changes_of: list[dict[str, Any]],
+        *,
+        stamped: bool = False,
     ) -> list[dict[str, Any]]:
-        """Insert the rows and their "create" history; return the rows as stored.
+        """Insert the rows and their "create" history (at the rows' creation time when
+        ``stamped``); return the rows as stored.
 
         A batch was checked for unique values beforehand (one query per unique field). A single
         row is not: the partial unique indexes decide, through ``ON CONFLICT DO NOTHING``, which
@@ -260,7 +290,7 @@ class RecordWriter:
         if single and self.handle.unique_keys:
             upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
             statement = upsert(self.table).on_conflict_do_nothing()
-        folded = single and dialect == "postgresql"
+        folded = single and dialect == "postgresql" and not stamped
         if folded:
             statement, parameters = self._folded(rows[0], changes_of[0])
         else:
@@ -280,6 +310,9 @@ class RecordWriter:
         if not folded:
             for row, changes in zip(created, changes_of, strict=True):
                 self._history(row["id"], "create", changes)
+                if stamped:
+                    self._history_rows[-1]["at"] = row["created_at"]
+                    self._history_rows[-1]["actor_id"] = row["created_by"]
             await self._flush_history()
         return created
 
@@ -694,6 +727,24 @@ class RecordWriter:
                 self.handle.version_id,
             )
         )
+
+
+def _stamped(stamp: SystemStamp | None) -> dict[str, Any]:
+    """The row columns a system stamp sets (the owner also as creator and last editor)."""
+    if stamp is None:
+        return {}
+    columns: dict[str, Any] = {}
+    if stamp.created_at is not None:
+        columns["created_at"] = stamp.created_at
+    if (stamp.updated_at or stamp.created_at) is not None:
+        columns["updated_at"] = stamp.updated_at or stamp.created_at
+    if stamp.owner_id is not None:
+        columns.update(
+            owner_id=stamp.owner_id, created_by=stamp.owner_id, updated_by=stamp.owner_id
+        )
+    if stamp.department_id is not None:
+        columns["department_id"] = stamp.department_id
+    return columns
 
 
 def _refused(values: dict[str, Any], restricted: set[str], prefix: str) -> list[FieldProblem]:

@@ -74,15 +74,20 @@ async def create_user(
     attributes: dict[str, Any] | None = None,
     must_change_password: bool = False,
     without_password: bool = False,
+    password_hash: str | None = None,
 ) -> tuple[User, str | None]:
     """Create a user; returns the generated password when none was given.
 
     ``without_password`` creates an account that cannot sign in until an administrator sets
     a password (``POST /api/v1/users/{id}/password``); nothing is generated then.
+    ``password_hash`` is the hash of ``password`` computed by the caller (demo users sharing
+    one password are hashed once); the password is still checked against the policy.
     """
     username = auth.normalise_username(username)
     generated = None
-    if without_password:
+    if password_hash is not None and password is not None:
+        passwords.check_policy(password, username=username)
+    elif without_password:
         password_hash = None
         must_change_password = True
     else:

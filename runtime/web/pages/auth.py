@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.auth import service as auth
 from runtime.auth.cookies import clear_session_cookies, set_session_cookies
@@ -18,12 +19,14 @@ from runtime.web.deps import LOCALE_COOKIE, MaybePageUser, PageUser, safe_next, 
 from runtime.web.forms import FormErrors
 from runtime.web.i18n import gettext as _
 from runtime.web.templating import render
+from templates import demo_accounts
 
 router = APIRouter(include_in_schema=False)
 
 
-def _sign_in_page(
+async def _sign_in_page(
     request: Request,
+    db: AsyncSession,
     *,
     next_url: str,
     username: str = "",
@@ -39,17 +42,21 @@ def _sign_in_page(
         next_url=next_url,
         username=username,
         errors=errors or FormErrors(),
+        # Demo data installed (templates/demo_accounts.py): one account per role to try.
+        demo_accounts=await demo_accounts.shown(db),
     )
     csrf.set_login_cookie(request, response, fresh)
     return response
 
 
 @router.get("/sign-in", name="sign_in")
-async def sign_in_form(request: Request, principal: MaybePageUser, next: str = "/") -> Response:
+async def sign_in_form(
+    request: Request, principal: MaybePageUser, db: SessionDep, next: str = "/"
+) -> Response:
     next_url = safe_next(next)
     if principal is not None:
         return RedirectResponse(next_url, status_code=303)
-    return _sign_in_page(request, next_url=next_url)
+    return await _sign_in_page(request, db, next_url=next_url)
 
 
 @router.post("/sign-in")
@@ -66,8 +73,8 @@ async def sign_in(
         await csrf.verify_login(request)
     except ProblemError:
         errors = FormErrors(form=_("The sign-in form expired. Please try again."))
-        return _sign_in_page(
-            request, next_url=next_url, username=username, errors=errors, status_code=403
+        return await _sign_in_page(
+            request, db, next_url=next_url, username=username, errors=errors, status_code=403
         )
     errors = FormErrors()
     if not username.strip():
@@ -75,8 +82,8 @@ async def sign_in(
     if not password:
         errors.add("password", _("Enter your password."))
     if errors:
-        return _sign_in_page(
-            request, next_url=next_url, username=username, errors=errors, status_code=422
+        return await _sign_in_page(
+            request, db, next_url=next_url, username=username, errors=errors, status_code=422
         )
     settings = request.app.state.settings
     try:
@@ -91,8 +98,9 @@ async def sign_in(
         await db.commit()
     except ProblemError as exc:
         await db.rollback()
-        return _sign_in_page(
+        return await _sign_in_page(
             request,
+            db,
             next_url=next_url,
             username=username,
             errors=FormErrors.from_problem(exc),

@@ -12,12 +12,23 @@ from builder.apps.definition import AppDefinition
 from engines.flow.bpmn.importer import from_bpmn
 
 ROOT = Path(__file__).resolve().parents[3] / "templates" / "customer_center"
-#: User groups the rules and flows name (routing, escalation); they must exist to publish.
-GROUPS = ("first_line", "finance", "warehouse", "supervisors")
 
 
 def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _groups() -> tuple[str, ...]:
+    """The groups of the template's ``org.json`` (once generated), else the ones its rules
+    and flows name."""
+    org = ROOT / "org.json"
+    if org.is_file():
+        return tuple(group["key"] for group in _json(org).get("groups", []))
+    return ("first_line", "finance", "warehouse", "supervisors")
+
+
+#: User groups the rules and flows name (routing, escalation); they must exist to publish.
+GROUPS = _groups()
 
 
 def manifest() -> dict[str, Any]:
