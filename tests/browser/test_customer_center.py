@@ -2,8 +2,9 @@
 form page, the keyword routing rule assigns it, the supervisor triages it from their inbox
 (the ``ticket_lifecycle`` flow's triage step), and the agent works it from their inbox — reads
 its fields and timeline, replies on the record, parks it waiting on the customer (whose
-reply resumes it), then resolves it by completing the work step with the right status. The ticket's status,
-first_response_at and resolved_at are checked through the API and on the record page.
+reply resumes it), then resolves it by completing the work step with the right status. The
+ticket's status, first_response_at and resolved_at are checked through the API and on the
+record page.
 
 The template is installed through the builder API exactly as tests/templates/customer_center
 does; rules and flows run on record events, so the live server runs its in-process worker."""
