@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.builder.test_apps import app_with_form, publish, save, text_field  # noqa: F401
+from tests.builder.test_apps import (
+    app_with_form,  # noqa: F401  (a fixture)
+    publish,
+    save,
+    save_invented_form,
+    text_field,
+)
 
 #: Accept-Language → what the same problems read like.
 WORDS = {
@@ -36,7 +42,12 @@ def messages(answer) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-async def test_refused_saves_in_the_callers_language(client, admin, app_with_form, lang):  # noqa: F811
+async def test_refused_saves_in_the_callers_language(
+    client,
+    admin,
+    app_with_form,  # noqa: F811
+    lang,
+):
     app_id, draft = app_with_form
     words = WORDS[lang]
     client.headers["Accept-Language"] = lang
@@ -71,12 +82,5 @@ async def test_refused_saves_in_the_callers_language(client, admin, app_with_for
         headers=admin.headers,
     )
     assert messages(again) == {"key": words["form_key"]}
-    invented = await client.put(
-        f"/api/v1/apps/{app_id}/draft",
-        json={
-            "row_version": draft["row_version"],
-            "definition": {"forms": [{"id": 999, "key": "ghost", "label": {"en": "Ghost"}}]},
-        },
-        headers=admin.headers,
-    )
+    invented = await save_invented_form(client, admin, app_id, draft)
     assert messages(invented) == {"definition.forms[0].id": words["form_id"]}
