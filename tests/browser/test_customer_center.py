@@ -118,7 +118,7 @@ def _sign_in(page: Any, live: Any, username: str, next_url: str = "/inbox") -> N
     page.goto(f"{live.url}/sign-in?next={next_url}")
     page.fill("#f-username", username)
     page.fill("#f-password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("form[action='/sign-in'] button[type=submit]")
     page.wait_for_url(f"{live.url}{next_url}")
 
 
