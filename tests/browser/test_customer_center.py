@@ -209,6 +209,9 @@ def test_an_agent_works_a_ticket_from_the_inbox_to_resolution(page, live):
     assert started["values"]["category"] == "repair"
     assert started["values"]["priority"] == "high"
     assert started["values"]["resolved_at"] is None
+    # Known template issue: the flow's "Start work" step sets in_progress, so the
+    # first_response rule stamps first_response_at (and the SLA's response) at triage
+    # already, before the agent has answered; hence first_response_at is only checked as set.
 
     # amy opens her inbox and the work step: the ticket's fields are on the page.
     _wait_for_task(live, amy, ticket_id, "work")
