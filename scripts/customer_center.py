@@ -373,6 +373,22 @@ def ticket_lifecycle() -> dict:
             attached_to="reopen_window",
             timer={"duration": "P7D"},
         ),
+        # A customer's reply may have reopened the ticket already (rule reply_reopens):
+        # then the window's end or its task just goes back to work, counting nothing twice.
+        node(
+            "replied",
+            "exclusive_gateway",
+            "客户已重开？",
+            "Reopened by a reply?",
+            default="replied__reopen",
+        ),
+        node(
+            "still_resolved",
+            "exclusive_gateway",
+            "仍已解决？",
+            "Still resolved?",
+            default="still_resolved__work",
+        ),
         set_status("close", "关闭", "Close", status="closed"),
         set_status(
             "reopen",
@@ -398,9 +414,13 @@ def ticket_lifecycle() -> dict:
         ),
         edge("after_work", "work", zh="继续处理", en="Keep working"),
         edge("waiting", "to_in_progress", zh="客户已回复", en="Customer replied"),
-        edge("reopen_window", "reopen", zh="重开", en="Reopen"),
+        edge("reopen_window", "replied", zh="重开", en="Reopen"),
+        edge("replied", "work", status_is("in_progress"), "客户回复已重开", "Reopened by a reply"),
+        edge("replied", "reopen", zh="重开", en="Reopen"),
         edge("reopen", "work"),
-        edge("seven_days", "close"),
+        edge("seven_days", "still_resolved"),
+        edge("still_resolved", "close", status_is("resolved"), "7 天未重开", "Not reopened"),
+        edge("still_resolved", "work", zh="已重开", en="Reopened"),
         edge("close", "closed"),
     ]
     return {
@@ -416,6 +436,7 @@ def ticket_lifecycle() -> dict:
 
 def return_approval() -> dict:
     big = {">": [{"var": "record.amount"}, 1000]}
+    approved = {"==": [{"var": "outcome"}, "approved"]}
     nodes = [
         node("start", "start", "提交退货", "Return submitted"),
         node("amount", "exclusive_gateway", "金额", "Amount", default="amount__warehouse_check"),
@@ -425,29 +446,40 @@ def return_approval() -> dict:
             "仓储审核",
             "Warehouse check",
             assignee={"kind": "group", "key": "warehouse"},
-            on_reject="end",
             due="P1D",
         ),
+        # 会签: the warehouse and finance each sign once (a member of each group claims its
+        # task); one rejection decides.
         node(
             "countersign",
             "user_task",
             "仓储与财务会签",
             "Countersign: warehouse and finance",
-            assignee={"kind": "role", "key": "return_approver"},
-            countersign={"mode": "all", "allow_add_signer": True},
-            on_reject="end",
+            assignee={"kind": "group", "key": "warehouse"},
+            countersign={
+                "mode": "all",
+                "allow_add_signer": True,
+                "also": [{"kind": "group", "key": "finance"}],
+                "pools": "one",
+            },
             due="P2D",
         ),
+        node("decision", "exclusive_gateway", "审批结果", "Decision", default="decision__reject"),
         set_status("approve", "批准", "Approve", status="approved"),
+        set_status("reject", "驳回", "Reject", status="rejected"),
         node("approved", "end", "已批准", "Approved"),
+        node("rejected", "end", "已驳回", "Rejected"),
     ]
     edges = [
         edge("start", "amount"),
         edge("amount", "countersign", big, "超过 ¥1,000", "Over ¥1,000"),
         edge("amount", "warehouse_check", zh="¥1,000 及以下", en="¥1,000 or less"),
-        edge("warehouse_check", "approve"),
-        edge("countersign", "approve"),
+        edge("warehouse_check", "decision"),
+        edge("countersign", "decision"),
+        edge("decision", "approve", approved, "同意", "Approved"),
+        edge("decision", "reject", zh="驳回", en="Rejected"),
         edge("approve", "approved"),
+        edge("reject", "rejected"),
     ]
     return {
         "key": "return_approval",
@@ -494,6 +526,10 @@ def rule(
     if condition is not None:
         out["condition"] = condition
     return out
+
+
+#: Each team's supervisors (optional groups: a team without one escalates to `supervisors`).
+TEAM_SUPERVISORS = {team: f"supervisors_{team}" for team, _, _ in TEAMS}
 
 
 def rules() -> list[dict]:
@@ -547,10 +583,16 @@ def rules() -> list[dict]:
             {"on": "time", "field": "created_at", "after": {"hours": 24}},
             [
                 {"type": "set_fields", "values": {"escalated": True, "priority": "urgent"}},
+                # The supervisor of the ticket's team (its own group), else `supervisors`.
                 {
                     "type": "assign",
                     "field": "escalated_to",
-                    "group": {"group": "supervisors", "strategy": "least_open"},
+                    "group": {
+                        "group": "supervisors",
+                        "strategy": "least_open",
+                        "per": "team",
+                        "groups": TEAM_SUPERVISORS,
+                    },
                 },
                 {
                     "type": "notify",
@@ -643,22 +685,35 @@ def rules() -> list[dict]:
             condition={"==": [{"var": "record.status"}, "resolved"]},
         ),
         rule(
-            "reopen_on_reply",
-            "客户回复时重开",
-            "Reopen when the customer replies",
-            "ticket",
-            {"on": "field_changed", "field": "customer_replied_at"},
+            "reply_reopens",
+            "客户回复时重开或继续",
+            "Reopen or resume on the customer's reply",
+            "communication",
+            {"on": "created"},
             [
+                # One write per reply: the stamp on a ticket being worked on ...
                 {
-                    "type": "set_fields",
+                    "type": "update_related",
+                    "relation": "ticket",
+                    "condition": {
+                        "in": [{"var": "related.status"}, ["new", "triage", "in_progress"]]
+                    },
+                    "values": {"customer_replied_at": NOW},
+                },
+                # ... a resolved ticket back in progress, counted as reopened ...
+                {
+                    "type": "update_related",
+                    "relation": "ticket",
+                    "condition": {"==": [{"var": "related.status"}, "resolved"]},
                     "values": {
+                        "customer_replied_at": NOW,
                         "status": "in_progress",
                         "reopen_count": {
                             "+": [
                                 {
                                     "if": [
-                                        {"var": "record.reopen_count"},
-                                        {"var": "record.reopen_count"},
+                                        {"var": "related.reopen_count"},
+                                        {"var": "related.reopen_count"},
                                         0,
                                     ]
                                 },
@@ -667,24 +722,51 @@ def rules() -> list[dict]:
                         },
                     },
                 },
+                # ... and the clock restarted on one waiting for the customer.
+                {
+                    "type": "update_related",
+                    "relation": "ticket",
+                    "condition": {"==": [{"var": "related.status"}, "waiting_customer"]},
+                    "values": {"customer_replied_at": NOW, "status": "in_progress"},
+                },
+            ],
+            condition={
+                "and": [
+                    {"==": [{"var": "record.direction"}, "inbound"]},
+                    {"var": "record.ticket"},
+                ]
+            },
+        ),
+        rule(
+            "notify_reopened",
+            "重开时通知处理人",
+            "Tell the assignee about a reopened ticket",
+            "ticket",
+            {"on": "field_changed", "field": "reopen_count"},
+            [
                 {
                     "type": "notify",
                     "rule": {"var": "record.assignee"},
                     "title": "客户回复，工单已重开 Reopened on reply: {{ record.number }}",
                 },
             ],
-            condition={"==": [{"var": "record.status"}, "resolved"]},
+            condition={">": [{"var": "record.reopen_count"}, 0]},
         ),
         rule(
-            "resume_on_reply",
-            "客户回复时继续处理",
-            "Resume when the customer replies",
-            "ticket",
-            {"on": "field_changed", "field": "customer_replied_at"},
+            "survey_score",
+            "评分写回工单",
+            "The survey's score on the ticket",
+            "survey",
+            {"on": "field_changed", "field": "score"},
             [
-                {"type": "set_fields", "values": {"status": "in_progress"}},
+                {"type": "set_fields", "values": {"status": "answered"}},
+                {
+                    "type": "update_related",
+                    "relation": "ticket",
+                    "values": {"satisfaction": {"var": "record.score"}},
+                },
             ],
-            condition={"==": [{"var": "record.status"}, "waiting_customer"]},
+            condition={"var": "record.score"},
         ),
     ]
 
@@ -1056,7 +1138,8 @@ def permissions() -> list[dict]:
     ]
     for form_ in ("communication", "return_request", "survey"):
         out.append(grant(f"agent_{form_}", "agent", WORK, form_, "department"))
-    # Surveys are created by a rule (no department): agents see the ones of their tickets.
+    # Surveys are created by a rule in the ticket's department; agents also see the ones of
+    # their tickets (routing crosses departments).
     out.append(
         grant(
             "agent_own_surveys",
@@ -1122,7 +1205,11 @@ def write(root: Path = ROOT) -> None:
         flow = Flow.model_validate(item)
         (root / "flows").mkdir(parents=True, exist_ok=True)
         (root / "flows" / f"{flow.key}.bpmn").write_text(to_bpmn(flow), encoding="utf-8")
-    for item in rules():
+    written = rules()
+    for stale in (root / "rules").glob("*.json"):  # rules renamed or removed
+        if stale.stem not in {item["key"] for item in written}:
+            stale.unlink()
+    for item in written:
         dump(root / "rules" / f"{item['key']}.json", item)
     dump(root / "sla" / "policies.json", sla())
     dump(root / "sla" / "calendars.json", calendars())

@@ -260,6 +260,7 @@ def rule_context(definition: AppDefinition, settings: Settings | None = None) ->
         url_check=installation.get("url_check"),
         webhook_secrets=installation.get("webhook_secrets"),
         calendars=[c.key for c in definition.calendars],
+        locale=current_locale.get(),
     )
 
 

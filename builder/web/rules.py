@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "webhook": N_("Call a webhook"),
     "start_flow": N_("Start a flow"),
     "create_record": N_("Create a record"),
+    "update_related": N_("Update the related record"),
 }
 FLOW_EVENT_LABELS = {
     "task_created": N_("Task created"),

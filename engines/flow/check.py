@@ -105,6 +105,8 @@ def _assignees(flow: Flow) -> Iterable[Assignee]:
             if node.fallback is not None:
                 yield node.fallback
             yield from node.cc
+            if node.countersign is not None:
+                yield from node.countersign.also
 
 
 def _call_cycles(flows: list[Flow], locale: str = "en") -> list[SchemaProblem]:
@@ -286,12 +288,18 @@ class _Checker:
             self._assignee(f"{where}.fallback", node.fallback)
         for index, cc in enumerate(node.cc):
             self._assignee(f"{where}.cc[{index}]", cc)
+        for index, also in enumerate(node.countersign.also if node.countersign else []):
+            self._assignee(f"{where}.countersign.also[{index}]", also)
         if node.fields and self.flow.form is None:
             self.add(f"{where}.fields", "fields_without_form", "fields_without_form.rights")
         for key in node.fields:
             self._field(f"{where}.fields.{key}", key)
-        n = node.countersign.n if node.countersign is not None else None
-        if n is not None and n > 1 and node.assignee.kind in {"user", "starter"}:
+        countersign = node.countersign
+        n = countersign.n if countersign is not None else None
+        single = node.assignee.kind in {"user", "starter"} and not (
+            countersign and countersign.also
+        )
+        if n is not None and n > 1 and single:
             self.add(f"{where}.countersign.n", "countersign_n_too_large", n=n)
         for target in node.return_to:
             other = self.graph.nodes.get(target)

@@ -340,9 +340,11 @@ class Engine:
             _touch(token)
             return [task]
         # Every user signs; pools (nobody expanded them to users) make one more signer whose
-        # task one of their members claims.
+        # task one of their members claims — or, with ``pools: one``, one signer each.
         signers: list[Any] = users
-        if resolution.pools:
+        if resolution.pools and node.countersign.pools == "one":
+            signers.extend({"pools": [list(p)]} for p in resolution.pools)
+        elif resolution.pools:
             signers.append({"pools": [list(p) for p in resolution.pools]})
         token.data = {"signers": signers, "approve": 0, "reject": 0, "next": 0}
         _touch(token)

@@ -25,7 +25,27 @@ def assignee_chain(flow: Flow, node: UserTask) -> list[Assignee]:
     return chain
 
 
-__all__ = ["ADMINS", "MemoryRunner", "Resolver", "Service", "assignee_chain"]
+def signer_assignees(node: UserTask) -> list[Assignee]:
+    """A countersign's assignees: the node's own, then its ``also`` ones."""
+    also = node.countersign.also if node.countersign is not None else []
+    return [node.assignee, *also]
+
+
+def merge(into: Resolution, more: Resolution) -> None:
+    """Add ``more``'s users and pools to ``into``, each once, in order."""
+    into.users.extend(u for u in more.users if u not in into.users)
+    into.pools.extend(p for p in more.pools if p not in into.pools)
+
+
+__all__ = [
+    "ADMINS",
+    "MemoryRunner",
+    "Resolver",
+    "Service",
+    "assignee_chain",
+    "merge",
+    "signer_assignees",
+]
 
 
 class MemoryRunner:
@@ -96,7 +116,15 @@ class MemoryRunner:
                     self._call(inst, effect)
 
     def resolve(self, inst: Instance, node: UserTask) -> Resolution:
-        for assignee in assignee_chain(inst.flow, node):
+        chain = assignee_chain(inst.flow, node)
+        if node.countersign is not None and node.countersign.also:
+            merged = Resolution()
+            for assignee in signer_assignees(node):
+                merge(merged, self.resolver(inst, assignee))
+            if merged:
+                return merged
+            chain = chain[1:]
+        for assignee in chain:
             resolution = self.resolver(inst, assignee)
             if resolution:
                 return resolution

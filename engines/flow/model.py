@@ -118,6 +118,8 @@ class Assignee(_Model):
 class Countersign(_Model):
     """Multi-instance approval 会签: every resolved user is a signer with a task of their own.
 
+    The signers are the people the node's assignee and ``also`` resolve to (``pools`` says
+    whether a group signs as each of its members or once).
     ``all``: every signer must approve (one rejection decides); ``any``: one approval decides
     (all must reject to reject); ``n_of_m``: ``n`` approvals decide, and so do enough
     rejections that ``n`` can no longer be reached. The decision completes the node at once
@@ -130,6 +132,13 @@ class Countersign(_Model):
     sequential: bool = False
     #: Whether a task holder may add a signer 加签.
     allow_add_signer: bool = True
+    #: More assignees who sign beside the node's own (warehouse *and* finance): the signers
+    #: are everyone they all resolve to, in order; the fallbacks apply when none resolves.
+    also: list[Assignee] = Field(default_factory=list, max_length=20)
+    #: ``members``: every member of a role, group or department signs; ``one``: each role,
+    #: group or department signs once, by the member who claims its task (one signer from
+    #: the warehouse, one from finance).
+    pools: Literal["members", "one"] = "members"
 
     @model_validator(mode="after")
     def _n_iff_n_of_m(self) -> Countersign:

@@ -17,8 +17,10 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from engines.form.check import SchemaProblem, rule_var_paths
+from engines.form.errors import InvalidValue
 from engines.form.registry import FIELD_TYPES
-from engines.form.schema import FormSchema
+from engines.form.schema import FieldSpec, FormSchema
+from engines.form.validate import to_storage
 from engines.logic import iter_errors
 from engines.rules.calendar import shipped_calendars
 from engines.rules.sla import SlaPolicy
@@ -37,6 +39,7 @@ from engines.rules.spec import (
     SetFields,
     StartFlow,
     TimeTrigger,
+    UpdateRelated,
 )
 from engines.urls import HttpUrl, UrlProblem, header_problem, parse_http_url
 
@@ -52,6 +55,40 @@ COMPUTED_TYPES = frozenset({"autonumber", "formula", "lookup"})
 TEXT_TYPES = frozenset({"text", "textarea", "richtext", "email", "phone", "url"})
 
 TEMPLATES = SandboxedEnvironment(autoescape=False)
+#: Field types a relation action follows to one record or several.
+RELATION_TYPES = frozenset({"relation", "multirelation"})
+
+#: Message key → (en, zh-CN) of the problems given in the caller's language.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "unknown_field": ("no field {field!r} in form {form!r}", "表单 {form!r} 中没有字段 {field!r}"),
+    "not_a_relation": (
+        "{field!r} is not a relation to another record",
+        "{field!r} 不是关联到其他记录的关联字段",
+    ),
+    "unknown_form": ("no form {form!r} in this app", "此应用中没有表单 {form!r}"),
+    "relation_form": (
+        "relation {field!r} points at form id {form!r}, which is not in this app",
+        "关联字段 {field!r} 指向的表单（id {form!r}）不在此应用中",
+    ),
+    "type_mismatch": (
+        "the value does not fit field {field!r} ({type}) of form {form!r}",
+        "该值与表单 {form!r} 的字段 {field!r}（{type}）的类型不符",
+    ),
+    "unknown_var": (
+        "{var!r} is not a field of the record, the related record or the event",
+        "{var!r} 不是本记录、关联记录或事件的字段",
+    ),
+    "group_field": (
+        "a group picked per field needs a select, text or user field; {field!r} is not one",
+        "按字段选择用户组需要表单的选择、文本或用户字段；{field!r} 不是",
+    ),
+    "unknown_option": ("{field!r} has no option {value!r}", "字段 {field!r} 没有选项 {value!r}"),
+}
+
+
+def message(key: str, locale: str, **params: Any) -> str:
+    en, zh = MESSAGES[key]
+    return (zh if locale == "zh-CN" else en).format(**params)
 
 
 @dataclass
@@ -66,6 +103,8 @@ class RuleContext:
     calendars: list[str] = field(default_factory=list)
     #: Names of the installation's webhook signing secrets (None: not checked).
     webhook_secrets: set[str] | None = None
+    #: The language of the messages of relation actions and per-field group picks.
+    locale: str = "en"
 
 
 def check_rules(rules: Iterable[Rule], context: RuleContext) -> list[SchemaProblem]:
@@ -140,9 +179,20 @@ class _Checker:
 
     # --- pieces -------------------------------------------------------------------------------
 
-    def logic(self, rule: Any, path: str, form: FormSchema | None = None) -> None:
+    def said(self, path: str, code: str, key: str = "", **params: Any) -> None:
+        """A problem with a message in the context's language."""
+        self.add(path, code, message(key or code, self.context.locale, **params))
+
+    def logic(
+        self,
+        rule: Any,
+        path: str,
+        form: FormSchema | None = None,
+        related: FormSchema | None = None,
+    ) -> None:
         """Valid JsonLogic whose variables are ``record.<field>``, ``changes.<field>`` or
-        ``event.<name>`` of the rule's form."""
+        ``event.<name>`` of the rule's form (and ``related.<field>`` of a relation action's
+        target form)."""
         form = form or self.form
         assert form is not None
         for error in iter_errors(rule):
@@ -155,6 +205,11 @@ class _Checker:
             if head == "changes" and name in form.keys:
                 continue
             if head == "event" and name in EVENT_FIELDS:
+                continue
+            if related is not None and head == "related":
+                if name in related.keys or name in SYSTEM_FIELDS:
+                    continue
+                self.said(path, "unknown_var", var=var)
                 continue
             self.add(path, "unknown_var", f"{var!r} is not a field of the record or the event")
 
@@ -199,6 +254,8 @@ class _Checker:
             self._start_flow(action, path)
         elif isinstance(action, CreateRecord):
             self._create_record(action, path)
+        elif isinstance(action, UpdateRelated):
+            self._update_related(action, path)
 
     def _assign(self, action: Assign, path: str) -> None:
         form = self.form
@@ -210,14 +267,41 @@ class _Checker:
             self.add(f"{path}.field", "not_a_user_field", f"{action.field!r} is not a user field")
         if action.rule is not None:
             self.logic(action.rule, f"{path}.rule")
-        picks = [action.group] + [route.group for route in action.keywords or []]
-        for pick in picks:
+        picks = [(action.group, f"{path}.group")] + [
+            (route.group, f"{path}.keywords[{n}].group")
+            for n, route in enumerate(action.keywords or [])
+        ]
+        for pick, where in picks:
             if pick is not None and pick.open is not None:
-                self._open_rule(pick.open, f"{path}.group.open")
+                self._open_rule(pick.open, f"{where}.open")
+            if pick is not None and pick.per is not None:
+                self._per_field(pick.per, list(pick.groups), f"{where}.per")
         for index, key in enumerate(action.search or []):
             spec = form.field(key) if key in form.keys else None
             if spec is None or spec.type not in TEXT_TYPES:
                 self.add(f"{path}.search[{index}]", "not_text", f"{key!r} is not a text field")
+
+    def _per_field(self, key: str, values: list[str], path: str) -> None:
+        """A group picked per field: a select, text or user field; mapped values are options."""
+        form = self.form
+        assert form is not None
+        spec = form.find(key)
+        if spec is None:
+            self.said(path, "unknown_field", field=key, form=form.key)
+            return
+        if spec.type not in {"select", "user"} | TEXT_TYPES:
+            self.said(path, "group_field", field=key)
+            return
+        if spec.type == "select":
+            options = {str(o.get("value")) for o in spec.options.get("options", [])}
+            for value in values:
+                if value not in options:
+                    self.said(
+                        f"{path[: -len('.per')]}.groups.{value}",
+                        "unknown_option",
+                        field=key,
+                        value=value,
+                    )
 
     def _open_rule(self, rule: Any, path: str) -> None:
         """``open`` is a list filter: plain field names of the rule's form."""
@@ -267,6 +351,67 @@ class _Checker:
         for key, value in action.values.items():
             self.writable(target, key, f"{path}.values.{key}")
             self.logic(value, f"{path}.values.{key}")
+        for name in ("department", "owner"):
+            value = getattr(action, name)
+            if value is not None:
+                self.logic(value, f"{path}.{name}")
+
+    def _update_related(self, action: UpdateRelated, path: str) -> None:
+        """The relation is a relation field of the rule's form whose target form is in the
+        app; every value names a writable field of that form and fits its type; values and
+        the condition read ``related.<field>`` of the target."""
+        form = self.form
+        assert form is not None
+        spec = form.find(action.relation)
+        if spec is None:
+            self.said(f"{path}.relation", "unknown_field", field=action.relation, form=form.key)
+            return
+        if spec.type not in RELATION_TYPES:
+            self.said(f"{path}.relation", "not_a_relation", field=action.relation)
+            return
+        form_id = spec.options.get("form_id")
+        target = next((f for f in self.context.forms.values() if f.id == form_id), None)
+        if target is None:
+            self.said(f"{path}.relation", "relation_form", field=action.relation, form=form_id)
+            return
+        if action.condition is not None:
+            self.logic(action.condition, f"{path}.condition", related=target)
+        for key, value in action.values.items():
+            where = f"{path}.values.{key}"
+            target_spec = target.find(key)
+            if target_spec is None:
+                self.said(where, "unknown_field", field=key, form=target.key)
+                continue
+            self.writable(target, key, where)
+            self.logic(value, where, related=target)
+            if not self._fits(target_spec, value, target):
+                self.said(where, "type_mismatch", field=key, type=target_spec.type, form=target.key)
+
+    def _fits(self, spec: FieldSpec, value: Any, related: FormSchema) -> bool:
+        """Whether a value can be written to ``spec``: a constant is converted as the form
+        would convert it; a plain ``var`` of another field must be of the same kind; any
+        other expression is checked when it runs."""
+        field_type = FIELD_TYPES.find(spec.type)
+        if field_type is None:
+            return True
+        if not isinstance(value, dict):
+            if value is None:
+                return True
+            try:
+                to_storage(spec, value)
+            except InvalidValue:
+                return False
+            return True
+        if set(value) != {"var"}:
+            return True
+        name = value["var"][0] if isinstance(value["var"], list) else value["var"]
+        head, _, rest = str(name).partition(".")
+        source = {"record": self.form, "related": related}.get(head)
+        source_spec = source.find(rest) if source is not None else None
+        source_type = FIELD_TYPES.find(source_spec.type) if source_spec is not None else None
+        if source_spec is None or source_type is None:
+            return True
+        return bool(source_type.kind(source_spec) == field_type.kind(spec))
 
 
 # --- SLA policies --------------------------------------------------------------------------------

@@ -142,11 +142,32 @@ class SetFields(_Model):
 
 class GroupPick(_Model):
     """A member of a user group: the next one in turn, or the one with the fewest open
-    records (``open``: JsonLogic over the form's fields that says which records count)."""
+    records (``open``: JsonLogic over the form's fields that says which records count).
+
+    ``per`` picks the group by the record's value of that field (a select, text or user
+    field): ``groups`` maps a value to a group key, and ``group`` serves every other value
+    and a mapped group that does not exist or has no active member (the supervisors of the
+    record's team: ``{"group": "supervisors", "per": "team", "groups": {"finance":
+    "finance_leads"}}``)."""
 
     group: str = Field(pattern=KEY_PATTERN)
     strategy: Literal["round_robin", "least_open"] = "round_robin"
     open: Logic = None
+    per: str | None = Field(default=None, pattern=KEY_PATTERN)
+    groups: dict[str, Annotated[str, Field(pattern=KEY_PATTERN)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _mapping(self) -> GroupPick:
+        if bool(self.per) != bool(self.groups):
+            raise ValueError("per and groups go together: a field and its value → group map")
+        return self
+
+    def group_for(self, record: dict[str, Any]) -> str:
+        """The group to pick from for ``record``."""
+        if self.per is None:
+            return self.group
+        value = record.get(self.per)
+        return self.groups.get(str(value), self.group) if value is not None else self.group
 
 
 class KeywordRoute(_Model):
@@ -249,15 +270,42 @@ class StartFlow(_Model):
 
 
 class CreateRecord(_Model):
-    """Create a record in a form of the app: field key → JsonLogic value."""
+    """Create a record in a form of the app: field key → JsonLogic value. The new record
+    belongs to the department and owner of the record that fired the rule (so whoever sees
+    that department's records sees it too), unless ``department`` / ``owner`` (JsonLogic: a
+    department id / a user id, null for none) say otherwise."""
 
     type: Literal["create_record"]
     form: str = Field(pattern=KEY_PATTERN)
     values: dict[str, Logic] = Field(default_factory=dict)
+    department: Logic = {"var": "record.department_id"}
+    owner: Logic = {"var": "record.owner_id"}
+
+
+class UpdateRelated(_Model):
+    """Set fields of the record the relation field ``relation`` points at (a ticket's, from
+    one of its communications): field key → JsonLogic value, as in ``set_fields``. Values and
+    ``condition`` read ``related`` (the target's current values) beside ``record``,
+    ``changes`` and ``event``; when the condition is false, or the relation is empty, the
+    action does nothing. Written as the system (history source ``rule``) through the record
+    writer, so the target's own rules fire on the change, one level deeper."""
+
+    type: Literal["update_related"]
+    relation: str = Field(pattern=KEY_PATTERN)
+    values: dict[str, Logic] = Field(min_length=1)
+    condition: Logic = None
 
 
 Action = Annotated[
-    SetFields | Assign | Comment | Notify | SendMail | CallWebhook | StartFlow | CreateRecord,
+    SetFields
+    | Assign
+    | Comment
+    | Notify
+    | SendMail
+    | CallWebhook
+    | StartFlow
+    | CreateRecord
+    | UpdateRelated,
     Field(discriminator="type"),
 ]
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engines.flow.memory import ADMINS, assignee_chain
+from engines.flow.memory import ADMINS, assignee_chain, merge, signer_assignees
 from engines.flow.model import Assignee, UserTask
 from engines.flow.state import Resolution
 from engines.logic import evaluate
@@ -35,9 +35,19 @@ from runtime.org.models import Department, DepartmentMember, Group, GroupMember,
 async def resolve(
     db: AsyncSession, run: Run, node: UserTask, context: dict[str, Any]
 ) -> Resolution:
-    """Who works ``node`` now: the first assignee of the chain that resolves to someone."""
-    expand = node.countersign is not None
-    for assignee in assignee_chain(run.inst.flow, node):
+    """Who works ``node`` now: the first assignee of the chain that resolves to someone (a
+    countersign's: everyone its assignees resolve to, then the fallbacks)."""
+    countersign = node.countersign
+    expand = countersign is not None and countersign.pools == "members"
+    chain = assignee_chain(run.inst.flow, node)
+    if countersign is not None and countersign.also:
+        merged = Resolution()
+        for assignee in signer_assignees(node):
+            merge(merged, await _one(db, run, assignee, context, expand))
+        if merged:
+            return merged
+        chain = chain[1:]
+    for assignee in chain:
         resolution = await _one(db, run, assignee, context, expand)
         if resolution:
             return resolution

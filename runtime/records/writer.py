@@ -136,14 +136,20 @@ class RecordWriter:
         source: str = "api",
         time_zone: str | None = None,
         author_id: int | None = None,
+        department_id: int | None = None,
+        owner_id: int | None = None,
     ) -> None:
         """``actor`` None writes as the system (no permission checks); ``author_id`` then
         names who the history shows (a flow task's assignee writing the fields its node
-        lets them edit)."""
+        lets them edit), and ``department_id`` / ``owner_id`` whose records new ones are (a
+        rule's records belong to the record that fired it); otherwise new records belong to
+        their creator and the creator's primary department."""
         self.db = db
         self.handle = handle
         self.actor = actor
         self.author_id = actor.user_id if actor is not None else author_id
+        self.department_id = department_id if actor is None else None
+        self.owner_id = owner_id if actor is None else None
         self.source = source
         self.table = handle.table
         self.time_zone = time_zone or get_settings().time_zone
@@ -190,7 +196,7 @@ class RecordWriter:
                 "updated_at": now,
                 "created_by": actor_id,
                 "updated_by": actor_id,
-                "owner_id": actor_id,
+                "owner_id": self.owner_id if self.owner_id is not None else actor_id,
                 "department_id": department,
                 "row_version": 1,
                 "search_text": self._document(values),
@@ -548,7 +554,7 @@ class RecordWriter:
         membership was not loaded (administrators), a single row on PostgreSQL reads it inside
         its insert (no round trip); otherwise it is read here."""
         if self.actor is None:
-            return None
+            return self.department_id
         if self.actor.membership is not None:
             return self.actor.membership.primary_department_id
         if inline and self.db.bind.dialect.name == "postgresql":

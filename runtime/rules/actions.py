@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps.definition import AppDefinition
-from engines.logic import LogicError, evaluate
+from engines.logic import LogicError, evaluate, truthy
 from engines.logic.sql import compile_condition
 from engines.rules.check import TEMPLATES, TEXT_TYPES
 from engines.rules.spec import (
@@ -34,13 +34,15 @@ from engines.rules.spec import (
     SendMail,
     SetFields,
     StartFlow,
+    UpdateRelated,
 )
 from runtime.auth.models import User
 from runtime.errors import ProblemError
 from runtime.flows import definitions
 from runtime.flows import service as flows
+from runtime.flows.records import record_context
 from runtime.jobs import queue
-from runtime.org.models import DepartmentMember, Group, GroupMember
+from runtime.org.models import Department, DepartmentMember, Group, GroupMember
 from runtime.permissions.access import sql_fields
 from runtime.records.forms import FormHandle, published_form
 from runtime.records.models import RecordComment
@@ -77,6 +79,8 @@ class Firing:
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     #: Set in a test run: nothing leaves the database (no jobs), the caller rolls back.
     dry_run: bool = False
+    #: The group each per-field group pick (by ``id``) took its member from.
+    picked: dict[int, str] = field(default_factory=dict)
 
 
 async def run_actions(firing: Firing) -> None:
@@ -161,7 +165,8 @@ async def _assignee(firing: Firing, action: Assign, index: int) -> tuple[int | N
     if action.user is not None:
         return await _user(firing.db, action.user), "user"
     if action.group is not None:
-        return await _pick(firing, action.group, slot, action.field), action.group.strategy
+        chosen = await _pick(firing, action.group, slot, action.field)
+        return chosen, _how(firing, action.group)
     if action.rule is not None:
         return await _user(firing.db, _value(action.rule, firing.data)), "rule"
     text = _text(firing, action.search)
@@ -173,6 +178,13 @@ async def _assignee(firing: Firing, action: Assign, index: int) -> tuple[int | N
             chosen = await _pick(firing, route.group, f"{slot}.keywords[{number}]", action.field)
             return chosen, f"keyword {number}"
     return None, "no keyword matched"
+
+
+def _how(firing: Firing, pick: GroupPick) -> str:
+    """How a group pick chose: the strategy, and the group when it is picked per field."""
+    if pick.per is None:
+        return pick.strategy
+    return f"{pick.strategy} in {firing.picked.get(id(pick), pick.group)}"
 
 
 def _text(firing: Firing, keys: list[str] | None) -> str:
@@ -227,10 +239,20 @@ async def _heads(db: AsyncSession, department_id: Any) -> list[int]:
 
 
 async def _pick(firing: Firing, pick: GroupPick, slot: str, field_key: str) -> int:
-    members = await _members(firing.db, pick.group)
+    group = pick.group_for(firing.data["record"])
+    try:
+        members = await _members(firing.db, group)
+    except ActionError:
+        if group == pick.group:
+            raise
+        # A value's own group that does not exist or has nobody active: the default group.
+        group = pick.group
+        members = await _members(firing.db, group)
+    firing.picked[id(pick)] = group
     if pick.strategy == "least_open":
         return await _least_open(firing, pick, members, field_key)
-    return await _next_turn(firing, members, slot)
+    # Each group of a per-field pick takes its own turns.
+    return await _next_turn(firing, members, slot if pick.per is None else f"{slot}:{group}")
 
 
 async def _next_turn(firing: Firing, members: list[int], slot: str) -> int:
@@ -371,8 +393,72 @@ async def _create_record(firing: Firing, action: CreateRecord, index: int) -> An
     if handle is None:
         raise ActionError(f"form {action.form!r} is not published")
     values = {key: _value(rule, firing.data) for key, rule in action.values.items()}
-    created = await RecordWriter(firing.db, handle, None, source="rule").create(values)
-    return {"form": action.form, "record_id": created["id"]}
+    department = _value(action.department, firing.data) if action.department else None
+    owner = _value(action.owner, firing.data) if action.owner else None
+    if department is not None:
+        found = None
+        if isinstance(department, int) and not isinstance(department, bool):
+            query = select(Department.id).where(Department.id == department)
+            found = await firing.db.scalar(query)
+        if found is None:
+            raise ActionError(f"no department {department!r}")
+    if owner is not None:
+        owner = await _user(firing.db, owner)
+    writer = RecordWriter(
+        firing.db, handle, None, source="rule", department_id=department, owner_id=owner
+    )
+    created = await writer.create(values)
+    return {
+        "form": action.form,
+        "record_id": created["id"],
+        "department_id": department,
+        "owner_id": owner,
+    }
+
+
+async def _update_related(firing: Firing, action: UpdateRelated, index: int) -> Any:
+    """Write the related record(s) as the system, through the record writer: the target's
+    own rules then fire on the change (one level deeper, the usual loop bounds apply)."""
+    handle = firing.handle
+    spec = handle.form.find(action.relation)
+    target_form = spec.options.get("form_id") if spec is not None else None
+    target = await published_form(firing.db, target_form) if target_form else None
+    if spec is None or target is None:
+        raise ActionError(f"relation {action.relation!r} leads to no published form")
+    linked = firing.data["record"].get(action.relation)
+    ids = [i for i in (linked if isinstance(linked, list) else [linked]) if isinstance(i, int)]
+    updated: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    for target_id in ids:
+        if target.form_id == handle.form_id and target_id == firing.record_id:
+            own = {**firing.data, "related": dict(firing.data["record"])}
+            if action.condition is not None and not truthy(_value(action.condition, own)):
+                skipped.append({"record_id": target_id, "why": "condition"})
+                continue
+            values = {key: _value(rule, own) for key, rule in action.values.items()}
+            updated.append({"record_id": target_id, "set": await _write(firing, values)})
+            continue
+        related = await record_context(firing.db, target, target_id)
+        if related is None:
+            skipped.append({"record_id": target_id, "why": "gone"})
+            continue
+        data = {**firing.data, "related": related}
+        if action.condition is not None and not truthy(_value(action.condition, data)):
+            skipped.append({"record_id": target_id, "why": "condition"})
+            continue
+        values = {key: _value(rule, data) for key, rule in action.values.items()}
+        written = await RecordWriter(firing.db, target, None, source="rule").update(
+            target_id, related["row_version"], values
+        )
+        changed = {
+            key: written["values"].get(key)
+            for key in values
+            if related.get(key) != written["values"].get(key)
+        }
+        updated.append({"record_id": target_id, "set": changed})
+    if not ids:
+        skipped.append({"why": "no related record"})
+    return {"form": target.form.key, "updated": updated, "skipped": skipped}
 
 
 _ACTIONS: dict[str, Callable[[Firing, Any, int], Awaitable[Any]]] = {
@@ -384,4 +470,5 @@ _ACTIONS: dict[str, Callable[[Firing, Any, int], Awaitable[Any]]] = {
     "webhook": _external,
     "start_flow": _start_flow,
     "create_record": _create_record,
+    "update_related": _update_related,
 }

@@ -208,3 +208,89 @@ def test_add_a_holiday_to_a_calendar_on_the_sla_page(page, live, sign_in_as):
         assert [e for e in page.errors if "status of 422" not in e] == []
     finally:
         api.close()
+
+
+def test_a_rule_updates_the_related_record(page, live, sign_in_as):
+    """A reply's rule sets its ticket's status: the relation picked in the editor, the
+    values offered from the ticket's fields."""
+    admin = live.create_admin()
+    api = Api(live.url, admin.username, admin.password)
+    try:
+        ids = api.publish_app("desk", {"en": "Desk"}, [FORM])
+        app_id = next(a["id"] for a in api.call("GET", "/api/v1/apps") if a["key"] == "desk")
+        base = f"/api/v1/apps/{app_id}"
+        draft = api.call("GET", f"{base}/draft")
+        draft = api.call(
+            "POST",
+            f"{base}/forms",
+            {"key": "reply", "label": {"en": "Reply"}, "row_version": draft["row_version"]},
+        )
+        reply = {
+            "id": next(f["id"] for f in draft["definition"]["forms"] if f["key"] == "reply"),
+            "key": "reply",
+            "label": {"en": "Reply"},
+            "fields": [
+                {"id": 1, "key": "body", "type": "text", "label": {"en": "Body"}},
+                {
+                    "id": 2,
+                    "key": "ticket",
+                    "type": "relation",
+                    "label": {"en": "Ticket"},
+                    "options": {"form_id": ids["ticket"]},
+                },
+            ],
+        }
+        forms = [*[f for f in draft["definition"]["forms"] if f["key"] != "reply"], reply]
+        saved = api.call(
+            "PUT",
+            f"{base}/draft",
+            {
+                "row_version": draft["row_version"],
+                "definition": {**draft["definition"], "forms": forms},
+            },
+        )
+        api.call("POST", f"{base}/publish", {"row_version": saved["row_version"]})
+
+        sign_in_as(page, admin.username, admin.password, next_url="/build/apps/desk/rules")
+        page.wait_for_selector("[data-draft-status][data-state=saved]")
+        page.get_by_label("Rule key").fill("reopen")
+        page.get_by_label("Form", exact=True).select_option("reply")
+        page.get_by_role("button", name="New rule").click()
+        page.wait_for_url("**/build/apps/desk/rules/reopen?form=reply")
+        page.wait_for_selector("[data-trigger-on]")
+        page.locator("[data-trigger-on]").select_option("created")
+        page.locator("[data-new-action-type]").select_option("update_related")
+        page.locator("[data-add-action]").click()
+        page.locator("[data-action=set_fields] button", has_text="Remove").last.click()
+        action = page.locator("[data-action=update_related]")
+        assert action.locator("[data-action-relation]").input_value() == "ticket"
+        action.locator("[data-add-value]").click()
+        action = page.locator("[data-action=update_related]")
+        action.locator("[data-value-field]").select_option("status")  # a ticket field
+        action = page.locator("[data-action=update_related]")
+        action.locator("[data-value-input]").fill("reopened")
+        action.locator("[data-value-input]").press("Tab")
+        page.screenshot(path=str(screenshot_path("rules_editor_update_related")), full_page=True)
+        page.get_by_role("button", name="Save draft").click()
+        page.wait_for_selector("[data-draft-status][data-state=saved]")
+
+        draft = api.call("GET", f"{base}/draft")
+        [rule] = draft["definition"]["rules"]
+        [action] = rule["actions"]
+        assert rule["form"] == "reply" and action["type"] == "update_related"
+        assert action["relation"] == "ticket" and action["values"] == {"status": "reopened"}
+        api.call("POST", f"{base}/publish", {"row_version": draft["row_version"]})
+        ticket = api.call(
+            "POST", "/api/v1/records/desk/ticket", {"values": {"subject": "Boiler"}}, expect=201
+        )
+        api.call(
+            "POST",
+            "/api/v1/records/desk/reply",
+            {"values": {"body": "still broken", "ticket": ticket["id"]}},
+            expect=201,
+        )
+        ticket = api.call("GET", f"/api/v1/records/desk/ticket/{ticket['id']}")
+        assert ticket["values"]["status"] == "reopened"
+        assert page.errors == []
+    finally:
+        api.close()

@@ -183,7 +183,19 @@
     webhook: function () { return { type: "webhook", url: "https://", method: "POST" }; },
     start_flow: function () { return { type: "start_flow", flow: ((store.definition.flows || [])[0] || {}).key || "" }; },
     create_record: function (rule) { return { type: "create_record", form: rule.form, values: {} }; },
+    update_related: function (rule) { return { type: "update_related", relation: (relationFields(rule.form)[0] || {}).key || "", values: {} }; },
   };
+
+  // Relation fields of a form, and the form a relation points at (by id).
+  function relationFields(formKey) {
+    var form = formOf(formKey);
+    return ((form && form.fields) || []).filter(function (f) { return f.type === "relation" || f.type === "multirelation"; });
+  }
+  function relatedForm(formKey, relation) {
+    var spec = relationFields(formKey).find(function (f) { return f.key === relation; });
+    var id = spec && spec.options ? spec.options.form_id : null;
+    return forms().find(function (f) { return f.id === id; }) || null;
+  }
 
   function renderActions(key, rule, path) {
     var parts = [E.el("legend", { text: T.actions })];
@@ -222,6 +234,13 @@
         body.push(E.field(T.target_form, target, path + ".form"));
       }
       body.push(renderValues(key, type === "create_record" ? action.form : rule.form, action, index, path + ".values"));
+    } else if (type === "update_related") {
+      var relations = relationFields(rule.form).map(function (f) { return { key: f.key, label: (label(f.label) || f.key) + " (" + f.key + ")" }; });
+      var relation = E.select(relations, action.relation, { "data-action-relation": "" });
+      relation.addEventListener("change", function () { set("relation", relation.value); renderRule(key); });
+      body.push(E.field(T.relation, relation, path + ".relation"));
+      var related = relatedForm(rule.form, action.relation);
+      if (related) body.push(renderValues(key, related.key, action, index, path + ".values"));
     } else if (type === "assign") {
       var users = fieldOptions(rule.form, function (f) { return f.type === "user"; });
       var who = E.select(users, action.field, { "data-action-field": "" });

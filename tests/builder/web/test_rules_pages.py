@@ -73,6 +73,7 @@ async def test_the_rules_pages_list_the_draft_rules_and_offer_the_spec(client, a
         "webhook",
         "start_flow",
         "create_record",
+        "update_related",
     }
     assert "standard_weekdays" in choices["calendars"]
     assert block(listing.text, "published-rules") == {}

@@ -251,3 +251,61 @@ def test_a_role_nobody_expands_gives_one_pooled_signer() -> None:
     h.do(inst, "claim", task.seq, 4)
     h.do(inst, "complete", task.seq, user=4, action="approve")
     assert inst.variables["outcome"] == "approved"
+
+
+def test_also_signs_with_one_signer_per_group() -> None:
+    """Warehouse *and* finance: each group signs once, by the member who claims its task."""
+    h = Harness()
+    both = variant(
+        "countersign",
+        sign={
+            "assignee": {"kind": "group", "key": "warehouse"},
+            "countersign": {"also": [{"kind": "group", "key": "finance"}], "pools": "one"},
+        },
+    )
+    inst = h.start(both)
+    first, second = h.tasks(inst, "sign")
+    assert [first.candidates, second.candidates] == [
+        [["group", "warehouse"]],
+        [["group", "finance"]],
+    ]
+    assert first.assignee is None and second.assignee is None
+    h.do(inst, "claim", first.seq, 4)
+    h.do(inst, "complete", first.seq, user=4, action="approve")
+    assert inst.position() == ["sign"]  # finance has not signed yet
+    h.do(inst, "claim", second.seq, 5)
+    h.do(inst, "complete", second.seq, user=5, action="approve")
+    assert inst.position() == ["after"] and inst.variables["outcome"] == "approved"
+
+
+def test_also_adds_its_people_to_the_signers_once_each() -> None:
+    h = Harness()
+    more = variant(
+        "countersign",
+        sign={
+            "countersign": {
+                "also": [{"kind": "user", "key": "bob"}, {"kind": "user", "key": "dave"}]
+            }
+        },
+    )
+    inst = h.start(more)
+    assert signers(h, inst) == [1, 2, 3, 4]  # the role's members, then dave (bob signs once)
+    for user in (1, 2, 3):
+        vote(h, inst, user)
+    assert inst.position() == ["sign"]
+    vote(h, inst, 4, "reject")
+    assert inst.variables["outcome"] == "rejected"
+
+
+def test_also_resolving_to_nobody_falls_back() -> None:
+    h = Harness()
+    nobody = variant(
+        "countersign",
+        sign={
+            "assignee": {"kind": "role", "key": "nobody"},
+            "fallback": {"kind": "user", "key": "erin"},
+            "countersign": {"also": [{"kind": "user", "key": "ghost"}]},
+        },
+    )
+    inst = h.start(nobody)
+    assert signers(h, inst) == [5]

@@ -1,5 +1,6 @@
-"""A helpdesk app with a ticket and a task form, published with rules through the apps API,
-and agents in user groups (``finance``: fay and fred; ``support``: sam and sue)."""
+"""A helpdesk app with a ticket and a task form (a task may relate to a ticket), published
+with rules through the apps API, and agents in user groups (``finance``: fay and fred;
+``support``: sam and sue)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ def forms(ids: dict[str, int]) -> list[dict[str, Any]]:
         "fields": [
             {"id": 1, "key": "title", "type": "text", "label": {"en": "Title"}},
             {"id": 2, "key": "ticket_id", "type": "integer", "label": {"en": "Ticket"}},
+            {
+                "id": 3,
+                "key": "ticket",
+                "type": "relation",
+                "label": {"en": "Ticket record"},
+                "options": {"form_id": ids["ticket"]},
+            },
+            {"id": 4, "key": "note", "type": "text", "label": {"en": "Note"}},
         ],
     }
     return [ticket, task]

@@ -33,6 +33,32 @@ async def complete(center: Center, who: str, task_id: int, action: str = "approv
     assert done.status_code == 200, done.text
 
 
+async def claim(center: Center, who: str, task_id: int) -> None:
+    claimed = await center.client.post(
+        f"/api/v1/tasks/{task_id}/claim", headers=center.people[who].headers
+    )
+    assert claimed.status_code == 200, claimed.text
+
+
+async def instance(center: Center, instance_id: int) -> dict[str, Any]:
+    got = await center.client.get(
+        f"/api/v1/flow-instances/{instance_id}", headers=center.admin.headers
+    )
+    assert got.status_code == 200, got.text
+    return dict(got.json())
+
+
+async def big_return(center: Center, order: str, amount: str) -> dict[str, Any]:
+    return await center.create(
+        "sam",
+        "return_request",
+        order_number=order,
+        reason="整批货物破损",
+        amount=amount,
+        lines=LINES,
+    )
+
+
 async def test_small_returns_need_the_warehouse_only(center: Center, sessions, settings):
     small = await center.create(
         "sam",
@@ -53,42 +79,50 @@ async def test_small_returns_need_the_warehouse_only(center: Center, sessions, s
 async def test_big_returns_are_countersigned_by_warehouse_and_finance(
     center: Center, sessions, settings
 ):
-    big = await center.create(
-        "sam",
-        "return_request",
-        order_number="SO-2026-11-0901",
-        reason="整批货物破损",
-        amount="12800.00",
-        lines=LINES,
-    )
-    [wes_task] = await offered(center, "wes", "mine", big["id"])
-    [fay_task] = await offered(center, "fay", "mine", big["id"])
+    big = await big_return(center, "SO-2026-11-0901", "12800.00")
+    # 会签: one signer from each group — the warehouse's task and finance's task, each
+    # claimed by a member of that group.
+    [wes_task] = await offered(center, "wes", "group", big["id"])
+    [fay_task] = await offered(center, "fay", "group", big["id"])
     assert {wes_task["node"], fay_task["node"]} == {"countersign"}
     assert wes_task["id"] != fay_task["id"]
+    assert [t["id"] for t in await center.tasks("sam", "group")] == []
+    await claim(center, "wes", wes_task["id"])
+    await claim(center, "fay", fay_task["id"])
     async with working(sessions, settings):
         await complete(center, "wes", wes_task["id"])
         # One signature is not enough: the request waits for finance.
         assert (await center.values(big["id"], "return_request"))["status"] == "submitted"
         await complete(center, "fay", fay_task["id"])
         await center.until(big["id"], lambda v: v["status"] == "approved", "return_request")
+    assert (await instance(center, fay_task["instance_id"]))["status"] == "completed"
 
 
-async def test_a_rejected_countersign_ends_the_request(center: Center):
-    big = await center.create(
+async def test_a_rejected_return_ends_as_rejected(center: Center, sessions, settings):
+    big = await big_return(center, "SO-2026-11-0902", "1000.01")
+    [fay_task] = await offered(center, "fay", "group", big["id"])
+    [wes_task] = await offered(center, "wes", "group", big["id"])
+    await claim(center, "fay", fay_task["id"])
+    async with working(sessions, settings):
+        await complete(center, "fay", fay_task["id"], "reject")
+        # One rejection decides: the request is rejected, the warehouse's task withdrawn.
+        await center.until(big["id"], lambda v: v["status"] == "rejected", "return_request")
+    detail = await instance(center, fay_task["instance_id"])
+    assert detail["status"] == "completed" and detail["variables"]["outcome"] == "rejected"
+    assert [t for t in await center.tasks("wes", "group") if t["id"] == wes_task["id"]] == []
+
+    small = await center.create(
         "sam",
         "return_request",
-        order_number="SO-2026-11-0902",
+        order_number="SO-2026-11-0903",
         reason="不想要了",
-        amount="1000.01",
+        amount="99.00",
         lines=LINES,
     )
-    [fay_task] = await offered(center, "fay", "mine", big["id"])
-    await complete(center, "fay", fay_task["id"], "reject")
-    detail = await center.client.get(
-        f"/api/v1/flow-instances/{fay_task['instance_id']}", headers=center.admin.headers
-    )
-    assert detail.json()["status"] == "rejected"
-    assert (await center.values(big["id"], "return_request"))["status"] == "submitted"
+    [task] = await offered(center, "wes", "group", small["id"])
+    async with working(sessions, settings):
+        await complete(center, "wes", task["id"], "reject")
+        await center.until(small["id"], lambda v: v["status"] == "rejected", "return_request")
 
 
 async def test_the_department_manager_sees_their_department_only(center: Center):

@@ -12,6 +12,10 @@ from engines.rules.calendar import parse_calendar
 from runtime.db import utcnow
 from runtime.rules.scan import scan
 from runtime.rules.sla import escalate
+from tests.conftest import USER_PASSWORD, make_account
+from tests.runtime.flows.conftest import working
+from tests.runtime.rules.conftest import make_group
+from tests.support.jobs import eventually
 from tests.templates.customer_center.conftest import Center
 from tests.templates.customer_center.install import ROOT
 
@@ -33,6 +37,23 @@ async def sla(center: Center, ticket_id: int) -> dict:
     )
     assert got.status_code == 200, got.text
     return dict(got.json())
+
+
+async def reply(
+    center: Center, ticket: int, customer: int, body: str, direction: str = "inbound"
+) -> dict:
+    """A message on the ticket, recorded by its agent (as a channel integration would)."""
+    return await center.create(
+        "fay",
+        "communication",
+        ticket=ticket,
+        customer=customer,
+        direction=direction,
+        channel="email",
+        body=body,
+        sender="wang.fang@qinghe.example",
+        recipient="fay@tangram.example",
+    )
 
 
 async def test_keyword_routing(center: Center):
@@ -119,11 +140,13 @@ async def test_a_ticket_from_creation_to_auto_close(center: Center, sessions):
     assert values["first_response_at"] and values["first_response_minutes"] >= 0
     assert (await sla(center, tid))["responded_at"]
 
-    # Waiting on the customer pauses the resolution clock; their reply resumes it.
+    # Waiting on the customer pauses the resolution clock; their reply (an inbound
+    # communication on the ticket) resumes it.
     await center.patch("fay", tid, status="waiting_customer")
     assert (await sla(center, tid))["paused"] is True
-    await center.patch("fay", tid, customer_replied_at=utcnow().isoformat())
-    await center.until(tid, lambda v: v["status"] == "in_progress")
+    await reply(center, tid, customer["id"], "发票抬头是：上海青禾贸易有限公司")
+    values = await center.until(tid, lambda v: v["status"] == "in_progress")
+    assert values["customer_replied_at"] and values["reopen_count"] == 0
     assert (await sla(center, tid))["paused"] is False
 
     # Resolved: stamped, a satisfaction survey is waiting for the customer.
@@ -135,15 +158,38 @@ async def test_a_ticket_from_creation_to_auto_close(center: Center, sessions):
     assert survey["values"]["status"] == "sent" and survey["values"]["agent"] == p["fay"].id
     assert (await sla(center, tid))["resolved_at"]
 
-    # The customer answers within 7 days: reopened.
-    await center.patch("fay", tid, customer_replied_at=utcnow().isoformat())
+    # The survey belongs to the ticket's department: its manager sees it, another
+    # department's agent does not; the customer's score lands on the ticket.
+    assert survey["department_id"] == center.departments["SUPPORT"]
+    assert [s["id"] for s in await center.listed("dan", "survey")] == [survey["id"]]
+    assert await center.listed("cara", "survey") == []
+    answered = await center.patch("fay", survey["id"], "survey", score=4, comment="很快")
+    assert answered["score"] == 4
+    values = await center.until(tid, lambda v: v["satisfaction"] == 4)
+    assert values["status"] == "resolved"  # the score changes nothing else
+    assert (await center.values(survey["id"], "survey"))["status"] == "answered"
+
+    # The customer writes again within 7 days: the resolved ticket is reopened.
+    replied = values["customer_replied_at"]
+    await reply(center, tid, customer["id"], "发票还是不对")
     values = await center.until(tid, lambda v: v["status"] == "in_progress")
-    assert values["status"] == "in_progress" and values["reopen_count"] == 1
+    assert values["reopen_count"] == 1 and values["customer_replied_at"] > replied
     assert any(t.startswith("客户回复，工单已重开") for t in await center.titles("fay"))
+    # An outbound message or an internal note reopens nothing.
+    for direction in ("outbound", "internal"):
+        await reply(center, tid, customer["id"], "稍等", direction=direction)
+    assert (await center.values(tid))["reopen_count"] == 1
     resolved = await center.patch("fay", tid, status="resolved")
     assert resolved["status"] == "resolved"
     await center.until(tid, lambda v: v["first_contact_resolution"] is False)
     assert len(await center.listed("fay", "survey")) == 1  # one survey per ticket
+
+    # A second resolve and a second reply: reopen_count counts on.
+    await reply(center, tid, customer["id"], "又出问题了")
+    values = await center.until(tid, lambda v: v["reopen_count"] == 2)
+    assert values["status"] == "in_progress"
+    await center.patch("fay", tid, status="resolved")
+    await center.until(tid, lambda v: v["status"] == "resolved")
 
     # Seven days after resolving, the scan closes it.
     await scan(sessions, utcnow() + timedelta(days=6))
@@ -152,10 +198,17 @@ async def test_a_ticket_from_creation_to_auto_close(center: Center, sessions):
     assert (await center.values(tid))["status"] == "closed"
 
 
-async def test_complaints_open_24_hours_escalate(center: Center, sessions):
+async def test_complaints_open_24_hours_escalate(center: Center, client, admin, sessions):
     p = center.people
+    # First-line support has its own supervisor; finance has none (the general pool serves).
+    lea = await make_account(client, sessions, "lea", USER_PASSWORD)
+    await make_group(client, admin, "supervisors_first_line", [lea.id])
+    center.people["lea"] = lea
     complaint = await center.create(
         "sam", "ticket", subject="快递员态度恶劣", category="complaint", priority="normal"
+    )
+    invoice = await center.create(
+        "cara", "ticket", subject="发票投诉：三次开错", category="complaint", priority="normal"
     )
     handled = await center.create("sam", "ticket", subject="投诉已处理", category="complaint")
     question = await center.create("sam", "ticket", subject="营业时间？", category="consult")
@@ -166,9 +219,82 @@ async def test_complaints_open_24_hours_escalate(center: Center, sessions):
     await scan(sessions, utcnow() + timedelta(hours=25))
     values = await center.values(complaint["id"])
     assert values["escalated"] is True and values["priority"] == "urgent"
-    assert values["escalated_to"] == p["sol"].id  # the team supervisor
+    assert values["team"] == "first_line" and values["escalated_to"] == lea.id  # its supervisor
+    routed = await center.values(invoice["id"])
+    assert routed["team"] == "finance" and routed["escalated_to"] == p["sol"].id
     for other in (handled, question):
         assert (await center.values(other["id"]))["escalated"] is False
-    assert any(t.startswith("投诉升级") for t in await center.titles("sol"))
-    heads = await center.titles("dan")  # head of SUPPORT, the ticket's department
-    assert any(t.startswith("投诉 24 小时未关闭") for t in heads)
+    assert [t for t in await center.titles("lea") if t.startswith("投诉升级")] == [
+        f"投诉升级 Complaint escalated: {values['number']} 快递员态度恶劣"
+    ]
+    assert [t for t in await center.titles("sol") if t.startswith("投诉升级")] == [
+        f"投诉升级 Complaint escalated: {routed['number']} 发票投诉：三次开错"
+    ]
+    # The head of the ticket's department: SUPPORT's (dan) for sam's ticket; SALES has
+    # none, so cara's ticket tells nobody else.
+    heads = [t for t in await center.titles("dan") if t.startswith("投诉 24 小时未关闭")]
+    assert heads == [f"投诉 24 小时未关闭 Complaint open 24 h: {values['number']}"]
+
+
+async def test_the_lifecycle_flow_goes_along_with_a_reply_that_reopened_the_ticket(
+    center: Center, sessions, settings
+):
+    """The flow's reopen window, after the customer's reply reopened the ticket (rule
+    reply_reopens): completing the window's task goes back to work without counting a
+    second reopen."""
+
+    async def task_of(who: str, box: str, node: str) -> dict:
+        async def probe() -> dict | None:
+            found = [
+                t
+                for t in await center.tasks(who, box)
+                if t["record_id"] == tid and t["node"] == node
+            ]
+            return found[0] if found else None
+
+        return dict(await eventually(probe, message=f"{node} for {who}"))
+
+    async def complete(who: str, task: dict, **fields) -> None:
+        done = await center.client.post(
+            f"/api/v1/tasks/{task['id']}/complete",
+            json={"action": "complete", "fields": fields},
+            headers=center.people[who].headers,
+        )
+        assert done.status_code == 200, done.text
+
+    customer = await center.create("sam", "customer", name="李雷")
+    ticket = await center.create("sam", "ticket", subject="打印机卡纸", customer=customer["id"])
+    tid = ticket["id"]
+    agent = (await center.until(tid, lambda v: v["assignee"]))["assignee"]
+    who = next(name for name, account in center.people.items() if account.id == agent)
+    async with working(sessions, settings):
+        triage = await task_of("sol", "group", "triage")
+        claimed = await center.client.post(
+            f"/api/v1/tasks/{triage['id']}/claim", headers=center.people["sol"].headers
+        )
+        assert claimed.status_code == 200, claimed.text
+        await complete(
+            "sol", triage, category="repair", priority="normal", team="first_line", assignee=agent
+        )
+        work = await task_of(who, "mine", "work")
+        assert (await center.values(tid))["status"] == "in_progress"
+        await complete(who, work, status="resolved")
+        window = await task_of(who, "mine", "reopen_window")
+        await center.until(tid, lambda v: v["resolved_at"])
+
+        await center.create(
+            who,
+            "communication",
+            ticket=tid,
+            customer=customer["id"],
+            direction="inbound",
+            channel="phone",
+            body="还是卡纸",
+        )
+        values = await center.until(tid, lambda v: v["status"] == "in_progress")
+        assert values["reopen_count"] == 1
+        await complete(who, window)
+        again = await task_of(who, "mine", "work")
+        assert again["id"] != work["id"]
+    values = await center.values(tid)
+    assert values["status"] == "in_progress" and values["reopen_count"] == 1
