@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from runtime.db import utcnow
 from tests.conftest import ADMIN_PASSWORD, Account, make_account
 from tests.runtime.org.api import department, join
 from tests.runtime.rules.conftest import make_group
@@ -97,18 +96,16 @@ def _sla(live: Any, who: Account, ticket_id: int) -> dict[str, Any]:
     return live.run(read)
 
 
-def _patch(live: Any, who: Account, ticket_id: int, **values: Any) -> dict[str, Any]:
+def _create(live: Any, who: Account, form: str, **values: Any) -> dict[str, Any]:
     async def write(sessions: Any) -> dict[str, Any]:
         async with _client(live) as client:
-            current = await client.get(f"{TICKETS}/{ticket_id}", headers=who.headers)
-            assert current.status_code == 200, current.text
-            changed = await client.patch(
-                f"{TICKETS}/{ticket_id}",
-                json={"row_version": current.json()["row_version"], "values": values},
+            made = await client.post(
+                f"/api/v1/records/customer_center/{form}",
+                json={"values": values},
                 headers=who.headers,
             )
-            assert changed.status_code == 200, changed.text
-            return dict(changed.json())
+            assert made.status_code == 201, made.text
+            return dict(made.json())
 
     return live.run(write)
 
@@ -244,10 +241,20 @@ def test_an_agent_works_a_ticket_from_the_inbox_to_resolution(page, live):
     _wait_for_task(live, amy, ticket_id, "waiting")
     first_response = waiting["values"]["first_response_at"]
 
-    # The customer answers (the mail channel stamps customer_replied_at): the resume rule
-    # puts the ticket back in progress and the resolution clock runs again.
-    _patch(live, amy, ticket_id, customer_replied_at=utcnow().isoformat())
-    _ticket(live, admin, ticket_id, lambda t: t["values"]["status"] == "in_progress")
+    # The customer answers (the mail channel files an inbound communication on the ticket):
+    # the reply rule stamps customer_replied_at and puts the ticket back in progress, and
+    # the resolution clock runs again.
+    _create(
+        live,
+        amy,
+        "communication",
+        ticket=ticket_id,
+        direction="inbound",
+        channel="email",
+        body="Still jamming, now in tray 1 as well.",
+    )
+    replied = _ticket(live, admin, ticket_id, lambda t: t["values"]["status"] == "in_progress")
+    assert replied["values"]["customer_replied_at"]
     assert _sla(live, admin, ticket_id)["paused"] is False
 
     # amy closes the waiting step from her inbox and is back at work on the ticket …
