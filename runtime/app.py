@@ -20,6 +20,7 @@ from builder.apps.preview_routes import router as app_previews_router
 from builder.apps.routes import router as apps_router
 from builder.apps.version_routes import router as app_versions_router
 from runtime import db as database
+from runtime import draining
 from runtime.audit.routes import router as audit_router
 from runtime.auth.routes import router as auth_router
 from runtime.config import Settings, get_settings
@@ -79,9 +80,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = Worker(app.state.sessions, settings, kind="inprocess")
         worker_task = asyncio.create_task(worker.run(), name="tangram-inprocess-worker")
     app.state.worker = worker
+    undrain = draining.install(app)
     try:
         yield
     finally:
+        undrain()
         if worker is not None and worker_task is not None:
             worker.stop()
             with contextlib.suppress(Exception):

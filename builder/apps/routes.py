@@ -97,7 +97,15 @@ async def validate_draft(
     """Every problem of the draft at once (unknown fields in rules, bad options, cycles …)."""
     draft = await service.get_draft(db, app_id)
     problems = service.validate_definition(service.parse_definition(draft.definition), settings)
-    return ValidationOut(ok=not problems, problems=[ProblemOut(**p.as_dict()) for p in problems])
+    return ValidationOut(
+        ok=not problems,
+        problems=[
+            ProblemOut(
+                path=p.path, code=p.code, message=service.problem_message(p.path, p.code, p.message)
+            )
+            for p in problems
+        ],
+    )
 
 
 #: An archived field to purge in a plan: ``<form id>:<field id>``.

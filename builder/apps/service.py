@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps import apply as applier
+from builder.apps import form_messages
 from builder.apps.dashboards import check_dashboards
 from builder.apps.definition import AppDefinition, load
 from builder.apps.grantees import grantee_problems, sync_roles
@@ -32,7 +33,7 @@ from runtime.auth.principal import Principal
 from runtime.config import Settings
 from runtime.db import utcnow
 from runtime.errors import FieldError, ProblemError, field_errors_from_pydantic
-from runtime.i18n import current_locale
+from runtime.i18n import current_locale, pick
 from runtime.net.egress import EgressPolicy
 
 DRAFT_NUMBER = 0
@@ -53,7 +54,7 @@ async def create_app(
     if (await db.execute(select(App.id).where(App.key == key))).first():
         raise ProblemError(
             "validation_failed",
-            errors=[FieldError("key", "already_exists", "An app with this key exists.")],
+            errors=[FieldError("key", "already_exists", _said(APP_KEY_TAKEN))],
         )
     app = App(key=key, name=name, description=description, icon=icon, created_by=actor.user_id)
     db.add(app)
@@ -121,6 +122,28 @@ async def list_versions(db: AsyncSession, app_id: int) -> list[AppVersion]:
 # --- the draft -----------------------------------------------------------------------------
 
 
+#: Messages of the builder's own checks, in English and 简体中文 (the caller's language).
+APP_KEY_TAKEN = ("An app with this key exists.", "已有应用使用此键。")
+FORM_KEY_TAKEN = ("This app has a form with this key.", "此应用中已有表单使用此键。")
+FORM_WITHOUT_ID = (
+    "Add forms through POST /forms so that they get a stable id.",
+    "请通过 POST /forms 添加表单，以获得固定的 id。",
+)
+
+
+def _said(message: tuple[str, str]) -> str:
+    return pick({"en": message[0], "zh-CN": message[1]})
+
+
+def problem_message(path: str, code: str, message: str) -> str:
+    """A definition problem's message in the caller's language: the form checks' codes are
+    localised (builder.apps.form_messages, as the designer's check-on-edit shows them); other
+    parts' engines word their own (``message`` is kept)."""
+    if path.startswith(("forms[", "definition.forms[")):
+        return form_messages.localise(code, message)
+    return message
+
+
 def parse_definition(document: dict[str, Any]) -> AppDefinition:
     try:
         return load(document)
@@ -128,6 +151,7 @@ def parse_definition(document: dict[str, Any]) -> AppDefinition:
         errors = field_errors_from_pydantic(exc.errors())
         for error in errors:
             error.field = f"definition.{error.field}" if error.field else "definition"
+            error.message = problem_message(error.field, error.code, error.message)
         raise ProblemError("validation_failed", errors=errors) from exc
 
 
@@ -153,7 +177,7 @@ async def save_draft(
         FieldError(
             f"definition.forms[{i}].id",
             "unknown_form",
-            "Add forms through POST /forms so that they get a stable id.",
+            _said(FORM_WITHOUT_ID),
         )
         for i, form in enumerate(definition.forms)
         if form.id not in known
@@ -190,7 +214,7 @@ async def add_form(
     if definition.form(key) is not None:
         raise ProblemError(
             "validation_failed",
-            errors=[FieldError("key", "already_exists", "This app has a form with this key.")],
+            errors=[FieldError("key", "already_exists", _said(FORM_KEY_TAKEN))],
         )
     record = FormRecord(app_id=app_id, key=key)
     db.add(record)
@@ -309,7 +333,9 @@ def _targets(
 def _definition_problem(problems: list[SchemaProblem]) -> ProblemError:
     return ProblemError(
         "definition_invalid",
-        errors=[FieldError(p.path, p.code, p.message) for p in problems],
+        errors=[
+            FieldError(p.path, p.code, problem_message(p.path, p.code, p.message)) for p in problems
+        ],
     )
 
 

@@ -228,8 +228,11 @@ def archive_removed(old: FormSchema, new: FormSchema) -> FormSchema:
 
 
 def _archive_children(old: FieldSpec | None, new: FieldSpec) -> FieldSpec:
-    """The same for the child fields of a sub-table."""
-    if old is None or old.type != new.type or not FIELD_TYPES.get(new.type).has_children:
+    """The same for the child fields of a sub-table (a draft may name a type that does not
+    exist: it has no children to keep, and validating the draft reports the type)."""
+    if old is None or old.type != new.type or new.type not in FIELD_TYPES:
+        return new
+    if not FIELD_TYPES.get(new.type).has_children:
         return new
     before = FIELD_TYPES.get(old.type).child_form(old)
     after = FIELD_TYPES.get(new.type).child_form(new)

@@ -7,12 +7,12 @@ notifications newer than the last id sent and the unread count, and closes the s
 so no database connection (nor, on SQLite, a read transaction) is held between polls. A
 comment line keeps the connection alive every ``events_heartbeat_seconds``. A reconnecting
 browser sends ``Last-Event-ID`` and gets what it missed. The stream ends when the client goes
-away or the session ends (``event: end``).
+away, the session ends (``event: end``) or the server begins to shut down (runtime.draining:
+at once, so a graceful shutdown does not wait for open pages).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -24,6 +24,7 @@ from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from runtime import draining
 from runtime.auth import service as auth
 from runtime.rules.models import Notification
 
@@ -138,7 +139,8 @@ async def stream(
     yield f"retry: {RETRY_MS}\n" + frame("unread", {"unread": unread})
     sent_at = time.monotonic()
     while True:
-        await asyncio.sleep(every)
+        if await draining.pause(request.app, every):
+            return  # the server is shutting down: end now, the browser reconnects later
         if await request.is_disconnected():
             return
         found = await poll(sessions, cookie, user_id, last_id)

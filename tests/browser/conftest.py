@@ -38,6 +38,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import uvicorn
 
+from runtime import draining
 from runtime.app import create_app
 from tests.conftest import (
     ADMIN_PASSWORD,
@@ -108,6 +109,12 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
         await super().startup(sockets)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # No signal reaches a server in a thread: end the open event streams as SIGTERM
+        # does for `tangram run` (runtime.draining), then shut down as uvicorn does.
+        draining.begin(self.config.app)
+        await super().shutdown(sockets)
 
 
 @dataclass
@@ -212,8 +219,8 @@ def _serve(
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    # A page still open when the server stops holds its notification stream (SSE) open: give
-    # such connections a second, not uvicorn's unbounded wait (which ``join(30)`` cut short).
+    # A page still open when the server stops has its notification stream (SSE) ended at
+    # once (``shutdown`` above); a second for anything else, not uvicorn's unbounded wait.
     server = _Server(
         uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
     )

@@ -218,7 +218,7 @@ def sign_in(page: Any, site: Site, next_url: str) -> None:
     page.fill("#f-username", "admin")
     page.fill("#f-password", ADMIN_PASSWORD)
     with page.expect_navigation():
-        page.click("button[type=submit]")
+        page.click("form[action='/sign-in'] button[type=submit]")
     assert urlsplit(page.url).path == urlsplit(next_url).path, page.url
 
 

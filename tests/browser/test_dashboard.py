@@ -49,7 +49,7 @@ def sign_in(page: Any, live: Any, next_url: str) -> None:
     page.goto(f"{live.url}/sign-in?next={next_url}")
     page.fill("#f-username", "admin")
     page.fill("#f-password", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
+    page.click("form[action='/sign-in'] button[type=submit]")
     page.wait_for_url(f"{live.url}{next_url}")
 
 

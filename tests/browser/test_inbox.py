@@ -60,7 +60,7 @@ def _sign_in(page: Any, live: Any, username: str) -> None:
     page.goto(f"{live.url}/sign-in?next=/inbox")
     page.fill("#f-username", username)
     page.fill("#f-password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("form[action='/sign-in'] button[type=submit]")
     page.wait_for_url(f"{live.url}/inbox")
 
 

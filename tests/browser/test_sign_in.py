@@ -58,11 +58,16 @@ def test_switch_language_between_chinese_and_english(page, live, sign_in_as, bro
     alice = live.create_user("alice", display_name="Alice Liddell")
     sign_in_as(page, "alice", alice.password)
     assert page.locator("html").get_attribute("lang") == "en"
+    bar = page.locator("form.language-switch--bar")
+    # Choosing changes nothing by itself (WCAG 3.2.2 On Input): the button switches.
+    bar.get_by_label("Language").select_option("zh-CN")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", level=1).inner_text() == "Welcome, Alice Liddell"
     with page.expect_navigation():
-        page.locator("#language-select").select_option("zh-CN")
+        bar.get_by_role("button", name="Switch").click()
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert page.get_by_role("heading", level=1).inner_text() == "欢迎，Alice Liddell"
-    assert page.get_by_label("语言").input_value() == "zh-CN"
+    assert bar.get_by_label("语言").input_value() == "zh-CN"
     # The choice is Alice's setting: a new browser in English still gets Chinese once she signs in.
     other = browser.new_context(locale="en-US")
     try:
@@ -71,8 +76,14 @@ def test_switch_language_between_chinese_and_english(page, live, sign_in_as, bro
         assert fresh.get_by_role("heading", level=1).inner_text() == "欢迎，Alice Liddell"
     finally:
         other.close()
+    # On a phone the switch is in her account menu (the top bar has no room for it).
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert bar.is_hidden()
+    page.locator("details.user-menu > summary").click()
+    menu = page.locator("form.language-switch--menu")
+    menu.get_by_label("语言").select_option("en")
     with page.expect_navigation():
-        page.get_by_label("语言").select_option("en")
+        menu.get_by_role("button", name="切换").click()
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("heading", level=1).inner_text() == "Welcome, Alice Liddell"
     assert page.errors == []

@@ -50,6 +50,18 @@ async def save(client, admin, app_id, draft, fields, **form_changes):
     return response
 
 
+async def save_invented_form(client, admin, app_id, draft):
+    """A draft with a form that was not added through POST /forms (no stable id)."""
+    return await client.put(
+        f"/api/v1/apps/{app_id}/draft",
+        json={
+            "row_version": draft["row_version"],
+            "definition": {"forms": [{"id": 999, "key": "ghost", "label": {"en": "Ghost"}}]},
+        },
+        headers=admin.headers,
+    )
+
+
 async def publish(client, admin, app_id, purge=()):
     draft = (await client.get(f"/api/v1/apps/{app_id}/draft", headers=admin.headers)).json()
     return await client.post(
@@ -277,14 +289,7 @@ async def test_structural_errors_and_conflicts(client, admin, app_with_form, use
         [text_field(1, "a")],
     )
     assert stale.status_code == 409 and stale.json()["current_row_version"] == draft["row_version"]
-    invented = await client.put(
-        f"/api/v1/apps/{app_id}/draft",
-        json={
-            "row_version": draft["row_version"],
-            "definition": {"forms": [{"id": 999, "key": "ghost", "label": {"en": "Ghost"}}]},
-        },
-        headers=admin.headers,
-    )
+    invented = await save_invented_form(client, admin, app_id, draft)
     assert invented.status_code == 422
     assert invented.json()["errors"][0]["code"] == "unknown_form"
     denied = await client.get(f"/api/v1/apps/{app_id}/draft", headers=user.headers)

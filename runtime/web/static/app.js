@@ -42,12 +42,6 @@
     });
   };
 
-  function onReady(root) {
-    root.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-      select.addEventListener("change", function () { select.form.submit(); });
-    });
-  }
-
   document.addEventListener("click", function (event) {
     var toggle = event.target.closest("[data-nav-toggle]");
     if (toggle) {
@@ -87,7 +81,4 @@
       if (toggle) { toggle.setAttribute("aria-expanded", "false"); toggle.focus(); }
     }
   });
-  document.addEventListener("DOMContentLoaded", function () { onReady(document); });
-  document.addEventListener("htmx:load", function (event) { onReady(event.target); });
-  window.tangram.onReady = onReady;
 })();
