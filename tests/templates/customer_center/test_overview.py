@@ -6,8 +6,12 @@ viewer's scope — a department manager sees and counts their department's rows 
 
 from __future__ import annotations
 
+import re
+from html import unescape
 from typing import Any
 
+from tests.conftest import USER_PASSWORD
+from tests.runtime.web.pages import sign_in
 from tests.templates.customer_center.conftest import Center
 
 LINES = [{"sku": "KT-1700", "product": "电热水壶", "quantity": 2, "unit_price": "199.00"}]
@@ -201,3 +205,59 @@ async def test_publish_refuses_a_bad_overview_in_the_callers_language(center: Ce
         ("sources[0].via", "overview.not_a_relation"): "'subject' 不是表单 'ticket' 的关联字段",
         ("figures[1].field", "overview.bad_agg_field"): "字段 'subject' 不能按 'sum' 汇总",
     }
+
+
+def entry_links(html: str) -> list[str]:
+    return re.findall(r'class="overview-entry__title" href="([^"]+)"', html)
+
+
+async def test_the_customer_page_shows_figures_and_the_timeline_with_load_more(center: Center):
+    customer, made = await history(center)
+    for n in range(4):
+        await center.create(
+            "sam",
+            "communication",
+            customer=customer["id"],
+            ticket=made[0][1],
+            direction="outbound",
+            body=f"第 {n} 次回访：" + "很长的内容 " * 40,
+        )
+    await sign_in(center.client, "dan", USER_PASSWORD)
+    url = f"/apps/customer_center/forms/customer/records/{customer['id']}"
+    page = await center.client.get(url, headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert 'id="overview"' in html
+    strip = re.findall(r'data-figure="(\w+)"><dt>([^<]*)</dt><dd>([^<]*)</dd>', html)
+    assert [(key, text) for key, _, text in strip] == [
+        ("tickets", "2"),
+        ("open_tickets", "1"),
+        ("recent_tickets", "2"),
+        ("csat", "3.0"),
+        ("returns", "¥398.00"),
+    ]
+    assert strip[0][1] == "工单总数"
+    first = entry_links(html)
+    assert len(first) == 10
+    assert all(link.startswith("/apps/customer_center/forms/") for link in first)
+    assert "很长的内容" in html and "…" in html  # a communication's body as an excerpt
+    more = re.search(r'<a class="button" href="([^"]+)"\s+hx-get="([^"]+)"', html)
+    assert more, "a load-more link"
+    # Without JavaScript: the page at the cursor.
+    rest = await center.client.get(unescape(more[1]).split("#")[0])
+    assert rest.status_code == 200
+    second = entry_links(rest.text)
+    # With htmx: the entries as a fragment.
+    fragment = await center.client.get(unescape(more[2]), headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert entry_links(fragment.text) == second
+    assert "<html" not in fragment.text
+    everything = first + second
+    assert len(everything) == len(set(everything)) == len(made) + 4
+    shown = {tuple(link.split("/")[4::2]) for link in everything}
+    assert shown == {(form, str(record_id)) for form, record_id in made} | {
+        ("communication", link.split("/")[-1]) for link in everything if "/communication/" in link
+    }
+    # A ticket form has no overview: its page has none.
+    ticket = await center.client.get(f"/apps/customer_center/forms/ticket/records/{made[0][1]}")
+    assert ticket.status_code == 200 and 'id="overview"' not in ticket.text
