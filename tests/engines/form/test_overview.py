@@ -119,3 +119,20 @@ def test_labels_and_keys_are_checked_by_the_model():
         forms({"figures": [{"key": "Bad Key", "label": {"en": "x"}, "form": "t", "via": "c"}]})
     with pytest.raises(ValidationError):
         forms({"figures": [{"key": "k", "label": {"fr": "x"}, "form": "t", "via": "c"}]})
+
+
+def test_an_overview_goes_through_template_files_with_its_labels_extracted():
+    import json
+
+    from templates.layout import Template, from_files, to_files
+    from templates.manifest import Manifest
+
+    definition = install.definition()
+    files = to_files(Template(Manifest.model_validate(install.manifest()), definition))
+    customer = json.loads(files["forms/customer.json"])
+    assert "label" not in customer["overview"]["figures"][0]
+    chinese = json.loads(files["locales/zh-CN.json"])["forms/customer.json"]
+    assert chinese["overview.figures[csat].label"] == "平均满意度"
+    template, problems = from_files(files)
+    assert problems == [] and template is not None
+    assert template.definition == definition
