@@ -133,6 +133,17 @@ def _via(rights: Access, key: str) -> Any:
     return rights.readable(key)
 
 
+def _linked(handle: FormHandle, rights: Access, key: str, record_id: int) -> ColumnElement[bool]:
+    """Rows whose relation ``key`` points at ``record_id`` and shows it to the viewer: the
+    plain column comparison (served by the relation's index) and, where the field is hidden on
+    some rows, the same through the viewer's rights."""
+    column = handle.column(key)
+    readable = _via(rights, key)
+    if readable is column:
+        return column == record_id  # type: ignore[no-any-return]
+    return and_(column == record_id, readable == record_id)
+
+
 async def sources(db: AsyncSession, handle: FormHandle, principal: Principal) -> list[Source]:
     """The overview's timeline sources the viewer may read."""
     overview = overview_of(handle)
@@ -199,7 +210,7 @@ async def timeline(
         condition = and_(
             source.rights.rows("read"),
             table.c.deleted_at.is_(None),
-            _via(source.rights, source.spec.via) == record_id,
+            _linked(source.handle, source.rights, source.spec.via, record_id),
         )
         if cursor is not None:
             condition = and_(condition, _before(source, time, cursor))
@@ -277,8 +288,7 @@ async def figures(
         if other is None or via not in other.validator.specs:
             continue
         rights = access(other, principal)
-        link = _via(rights, via)
-        if not rights.can("read") or link is None:
+        if not rights.can("read") or _via(rights, via) is None:
             continue
         columns = {}
         for figure in members:
@@ -291,7 +301,9 @@ async def figures(
         row = (
             await db.execute(
                 select(*columns.values()).where(
-                    rights.rows("read"), table.c.deleted_at.is_(None), link == record_id
+                    rights.rows("read"),
+                    table.c.deleted_at.is_(None),
+                    _linked(other, rights, via, record_id),
                 )
             )
         ).one()
