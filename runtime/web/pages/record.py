@@ -324,6 +324,7 @@ async def add_comment(
     if not htmx:
         values = await _page_values(request, db, principal, app, form, record_id)
         values["flows"] = await instances_on_record(db, principal, handle.form_id, record_id)
+        values["overview"] = await overview_view(db, handle, principal, record_id, display)
     return render(
         request,
         "partials/record_activity.html" if htmx else "pages/record.html",

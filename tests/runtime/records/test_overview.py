@@ -164,3 +164,34 @@ async def test_the_overview_reads_through_field_and_row_rights(client, admin, se
     assert seen["sources"][0]["fields"] == ["title", "stage"]
     # Figures over (or filtering on) hidden fields are left out; the count is his rows only.
     assert {f["key"]: f["value"] for f in seen["figures"]} == {"deals": 1}
+
+
+def test_cursors_round_trip_and_anything_else_is_a_bad_cursor():
+    import base64
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from runtime.errors import ProblemError
+    from runtime.records.overview import Entry, decode_cursor, encode_cursor
+
+    at = datetime(2026, 12, 3, 8, 30, 1, 123456, tzinfo=UTC)
+    assert decode_cursor(encode_cursor(Entry(2, "deal", 77, at, None, {}))) == (at, 2, 77)
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode()
+
+    for bad in (
+        "",
+        "%%%",
+        b64(b"\xff\xfe"),
+        b64(b"[1, 2]"),
+        b64(b'{"t": 5, "s": 0, "i": 1}'),
+        b64(b'{"t": "2026-12-03T08:30:00", "s": 0, "i": 1}'),  # no time zone
+        b64(b'{"t": "2026-12-03T08:30:00+00:00", "s": -1, "i": 1}'),
+        b64(b'{"t": "2026-12-03T08:30:00+00:00", "s": 0, "i": true}'),
+        b64(b'{"t": "2026-12-03T08:30:00+00:00", "s": 0, "i": 99999999999999999999}'),
+    ):
+        with pytest.raises(ProblemError) as raised:
+            decode_cursor(bad)
+        assert raised.value.errors[0].code == "bad_cursor"
