@@ -18,7 +18,7 @@ from runtime.web.templating import label_text
 #: Entries per page on the record page.
 PAGE_SIZE = 10
 #: The longest title shown (a communication's body is shown as an excerpt).
-TITLE_LENGTH = 120
+TITLE_LENGTH = 80
 
 
 def record_href(handle: FormHandle, record_id: int) -> str:
