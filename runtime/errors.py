@@ -181,6 +181,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "bpmn_invalid": ErrorSpec(
         422, "The BPMN file cannot be imported as it is.", "该 BPMN 文件无法按原样导入。"
     ),
+    "overview_not_found": ErrorSpec(
+        404, "The form {form!r} has no overview.", "表单 {form!r} 没有概览。"
+    ),
     # reports
     "dashboard_not_found": ErrorSpec(
         404, "The app has no dashboard {dashboard!r}.", "该应用没有仪表盘 {dashboard!r}。"

@@ -284,13 +284,80 @@ def forms() -> list[dict]:
         )
     )
     return [
-        form("customer", "客户", "Customer", customer, "name"),
+        {**form("customer", "客户", "Customer", customer, "name"), "overview": customer_overview()},
         form("ticket", "工单", "Ticket", ticket, "subject"),
         form("communication", "沟通记录", "Communication", communication, "body"),
         form("article", "知识库文章", "Knowledge article", article, "title"),
         form("return_request", "退货申请", "Return request", returns, "order_number"),
         form("survey", "满意度回访", "Satisfaction survey", survey, "ticket"),
     ]
+
+
+def customer_overview() -> dict:
+    """The customer's 360° page: every ticket, communication, return and survey of the
+    customer on one timeline, with key figures (read through the viewer's rights)."""
+    recent = {">=": [{"var": "created_at"}, {"date_add": [{"now": []}, -30, "days"]}]}
+    return {
+        "sources": [
+            {
+                "form": "ticket",
+                "via": "customer",
+                "title": "subject",
+                "fields": ["number", "status", "priority"],
+            },
+            {
+                "form": "communication",
+                "via": "customer",
+                "title": "body",
+                "fields": ["direction", "channel"],
+            },
+            {
+                "form": "return_request",
+                "via": "customer",
+                "title": "order_number",
+                "fields": ["amount", "status"],
+            },
+            {"form": "survey", "via": "customer", "title": "comment", "fields": ["score"]},
+        ],
+        "figures": [
+            {
+                "key": "tickets",
+                "label": L("工单总数", "Tickets"),
+                "form": "ticket",
+                "via": "customer",
+            },
+            {
+                "key": "open_tickets",
+                "label": L("未结工单", "Open tickets"),
+                "form": "ticket",
+                "via": "customer",
+                "filter": {"!": {"in": [{"var": "status"}, DONE]}},
+            },
+            {
+                "key": "recent_tickets",
+                "label": L("近 30 天工单", "Tickets, last 30 days"),
+                "form": "ticket",
+                "via": "customer",
+                "filter": recent,
+            },
+            {
+                "key": "csat",
+                "label": L("平均满意度", "Average CSAT"),
+                "form": "survey",
+                "via": "customer",
+                "agg": "avg",
+                "field": "score",
+            },
+            {
+                "key": "returns",
+                "label": L("退货金额", "Returned amount"),
+                "form": "return_request",
+                "via": "customer",
+                "agg": "sum",
+                "field": "amount",
+            },
+        ],
+    }
 
 
 # --- flows ---------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
     "sections": ("layout", "布局"),
     "rules": ("form rules", "表单规则"),
     "title_field": ("title field", "标题字段"),
+    "overview": ("overview", "概览"),
     "form": ("form", "表单"),
     "triggers": ("triggers", "触发条件"),
     "trigger": ("trigger", "触发条件"),

@@ -23,6 +23,7 @@ from engines.flow.check import CheckContext, check_flow
 from engines.flow.messages import FlowProblem
 from engines.flow.model import Flow
 from engines.form.check import SchemaProblem, check_form, check_relations
+from engines.form.overview import check_overviews
 from engines.form.schema import FormSchema
 from engines.report.spec import Dashboard, Widget
 from engines.rules.check import check_rules
@@ -31,6 +32,7 @@ from runtime.auth.principal import Principal
 from runtime.config import Settings
 from runtime.errors import FieldError, ProblemError, field_errors_from_pydantic
 from runtime.flows import definitions
+from runtime.i18n import current_locale
 from runtime.records.forms import PublishedApp, resolve_app
 from runtime.reports import service as reports
 from runtime.reports.cache import ResultCache
@@ -254,6 +256,10 @@ def check_form_document(document: Any, draft: AppDefinition) -> dict[str, Any]:
     others = [f for f in draft.forms if f.id != form.id]
     index = len(others)
     for problem in check_relations([*others, form]):
+        if problem.path.startswith(f"forms[{index}]."):
+            path = "form." + problem.path.removeprefix(f"forms[{index}].")
+            found.append(SchemaProblem(path, problem.code, problem.message))
+    for problem in check_overviews([*others, form], current_locale.get()):
         if problem.path.startswith(f"forms[{index}]."):
             path = "form." + problem.path.removeprefix(f"forms[{index}].")
             found.append(SchemaProblem(path, problem.code, problem.message))

@@ -26,6 +26,7 @@ from builder.apps.permissions import check_permissions
 from engines.flow.check import CheckContext, check_flows
 from engines.form.check import SchemaProblem, check_form, check_relations
 from engines.form.diff import Operation, PlanError, archive_removed, plan_form
+from engines.form.overview import check_overviews
 from engines.form.schema import FormSchema
 from engines.rules.check import RuleContext, check_policies, check_rules
 from runtime.audit import service as audit
@@ -273,6 +274,7 @@ def validate_definition(
     for index, form in enumerate(definition.forms):
         problems.extend(check_form(form, f"forms[{index}]."))
     problems.extend(check_relations(definition.forms))
+    problems.extend(check_overviews(definition.forms, current_locale.get()))
     problems.extend(check_permissions(definition.roles, definition.permissions, definition.forms))
     problems.extend(check_flows(definition.flows, flow_context(definition, settings)))
     problems.extend(check_dashboards(definition.dashboards, definition.forms))

@@ -115,6 +115,50 @@ class FormRule(Model):
         return _check_labels(value)
 
 
+class TimelineSource(Model):
+    """Records of another form that point at this one through ``via`` (a relation field of
+    theirs), shown on this form's record page in one timeline."""
+
+    form: str = Field(description="Key of the other form")
+    via: str = Field(description="Key of its relation field pointing at this form")
+    label: Labels = Field(default_factory=dict, description="Instead of the form's label")
+    title: str | None = Field(default=None, description="Field key shown as the entry's title")
+    fields: list[str] = Field(default_factory=list, description="Field keys shown, in order")
+    time: str = Field(
+        default="created_at", description="created_at, updated_at or a datetime field's key"
+    )
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, value: Labels) -> Labels:
+        return _check_labels(value, required=False)
+
+
+class KeyFigure(Model):
+    """One number over the records of another form pointing at this one: ``agg`` (count, sum,
+    avg, min, max) of ``field`` (count: records) among those matching ``filter``."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    label: Labels
+    form: str
+    via: str
+    agg: str = "count"
+    field: str | None = None
+    filter: Rule | None = None
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, value: Labels) -> Labels:
+        return _check_labels(value)
+
+
+class Overview(Model):
+    """A record's 360° view: a timeline merged from other forms and key figures over them."""
+
+    sources: list[TimelineSource] = Field(default_factory=list)
+    figures: list[KeyFigure] = Field(default_factory=list)
+
+
 class FormSchema(Model):
     """One form. ``fields`` are live; ``archived`` fields keep their columns and data."""
 
@@ -127,6 +171,8 @@ class FormSchema(Model):
     sections: list[Section] = Field(default_factory=list)
     rules: list[FormRule] = Field(default_factory=list)
     title_field: str | None = Field(default=None, description="Key shown as the record's title")
+    #: The record page's overview of related records (timeline and key figures), if any.
+    overview: Overview | None = None
     next_field_id: int = Field(default=1, ge=1)
 
     @field_validator("label")

@@ -10,12 +10,16 @@ from runtime.auth.principal import Principal
 from runtime.deps import CurrentUser, IdPath, SessionDep, SettingsDep
 from runtime.errors import FieldError, ProblemError
 from runtime.permissions.access import access
-from runtime.records import reader, timeline
+from runtime.records import overview, reader, timeline
 from runtime.records.forms import FormHandle, resolve
 from runtime.records.schemas import (
     BulkIn,
     BulkOut,
     CommentIn,
+    OverviewEntryOut,
+    OverviewFigureOut,
+    OverviewOut,
+    OverviewSourceOut,
     QueryIn,
     RecordCreateIn,
     RecordOut,
@@ -203,6 +207,55 @@ async def record_timeline(
     await reader.get_record(db, handle, principal, record_id)
     hidden = await access(handle, principal).hidden_on(db, record_id)
     return await timeline.timeline(db, handle, record_id, hidden=hidden)
+
+
+@router.get("/{app}/{form}/{record_id}/overview", response_model=OverviewOut)
+async def record_overview(
+    app: Key,
+    form: Key,
+    record_id: IdPath,
+    principal: CurrentUser,
+    db: SessionDep,
+    before: Annotated[str | None, Query(max_length=200, description="next_cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=overview.MAX_LIMIT)] = overview.DEFAULT_LIMIT,
+) -> OverviewOut:
+    """The record's 360° view: the records of other forms pointing at it, newest first, and
+    the form's key figures over them (on the first page) — only what the caller may read."""
+    handle = await _handle(db, app, form, principal, "read")
+    overview.overview_of(handle)
+    await reader.get_record(db, handle, principal, record_id)
+    page = await overview.timeline(db, handle, principal, record_id, before=before, limit=limit)
+    figures = None
+    if before is None:
+        figures = [
+            OverviewFigureOut(**vars(f))
+            for f in await overview.figures(db, handle, principal, record_id)
+        ]
+    return OverviewOut(
+        figures=figures,
+        sources=[
+            OverviewSourceOut(
+                index=s.index,
+                form=s.handle.form.key,
+                label=s.label,
+                fields=s.shown,
+                title=s.title,
+            )
+            for s in page.sources
+        ],
+        items=[
+            OverviewEntryOut(
+                source=e.source,
+                form=e.form,
+                id=e.record_id,
+                at=e.at,
+                title=e.title,
+                values=e.values,
+            )
+            for e in page.entries
+        ],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.post(

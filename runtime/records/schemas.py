@@ -91,3 +91,41 @@ class TimelineEntry(BaseModel):
     internal: bool | None = None
     mentions: list[int] | None = None
     attachments: list[int] | None = None
+
+
+class OverviewSourceOut(BaseModel):
+    """A form on a record's overview timeline (only those the caller may read)."""
+
+    index: int
+    form: str
+    label: dict[str, str]
+    fields: list[str]
+    title: str | None
+
+
+class OverviewEntryOut(BaseModel):
+    source: int
+    form: str
+    id: int
+    at: datetime
+    title: Any = None
+    values: dict[str, Any]
+
+
+class OverviewFigureOut(BaseModel):
+    key: str
+    label: dict[str, str]
+    form: str
+    agg: str
+    field: str | None
+    value: Any = None
+
+
+class OverviewOut(BaseModel):
+    """A record's 360° view: key figures (first page only) and a page of the timeline,
+    newest first; follow ``next_cursor`` with ``before=``."""
+
+    figures: list[OverviewFigureOut] | None = None
+    sources: list[OverviewSourceOut]
+    items: list[OverviewEntryOut]
+    next_cursor: str | None

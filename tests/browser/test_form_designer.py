@@ -279,3 +279,104 @@ def test_check_preview_relations_column_labels_and_linkage_values(page, live, si
         assert [e for e in page.errors if "status of 422" not in e] == []
     finally:
         api.close()
+
+
+def test_configure_a_forms_overview(page, live, sign_in_as):
+    """The overview panel: a timeline source and a key figure over a form whose relation
+    points at this one, a problem shown at the figure while editing, saved to the draft."""
+    admin = live.create_admin()
+    api = Api(live.url, admin.username, admin.password)
+    try:
+        customer = {
+            "key": "customer",
+            "label": {"en": "Customer"},
+            "title_field": "name",
+            "fields": [{"id": 1, "key": "name", "type": "text", "label": {"en": "Name"}}],
+        }
+        ids = api.publish_app("shop", {"en": "Shop"}, [customer])
+        app = next(a for a in api.call("GET", "/api/v1/apps") if a["key"] == "shop")
+        base = f"/api/v1/apps/{app['id']}"
+        draft = api.call("GET", f"{base}/draft")
+        draft = api.call(
+            "POST",
+            f"{base}/forms",
+            {"key": "order", "label": {"en": "Order"}, "row_version": draft["row_version"]},
+        )
+        order = {
+            "id": next(f["id"] for f in draft["definition"]["forms"] if f["key"] == "order"),
+            "key": "order",
+            "label": {"en": "Order"},
+            "title_field": "subject",
+            "fields": [
+                {"id": 1, "key": "subject", "type": "text", "label": {"en": "Subject"}},
+                {
+                    "id": 2,
+                    "key": "customer",
+                    "type": "relation",
+                    "label": {"en": "Customer"},
+                    "options": {"form_id": ids["customer"]},
+                },
+                {"id": 3, "key": "amount", "type": "currency", "label": {"en": "Amount"}},
+            ],
+        }
+        forms = [f for f in draft["definition"]["forms"] if f["key"] != "order"] + [order]
+        api.call(
+            "PUT",
+            f"{base}/draft",
+            {
+                "row_version": draft["row_version"],
+                "definition": {**draft["definition"], "forms": forms},
+            },
+        )
+        sign_in_as(page, admin.username, admin.password, next_url="/build/apps/shop/forms/customer")
+        page.wait_for_selector("[data-draft-status][data-state=saved]")
+        panel = page.locator("[data-overview]")
+        panel.get_by_role("button", name="Add a timeline source").click()
+        source = panel.locator('[data-overview-source="0"]')
+        assert source.get_by_label("Form", exact=True).input_value() == "order"
+        assert source.get_by_label("Through its relation").input_value() == "customer"
+        source.get_by_label("Subject").check()
+        source.get_by_label("Amount").check()
+        panel.get_by_role("button", name="Add a key figure").click()
+        figure = panel.locator('[data-overview-figure="0"]')
+        figure.get_by_label("Aggregation").select_option("sum")
+        figure = panel.locator('[data-overview-figure="0"]')
+        figure.get_by_label("Of field").select_option("amount")
+        # A bad key is shown at the figure while editing.
+        figure.get_by_label("Figure key").fill("Bad Key")
+        figure.get_by_label("Figure key").press("Tab")
+        problem = panel.locator('[data-overview-figure="0"] .fd__errors')
+        problem.wait_for(timeout=TIMEOUT_MS)
+        figure.get_by_label("Figure key").fill("spent")
+        figure.get_by_label("Figure key").press("Tab")
+        problem.wait_for(state="detached", timeout=TIMEOUT_MS)
+        figure.get_by_label("Label (English)").fill("Spent")
+        figure.get_by_label("Label (English)").press("Tab")
+        page.get_by_role("button", name="Save draft").click()
+        page.wait_for_selector("[data-draft-status][data-state=saved]", timeout=TIMEOUT_MS)
+        saved = api.call("GET", f"{base}/draft")["definition"]
+        overview = next(f for f in saved["forms"] if f["key"] == "customer")["overview"]
+        assert overview["sources"] == [
+            {
+                "form": "order",
+                "via": "customer",
+                "label": {},
+                "title": None,
+                "fields": ["subject", "amount"],
+                "time": "created_at",
+            }
+        ]
+        [spent] = overview["figures"]
+        assert {k: spent[k] for k in ("key", "label", "form", "via", "agg", "field")} == {
+            "key": "spent",
+            "label": {"en": "Spent"},
+            "form": "order",
+            "via": "customer",
+            "agg": "sum",
+            "field": "amount",
+        }
+        assert spent.get("filter") is None
+        page.screenshot(path=str(screenshot_path("test_form_designer_overview")), full_page=True)
+        assert [e for e in page.errors if "status of 422" not in e] == []
+    finally:
+        api.close()

@@ -96,7 +96,8 @@
   function problemsFor(box) {
     var prefix = box.getAttribute("data-problems"), skip = box.getAttribute("data-problems-skip");
     return problems.filter(function (p) {
-      if (prefix === "form") return !/^form\.(fields|rules)\[/.test(p.path);
+      if (prefix === "form") return !/^form\.((fields|rules)\[|overview\b)/.test(p.path);
+      if (box.hasAttribute("data-problems-exact")) return p.path === prefix;
       return under(p.path, prefix) && !(skip && under(p.path, skip));
     });
   }
@@ -603,6 +604,134 @@
     });
   }
 
+  // --- overview (the record page's 360° view) ------------------------------------------------
+  // Timeline sources and key figures over the forms whose relation fields point at this one.
+  function pointingForms(d) {
+    return (d.forms || []).filter(function (x) { return x.id !== CONFIG.form_id && relationsTo(x).length; });
+  }
+  function relationsTo(x) {
+    return (x.fields || []).filter(function (y) { return y.type === "relation" && (y.options || {}).form_id === CONFIG.form_id; });
+  }
+  function formByKey(key) { return (store.definition.forms || []).find(function (x) { return x.key === key; }); }
+  function fieldChoices(x, filter, empty) {
+    var list = ((x && x.fields) || []).filter(filter || function () { return true; }).map(function (y) { return { key: y.key, label: label(y.label) || y.key }; });
+    return empty ? [{ key: "", label: empty }].concat(list) : list;
+  }
+  var SHOWN = function (y) { return y.type !== "subtable" && y.type !== "lookup" && y.type !== "multirelation"; };
+  var AGGS = { sum: 1, avg: 1, min: 1, max: 1 };
+  var NUMERIC = { integer: 1, decimal: 1, currency: 1, percent: 1 };
+  function sourceItem(source, si, others) {
+    var mutate = function (fn, rerender) { edit(function (x) { fn(x.overview.sources[si]); }, rerender); };
+    var other = formByKey(source.form);
+    var name = label((other || {}).label) || source.form;
+    var formSel = select(others.map(function (x) { return { key: x.key, label: label(x.label) || x.key }; }), source.form, { "data-overview-source-form": si });
+    formSel.addEventListener("change", function () {
+      var next = formByKey(formSel.value);
+      mutate(function (s) { s.form = formSel.value; s.via = (relationsTo(next)[0] || {}).key || ""; s.title = null; s.fields = []; s.time = "created_at"; }, true);
+    });
+    var via = select(fieldChoices(other, function (y) { return relationsTo(other).indexOf(y) >= 0; }), source.via, { "data-overview-source-via": si });
+    via.addEventListener("change", function () { mutate(function (s) { s.via = via.value; }); });
+    var title = select(fieldChoices(other, SHOWN, T.ov_title_default), source.title || "", { "data-overview-source-title": si });
+    title.addEventListener("change", function () { mutate(function (s) { s.title = title.value || null; }); });
+    var times = [{ key: "created_at", label: T.ov_created_at }, { key: "updated_at", label: T.ov_updated_at }].concat(fieldChoices(other, function (y) { return y.type === "datetime"; }));
+    var time = select(times, source.time || "created_at", { "data-overview-source-time": si });
+    time.addEventListener("change", function () { mutate(function (s) { s.time = time.value; }); });
+    var shown = el("fieldset", { className: "fd__overview-fields" }, [el("legend", { text: T.ov_fields })]);
+    fieldChoices(other, SHOWN).forEach(function (choice) {
+      var box = el("input", { type: "checkbox", "data-overview-source-field": si + ":" + choice.key });
+      box.checked = (source.fields || []).indexOf(choice.key) >= 0;
+      box.addEventListener("change", function () {
+        mutate(function (s) {
+          s.fields = (s.fields || []).filter(function (k) { return k !== choice.key; });
+          if (box.checked) s.fields.push(choice.key);
+        });
+      });
+      shown.appendChild(el("label", { className: "checkbox" }, [box, document.createTextNode(" " + choice.label)]));
+    });
+    var remove = button(T.remove, { "aria-label": T.remove + ": " + name });
+    remove.addEventListener("click", function () { edit(function (x) { x.overview.sources.splice(si, 1); }, true); });
+    var item = el("div", { className: "fd__rule perm-grant", "data-overview-source": si }, [
+      field(T.ov_form, formSel), field(T.ov_via, via), field(T.ov_title, title), field(T.ov_time, time),
+      el("div", { className: "perm-grant__wide" }, [shown]), remove]);
+    item.appendChild(problemBox("form.overview.sources[" + si + "]"));
+    return item;
+  }
+  function figureItem(figure, fi, others) {
+    var mutate = function (fn, rerender) { edit(function (x) { fn(x.overview.figures[fi]); }, rerender); };
+    var other = formByKey(figure.form);
+    var key = input(figure.key, { "data-overview-figure-key": fi, pattern: "[a-z][a-z0-9_]*" });
+    key.addEventListener("change", function () { mutate(function (g) { g.key = key.value.trim(); }); });
+    var en = input((figure.label || {}).en, { "data-overview-figure-label": fi }), zh = input((figure.label || {})["zh-CN"]);
+    en.addEventListener("change", function () { mutate(function (g) { setLabel(g, "label", "en", en.value); }); });
+    zh.addEventListener("change", function () { mutate(function (g) { setLabel(g, "label", "zh-CN", zh.value); }); });
+    var formSel = select(others.map(function (x) { return { key: x.key, label: label(x.label) || x.key }; }), figure.form, { "data-overview-figure-form": fi });
+    formSel.addEventListener("change", function () {
+      var next = formByKey(formSel.value);
+      mutate(function (g) { g.form = formSel.value; g.via = (relationsTo(next)[0] || {}).key || ""; g.field = null; g.filter = null; g.agg = "count"; }, true);
+    });
+    var via = select(fieldChoices(other, function (y) { return relationsTo(other).indexOf(y) >= 0; }), figure.via, { "data-overview-figure-via": fi });
+    via.addEventListener("change", function () { mutate(function (g) { g.via = via.value; }); });
+    var aggs = ["count", "sum", "avg", "min", "max"].map(function (a) { return { key: a, label: T["ov_agg_" + a] }; });
+    var agg = select(aggs, figure.agg || "count", { "data-overview-figure-agg": fi });
+    agg.addEventListener("change", function () { mutate(function (g) { g.agg = agg.value; if (agg.value === "count") g.field = null; }, true); });
+    var numeric = function (y) { return (figure.agg === "min" || figure.agg === "max") ? (NUMERIC[y.type] || y.type === "date" || y.type === "datetime") : NUMERIC[y.type]; };
+    var of = select(fieldChoices(other, AGGS[figure.agg] ? numeric : SHOWN, AGGS[figure.agg] ? null : T.ov_records), figure.field || "", { "data-overview-figure-field": fi });
+    of.addEventListener("change", function () { mutate(function (g) { g.field = of.value || null; }); });
+    var holder = el("div", { className: "fd__rule-condition" });
+    var remove = button(T.remove, { "aria-label": T.remove + ": " + (figure.key || fi) });
+    remove.addEventListener("click", function () { edit(function (x) { x.overview.figures.splice(fi, 1); }, true); });
+    var item = el("div", { className: "fd__rule perm-grant", "data-overview-figure": fi }, [
+      field(T.ov_figure_key, key), field(T.label_en, en), field(T.label_zh, zh), field(T.ov_form, formSel), field(T.ov_via, via),
+      field(T.ov_agg, agg), field(T.ov_agg_field, of),
+      el("div", { className: "perm-grant__wide" }, [el("h4", { text: T.ov_filter }), holder]), remove]);
+    item.appendChild(problemBox("form.overview.figures[" + fi + "]"));
+    var fields = window.tangram.conditions.fieldsOf(other, "").concat([{ var: "created_at", label: T.ov_created_at, kind: "datetime" }]);
+    window.tangram.conditions.mount(holder, {
+      fields: fields,
+      value: figure.filter === undefined ? null : figure.filter,
+      onChange: function (logic) { mutate(function (g) { g.filter = logic === null || logic === undefined || (logic && logic.and && !logic.and.length) ? null : logic; }); },
+    });
+    return item;
+  }
+  function renderOverview(f) {
+    var box = document.querySelector("[data-overview]");
+    if (!box) return;
+    box.textContent = "";
+    var others = pointingForms(store.definition);
+    var overview = f.overview || { sources: [], figures: [] };
+    [problemBox("form.overview"), problemBox("form.overview.figures")].forEach(function (exact) {
+      exact.setAttribute("data-problems-exact", "");
+      box.appendChild(exact);
+    });
+    if (!others.length) {
+      box.appendChild(el("p", { className: "muted", text: T.ov_no_forms }));
+      if (!(overview.sources || []).length && !(overview.figures || []).length) return;
+    }
+    var ensure = function (x) { x.overview = x.overview || { sources: [], figures: [] }; x.overview.sources = x.overview.sources || []; x.overview.figures = x.overview.figures || []; };
+    box.appendChild(el("h3", { text: T.ov_sources }));
+    (overview.sources || []).forEach(function (source, si) { box.appendChild(sourceItem(source, si, others)); });
+    var addSource = button(T.ov_add_source, { "data-overview-add-source": "" });
+    addSource.addEventListener("click", function () {
+      var first = others[0];
+      edit(function (x) { ensure(x); x.overview.sources.push({ form: first.key, via: relationsTo(first)[0].key, fields: [], time: "created_at" }); }, true);
+    });
+    box.appendChild(addSource);
+    box.appendChild(el("h3", { text: T.ov_figures }));
+    (overview.figures || []).forEach(function (figure, fi) { box.appendChild(figureItem(figure, fi, others)); });
+    var addFigure = button(T.ov_add_figure, { "data-overview-add-figure": "" });
+    addFigure.addEventListener("click", function () {
+      var first = others[0];
+      edit(function (x) {
+        ensure(x);
+        var labels = {};
+        labels[document.documentElement.lang === "zh-CN" ? "zh-CN" : "en"] = label(first.label) || first.key;
+        x.overview.figures.push({ key: freeKey("figure_", x.overview.figures.map(function (g) { return g.key; })), label: labels, form: first.key, via: relationsTo(first)[0].key, agg: "count" });
+      }, true);
+    });
+    box.appendChild(addFigure);
+    if (!others.length) { addSource.disabled = true; addFigure.disabled = true; }
+  }
+
   // --- preview ---------------------------------------------------------------------------------
   var previewTimer = null;
   function refreshPreviewSoon() { clearTimeout(previewTimer); previewTimer = setTimeout(refreshPreview, 400); }
@@ -629,6 +758,7 @@
     renderCanvas(f);
     renderProps(f);
     renderRules(f);
+    renderOverview(f);
     var title = document.querySelector("[data-form-title]");
     if (title) title.textContent = label(f.label) || f.key;
     showProblems();

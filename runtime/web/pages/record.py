@@ -26,6 +26,8 @@ from runtime.web.forms import FormErrors
 from runtime.web.i18n import gettext as _
 from runtime.web.inbox_view import instances_on_record, revive
 from runtime.web.nav import nav_for
+from runtime.web.record_overview import entries as overview_entries
+from runtime.web.record_overview import overview_view
 from runtime.web.record_view import Display, record_title, section_rows, user_label
 from runtime.web.templating import render
 from runtime.web.uploads import posted_files, store_file
@@ -169,21 +171,63 @@ async def _page_values(
     }
 
 
+Cursor = Annotated[str | None, Query(max_length=200)]
+
+
 @router.get("/apps/{app}/forms/{form}/records/{record_id}", name="record")
 async def record_page(
-    request: Request, app: Key, form: Key, record_id: IdPath, principal: PageUser, db: SessionDep
+    request: Request,
+    app: Key,
+    form: Key,
+    record_id: IdPath,
+    principal: PageUser,
+    db: SessionDep,
+    before: Cursor = None,
 ) -> Response:
+    """The record; with the form's overview, its key figures and timeline (``before``: the
+    timeline's next page, the "load more" link without JavaScript)."""
     values = await _page_values(request, db, principal, app, form, record_id)
     handle, display = values["handle"], values["display"]
     return render(
         request,
         "pages/record.html",
         **values,
+        overview=await overview_view(db, handle, principal, record_id, display, before or None),
         entries=await activity(request, db, handle, principal, record_id, display),
         flows=await instances_on_record(db, principal, handle.form_id, record_id),
         errors=FormErrors(),
         draft="",
         internal=False,
+    )
+
+
+@router.get("/apps/{app}/forms/{form}/records/{record_id}/overview", name="record_overview")
+async def overview_more(
+    request: Request,
+    app: Key,
+    form: Key,
+    record_id: IdPath,
+    principal: PageUser,
+    db: SessionDep,
+    before: Cursor = None,
+) -> Response:
+    """The next entries of the overview's timeline: a fragment for htmx ("load more"); the
+    page itself at that cursor for anyone else."""
+    if request.headers.get("hx-request") != "true":
+        query = f"?before={before}" if before else ""
+        return RedirectResponse(
+            f"/apps/{app}/forms/{form}/records/{record_id}{query}#overview", status_code=303
+        )
+    handle = await _handle(db, app, form, principal)
+    await reader.get_record(db, handle, principal, record_id)
+    display = _display(request, db, handle, principal)
+    page = await overview_entries(db, handle, principal, record_id, display, before or None)
+    return render(
+        request,
+        "partials/overview_entries.html",
+        base=record_url(handle, record_id),
+        focus_first=True,
+        **page,
     )
 
 
@@ -280,6 +324,7 @@ async def add_comment(
     if not htmx:
         values = await _page_values(request, db, principal, app, form, record_id)
         values["flows"] = await instances_on_record(db, principal, handle.form_id, record_id)
+        values["overview"] = await overview_view(db, handle, principal, record_id, display)
     return render(
         request,
         "partials/record_activity.html" if htmx else "pages/record.html",

@@ -110,3 +110,12 @@
   document.addEventListener("DOMContentLoaded", function () { onReady(document); });
   document.addEventListener("htmx:load", function (event) { onReady(event.target); });
 })();
+
+// A record's overview: after "load more" (htmx), the focus moves to the first new entry, so
+// keyboard and screen-reader users continue where the list grew.
+document.addEventListener("htmx:load", function () {
+  var first = document.querySelector("[data-overview-first]");
+  if (!first) return;
+  first.removeAttribute("data-overview-first");
+  first.focus();
+});
