@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -22,6 +22,7 @@ from builder.apps.permissions import Grant
 from engines.form import search
 from engines.form.errors import FieldProblem
 from engines.form.registry import FIELD_TYPES
+from engines.form.types.computed import format_number
 from runtime.auth.models import User
 from runtime.auth.principal import Principal
 from runtime.config import get_settings
@@ -207,7 +208,7 @@ class RecordWriter:
                 problems.extend(await self._unique_problems(prepared, [None] * len(prepared)))
         if problems:
             raise invalid(problems)
-        await self._generate(prepared)
+        await self._generate(prepared, system)
         now = utcnow()
         actor_id = self.author_id
         department = await self._department(inline=len(prepared) == 1)
@@ -504,19 +505,40 @@ class RecordWriter:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    async def _generate(self, prepared: list[dict[str, Any]]) -> None:
-        """Fill server-generated fields (auto-numbers) of new records."""
-        moment = local_now(self.time_zone)
+    async def _generate(
+        self, prepared: list[dict[str, Any]], stamps: list[SystemStamp] | None = None
+    ) -> None:
+        """Fill server-generated fields (auto-numbers) of new records. A record stamped with
+        its own creation time (seed rows) is numbered at that moment: a ticket of 3 March
+        gets a March number, and numbers follow creation time within each counter scope."""
+        now = local_now(self.time_zone)
+        zone = now.tzinfo
+        moments = [
+            _aware(stamp.created_at).astimezone(zone)
+            if stamp is not None and stamp.created_at is not None
+            else now
+            for stamp in (stamps or [None] * len(prepared))
+        ]
         for spec in self.handle.form.fields:
             field_type = self.handle.field_type(spec.key)
             if not field_type.generated:
                 continue
             pattern = field_type.settings(spec).pattern
-            numbers = await take_numbers(
-                self.db, self.handle.form_id, spec.id, pattern, moment, len(prepared)
-            )
-            for values, number in zip(prepared, numbers, strict=True):
-                values[spec.key] = number
+            scopes: dict[str, list[int]] = {}
+            for index, moment in enumerate(moments):
+                scopes.setdefault(format_number(pattern, moment, 0)[0], []).append(index)
+            for indices in scopes.values():
+                indices.sort(key=lambda i: moments[i])
+                numbers = await take_numbers(
+                    self.db,
+                    self.handle.form_id,
+                    spec.id,
+                    pattern,
+                    moments[indices[0]],
+                    len(indices),
+                )
+                for index, number in zip(indices, numbers, strict=True):
+                    prepared[index][spec.key] = number
 
     def _column_name(self, key: str) -> str:
         return f"f_{self.handle.spec(key).id}"
@@ -727,6 +749,11 @@ class RecordWriter:
                 self.handle.version_id,
             )
         )
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored time without a zone is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _stamped(stamp: SystemStamp | None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -185,7 +186,12 @@ async def test_org_demo_users_and_seed_extensions(client, admin, app, sessions, 
     assert values["assignee"] == users["wang.wei"].id
     responded = datetime.fromisoformat(values["first_response_at"].replace("Z", "+00:00"))
     assert abs(responded - created - timedelta(minutes=40)) < timedelta(seconds=1)
-    assert values["number"]  # auto-numbers are generated
+    # Auto-numbers are generated at the row's own creation time (a ticket of 85 days ago has
+    # that day's number), the other rows at the install's.
+    day = created.astimezone(ZoneInfo(settings.time_zone)).strftime("%Y%m%d")
+    assert values["number"] == f"TK-{day}-0001"
+    today = datetime.now(ZoneInfo(settings.time_zone)).strftime("%Y%m%d")
+    assert (await _values(client, admin, loud["id"]))["number"].startswith(f"TK-{today}-")
     # The quiet row kept what it had; the _events row was routed by the rule.
     quiet_values = await _values(client, admin, quiet["id"])
     assert quiet_values["team"] is None and quiet_values["assignee"] is None
