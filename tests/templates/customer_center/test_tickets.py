@@ -395,19 +395,9 @@ async def test_the_lifecycle_flow_goes_along_with_a_reply_that_reopened_the_tick
         await complete_task(center, who, task, **fields)
 
     customer = await center.create("sam", "customer", name="李雷")
-    ticket = await center.create("sam", "ticket", subject="打印机卡纸", customer=customer["id"])
-    tid = ticket["id"]
-    agent = (await center.until(tid, lambda v: v["assignee"]))["assignee"]
-    who = next(name for name, account in center.people.items() if account.id == agent)
     async with working(sessions, settings):
-        triage = await task_of("sol", "group", "triage")
-        claimed = await center.client.post(
-            f"/api/v1/tasks/{triage['id']}/claim", headers=center.people["sol"].headers
-        )
-        assert claimed.status_code == 200, claimed.text
-        await complete(
-            "sol", triage, category="repair", priority="normal", team="first_line", assignee=agent
-        )
+        ticket, who = await triaged(center, "打印机卡纸", customer["id"])
+        tid = ticket["id"]
         work = await task_of(who, "mine", "work")
         assert (await center.values(tid))["status"] == "in_progress"
         await complete(who, work, status="resolved")
