@@ -565,9 +565,10 @@ def return_approval() -> dict:
 NOW = {"now": []}
 
 
-def minutes_since(field: str) -> dict:
-    """Whole minutes from the record's ``field`` until now (date_diff is fractional)."""
-    minutes = {"date_diff": [NOW, {"var": f"record.{field}"}, "minutes"]}
+def minutes_since(field: str, of: str = "record") -> dict:
+    """Whole wall-clock minutes from ``field`` of ``of`` (the rule's record, or ``related``:
+    an update_related target) until now (date_diff is fractional)."""
+    minutes = {"date_diff": [NOW, {"var": f"{of}.{field}"}, "minutes"]}
     # Under a minute (or a clock a hair behind created_at) is 0, an integer.
     return {"if": [{"<": [minutes, 1]}, 0, {"-": [minutes, {"%": [minutes, 1]}]}]}
 
@@ -681,12 +682,40 @@ def rules() -> list[dict]:
             ],
             condition={"and": [{"==": [{"var": "record.category"}, "complaint"]}, not_done]},
         ),
+        # The first response (as Zammad counts it): the agent's first outbound message to the
+        # customer on the ticket ...
         rule(
             "first_response",
             "记录首次响应",
             "Record the first response",
+            "communication",
+            {"on": "created"},
+            [
+                {
+                    "type": "update_related",
+                    "relation": "ticket",
+                    "condition": {"!": {"var": "related.first_response_at"}},
+                    "values": {
+                        "first_response_at": NOW,
+                        "first_response_minutes": minutes_since("created_at", "related"),
+                    },
+                },
+            ],
+            condition={
+                "and": [
+                    {"==": [{"var": "record.direction"}, "outbound"]},
+                    {"var": "record.ticket"},
+                ]
+            },
+        ),
+        # ... or, with nothing sent, the agent's putting the ticket to waiting on the customer
+        # or resolved (not the flow's automatic "Start work": in progress is no response).
+        rule(
+            "first_response_status",
+            "无回复时按状态记录首次响应",
+            "Record the first response on waiting or resolved",
             "ticket",
-            {"on": "updated"},
+            {"on": "field_changed", "field": "status"},
             [
                 {
                     "type": "set_fields",
@@ -699,7 +728,7 @@ def rules() -> list[dict]:
             condition={
                 "and": [
                     {"!": {"var": "record.first_response_at"}},
-                    {"in": [{"var": "record.status"}, ["in_progress", "waiting_customer", *DONE]]},
+                    {"in": [{"var": "record.status"}, ["waiting_customer", "resolved"]]},
                 ]
             },
         ),

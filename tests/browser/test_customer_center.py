@@ -3,7 +3,8 @@ form page, the keyword routing rule assigns it, the supervisor triages it from t
 (the ``ticket_lifecycle`` flow's triage step), and the agent works it from their inbox — reads
 its fields and timeline, replies on the record, parks it waiting on the customer (whose
 reply resumes it), then resolves it by completing the work step with the right status. The
-ticket's status, first_response_at and resolved_at are checked through the API and on the
+ticket's status, first_response_at (empty after triage: with no message sent, amy's parking
+the ticket is its first response) and resolved_at are checked through the API and on the
 record page.
 
 The template is installed through the builder API exactly as tests/templates/customer_center
@@ -12,6 +13,7 @@ does; rules and flows run on record events, so the live server runs its in-proce
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -206,9 +208,10 @@ def test_an_agent_works_a_ticket_from_the_inbox_to_resolution(page, live):
     assert started["values"]["category"] == "repair"
     assert started["values"]["priority"] == "high"
     assert started["values"]["resolved_at"] is None
-    # Known template issue: the flow's "Start work" step sets in_progress, so the
-    # first_response rule stamps first_response_at (and the SLA's response) at triage
-    # already, before the agent has answered; hence first_response_at is only checked as set.
+    # Triage and the flow's "Start work" are no answer to the customer: no first response
+    # yet, and the SLA's response clock still runs.
+    assert started["values"]["first_response_at"] is None
+    assert _sla(live, admin, ticket_id)["responded_at"] is None
 
     # amy opens her inbox and the work step: the ticket's fields are on the page.
     _wait_for_task(live, amy, ticket_id, "work")
@@ -228,8 +231,12 @@ def test_an_agent_works_a_ticket_from_the_inbox_to_resolution(page, live):
     page.get_by_label("Comment").fill("Replaced the pickup roller; please try again.")
     page.get_by_role("button", name="Post").click()
     timeline.get_by_text("Replaced the pickup roller; please try again.").wait_for()
+    # A comment on the record is no message to the customer either.
+    assert _ticket(live, admin, ticket_id)["values"]["first_response_at"] is None
 
-    # Waiting on the customer: the work step completed with that status.
+    # Waiting on the customer: the work step completed with that status. Nothing was sent
+    # to the customer, so amy's parking the ticket is its first response (rule
+    # first_response_status), stamped now and not at triage.
     page.go_back()
     _open_task(page, live, "Work the ticket")
     _choose(page, "status", "Waiting on customer")
@@ -237,7 +244,10 @@ def test_an_agent_works_a_ticket_from_the_inbox_to_resolution(page, live):
     page.get_by_text("The task is done.").wait_for()
     waiting = _ticket(live, admin, ticket_id, lambda t: t["values"]["status"] == "waiting_customer")
     assert waiting["values"]["first_response_at"]
-    assert _sla(live, admin, ticket_id)["paused"] is True
+    stamped = datetime.fromisoformat(waiting["values"]["first_response_at"])
+    assert stamped > datetime.fromisoformat(started["updated_at"])  # after triage, not at it
+    clock = _sla(live, admin, ticket_id)
+    assert clock["paused"] is True and clock["responded_at"]
     _wait_for_task(live, amy, ticket_id, "waiting")
     first_response = waiting["values"]["first_response_at"]
 

@@ -368,6 +368,10 @@ def test_communications_fit_their_tickets():
             assert row.get("_owner") == ticket.get("assignee")
         if ticket["status"] in ("new", "triage"):
             assert [r["direction"] for r in rows] == ["inbound"]
+        # Rule first_response: the agent's first outbound message is the first response.
+        sent = [ago(r["_created_at"]) for r in rows if r["direction"] == "outbound"]
+        responded = ticket.get("first_response_at")
+        assert max(sent, default=None) == (ago(responded) if responded else None), ticket_id
 
 
 def test_surveys():

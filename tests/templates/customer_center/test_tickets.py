@@ -24,6 +24,12 @@ def at(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(UTC) if value else None
 
 
+def minutes(start: str, end: str) -> int:
+    """Whole wall-clock minutes between two API times (as the dashboards average them)."""
+    elapsed = at(end) - at(start)  # type: ignore[operator]
+    return int(elapsed.total_seconds() // 60)
+
+
 def cn_9x5():
     import json
 
@@ -40,11 +46,16 @@ async def sla(center: Center, ticket_id: int) -> dict:
 
 
 async def reply(
-    center: Center, ticket: int, customer: int, body: str, direction: str = "inbound"
+    center: Center,
+    ticket: int,
+    customer: int,
+    body: str,
+    direction: str = "inbound",
+    who: str = "fay",
 ) -> dict:
     """A message on the ticket, recorded by its agent (as a channel integration would)."""
     return await center.create(
-        "fay",
+        who,
         "communication",
         ticket=ticket,
         customer=customer,
@@ -54,6 +65,130 @@ async def reply(
         sender="wang.fang@qinghe.example",
         recipient="fay@tangram.example",
     )
+
+
+async def flow_task(center: Center, tid: int, who: str, box: str, node: str) -> dict:
+    """The open task at step ``node`` on ticket ``tid`` in ``who``'s ``box``, once the
+    lifecycle flow (on the worker) has made it."""
+
+    async def probe() -> dict | None:
+        found = [
+            t for t in await center.tasks(who, box) if t["record_id"] == tid and t["node"] == node
+        ]
+        return found[0] if found else None
+
+    return dict(await eventually(probe, message=f"{node} for {who}"))
+
+
+async def complete_task(center: Center, who: str, task: dict, **fields) -> None:
+    done = await center.client.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        json={"action": "complete", "fields": fields},
+        headers=center.people[who].headers,
+    )
+    assert done.status_code == 200, done.text
+
+
+async def triaged(center: Center, subject: str, customer: int) -> tuple[dict, str]:
+    """A ticket taken by sam and triaged on time by the supervisor (the flow's triage step),
+    the flow's "Start work" then puts it in progress: the ticket and its agent's name."""
+    ticket = await center.create("sam", "ticket", subject=subject, customer=customer)
+    tid = ticket["id"]
+    agent = (await center.until(tid, lambda v: v["assignee"]))["assignee"]
+    who = next(name for name, account in center.people.items() if account.id == agent)
+    triage = await flow_task(center, tid, "sol", "group", "triage")
+    claimed = await center.client.post(
+        f"/api/v1/tasks/{triage['id']}/claim", headers=center.people["sol"].headers
+    )
+    assert claimed.status_code == 200, claimed.text
+    await complete_task(
+        center,
+        "sol",
+        triage,
+        category="repair",
+        priority="normal",
+        team="first_line",
+        assignee=agent,
+    )
+    await flow_task(center, tid, who, "mine", "work")
+    return ticket, who
+
+
+async def test_the_first_response_is_the_agents_first_message(center: Center, sessions, settings):
+    """Triage and the flow's "Start work" are no response (the SLA's response clock runs on);
+    the agent's first outbound communication is, and a later one changes nothing; with
+    nothing sent, the agent's putting the ticket to waiting on the customer is."""
+    customer = await center.create("sam", "customer", name="李雷")
+    async with working(sessions, settings):
+        answered, answerer = await triaged(center, "打印机卡纸", customer["id"])
+        silent, _ = await triaged(center, "扫描仪无法连接", customer["id"])
+    for ticket in (answered, silent):
+        values = await center.values(ticket["id"])
+        assert values["status"] == "in_progress" and values["first_response_at"] is None
+        assert (await sla(center, ticket["id"]))["responded_at"] is None
+
+    # Neither the customer's message nor an internal note is a response.
+    for direction in ("inbound", "internal"):
+        await reply(center, answered["id"], customer["id"], "备注", direction, answerer)
+    assert (await center.values(answered["id"]))["first_response_at"] is None
+
+    # The agent writes to the customer: that is the first response.
+    await center.create(
+        answerer,
+        "communication",
+        ticket=answered["id"],
+        customer=customer["id"],
+        direction="outbound",
+        channel="phone",
+        body="请先清理搓纸轮再试一次。",
+    )
+    values = await center.until(answered["id"], lambda v: v["first_response_at"])
+    first_response = (values["first_response_at"], values["first_response_minutes"])
+    assert first_response[1] == minutes(answered["created_at"], first_response[0])
+    assert (await sla(center, answered["id"]))["responded_at"]
+    await center.create(
+        answerer,
+        "communication",
+        ticket=answered["id"],
+        customer=customer["id"],
+        direction="outbound",
+        channel="email",
+        body="附上清理步骤。",
+    )
+    values = await center.values(answered["id"])
+    assert (values["first_response_at"], values["first_response_minutes"]) == first_response
+
+    # Past the response target (normal: 4 business hours): the answered ticket met it, the
+    # silent one — triaged on time — is breached.
+    due = at((await sla(center, silent["id"]))["response"]["due_at"])
+    assert due is not None
+    await escalate(sessions, due + timedelta(seconds=1))
+    assert (await center.values(answered["id"]))["sla_breached"] is False
+    assert (await sla(center, answered["id"]))["response"]["breached"] is False
+    values = await center.values(silent["id"])
+    assert values["sla_breached"] is True and values["first_response_at"] is None
+    assert (await sla(center, silent["id"]))["response"]["breached"] is True
+
+    # With nothing sent, the agent's putting it to waiting on the customer is the response.
+    await center.patch("sam", silent["id"], status="waiting_customer")
+    values = await center.values(silent["id"])
+    assert values["first_response_at"]
+    assert values["first_response_minutes"] == minutes(
+        silent["created_at"], values["first_response_at"]
+    )
+    assert (await sla(center, silent["id"]))["responded_at"]
+
+
+async def test_resolving_unanswered_is_the_first_response(center: Center):
+    ticket = await center.create("sam", "ticket", subject="密码忘了")
+    tid = ticket["id"]
+    await center.until(tid, lambda v: v["status"] == "triage")
+    await center.patch("sam", tid, status="in_progress")
+    assert (await center.values(tid))["first_response_at"] is None
+    await center.patch("sam", tid, status="resolved")
+    values = await center.values(tid)
+    assert values["first_response_at"] and values["resolved_at"]
+    assert (await sla(center, tid))["responded_at"]
 
 
 async def test_keyword_routing(center: Center):
@@ -123,7 +258,14 @@ async def test_a_ticket_from_creation_to_auto_close(center: Center, sessions):
     assert values["sla_breached"] is True and values["escalated"] is True
     assert any(t.startswith("SLA 已超时") for t in await center.titles("sol"))
 
-    # The agent replies: a communication, and the ticket in progress (the first response).
+    # Starting work is no response: nothing is stamped, the response clock stays open.
+    await center.patch("fay", tid, status="in_progress")
+    values = await center.values(tid)
+    assert values["status"] == "in_progress" and values["first_response_at"] is None
+    assert (await sla(center, tid))["responded_at"] is None
+
+    # The agent's first message to the customer (an outbound communication) is the first
+    # response: stamped on the ticket by the communication's rule, in wall-clock minutes.
     await center.create(
         "fay",
         "communication",
@@ -135,9 +277,9 @@ async def test_a_ticket_from_creation_to_auto_close(center: Center, sessions):
         sender="fay@tangram.example",
         recipient="wang.fang@qinghe.example",
     )
-    await center.patch("fay", tid, status="in_progress")
     values = await center.until(tid, lambda v: v["first_response_at"])
-    assert values["first_response_at"] and values["first_response_minutes"] >= 0
+    first_response = values["first_response_at"]
+    assert values["first_response_minutes"] == minutes(ticket["created_at"], first_response)
     assert (await sla(center, tid))["responded_at"]
 
     # Waiting on the customer pauses the resolution clock; their reply (an inbound
@@ -178,7 +320,9 @@ async def test_a_ticket_from_creation_to_auto_close(center: Center, sessions):
     # An outbound message or an internal note reopens nothing.
     for direction in ("outbound", "internal"):
         await reply(center, tid, customer["id"], "稍等", direction=direction)
-    assert (await center.values(tid))["reopen_count"] == 1
+    values = await center.values(tid)
+    assert values["reopen_count"] == 1
+    assert values["first_response_at"] == first_response  # a later message changes nothing
     resolved = await center.patch("fay", tid, status="resolved")
     assert resolved["status"] == "resolved"
     await center.until(tid, lambda v: v["first_contact_resolution"] is False)
@@ -195,7 +339,8 @@ async def test_a_ticket_from_creation_to_auto_close(center: Center, sessions):
     await scan(sessions, utcnow() + timedelta(days=6))
     assert (await center.values(tid))["status"] == "resolved"
     await scan(sessions, utcnow() + timedelta(days=7, hours=1))
-    assert (await center.values(tid))["status"] == "closed"
+    values = await center.values(tid)
+    assert values["status"] == "closed" and values["first_response_at"] == first_response
 
 
 async def test_complaints_open_24_hours_escalate(center: Center, client, admin, sessions):
@@ -244,38 +389,15 @@ async def test_the_lifecycle_flow_goes_along_with_a_reply_that_reopened_the_tick
     second reopen."""
 
     async def task_of(who: str, box: str, node: str) -> dict:
-        async def probe() -> dict | None:
-            found = [
-                t
-                for t in await center.tasks(who, box)
-                if t["record_id"] == tid and t["node"] == node
-            ]
-            return found[0] if found else None
-
-        return dict(await eventually(probe, message=f"{node} for {who}"))
+        return await flow_task(center, tid, who, box, node)
 
     async def complete(who: str, task: dict, **fields) -> None:
-        done = await center.client.post(
-            f"/api/v1/tasks/{task['id']}/complete",
-            json={"action": "complete", "fields": fields},
-            headers=center.people[who].headers,
-        )
-        assert done.status_code == 200, done.text
+        await complete_task(center, who, task, **fields)
 
     customer = await center.create("sam", "customer", name="李雷")
-    ticket = await center.create("sam", "ticket", subject="打印机卡纸", customer=customer["id"])
-    tid = ticket["id"]
-    agent = (await center.until(tid, lambda v: v["assignee"]))["assignee"]
-    who = next(name for name, account in center.people.items() if account.id == agent)
     async with working(sessions, settings):
-        triage = await task_of("sol", "group", "triage")
-        claimed = await center.client.post(
-            f"/api/v1/tasks/{triage['id']}/claim", headers=center.people["sol"].headers
-        )
-        assert claimed.status_code == 200, claimed.text
-        await complete(
-            "sol", triage, category="repair", priority="normal", team="first_line", assignee=agent
-        )
+        ticket, who = await triaged(center, "打印机卡纸", customer["id"])
+        tid = ticket["id"]
         work = await task_of(who, "mine", "work")
         assert (await center.values(tid))["status"] == "in_progress"
         await complete(who, work, status="resolved")
