@@ -49,6 +49,32 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+FormatStyle = Literal["number", "percent", "duration"]
+DurationUnit = Literal["seconds", "minutes", "hours", "days"]
+MAX_DECIMALS = 6
+
+
+class MeasureFormat(Model):
+    """How a measure's values are shown (never how they are computed or exported).
+
+    ``number``: with ``decimals`` digits after the point (by default as many as needed, up to
+    two). ``percent``: a ratio (0.896) times 100 with a percent sign (89.6 %). ``duration``: the
+    value is a length of time in ``unit`` (the field's unit, ``minutes`` by default), shown in
+    ``show_as`` (``unit`` by default) — ``{"style": "duration", "unit": "minutes", "show_as":
+    "hours", "decimals": 1}`` shows 90 as "1.5 h". ``decimals`` is fixed (0 to 6)."""
+
+    style: FormatStyle = "number"
+    decimals: int | None = Field(default=None, ge=0, le=MAX_DECIMALS)
+    unit: DurationUnit | None = None
+    show_as: DurationUnit | None = None
+
+    @model_validator(mode="after")
+    def _units(self) -> MeasureFormat:
+        if self.style != "duration" and (self.unit is not None or self.show_as is not None):
+            raise ValueError("only a duration has a unit and show_as")
+        return self
+
+
 class Measure(Model):
     """One number per group. ``field`` is a path (none for ``count`` of records); ``filter``
     makes it a *filtered measure* (only the rows where the JsonLogic rule holds count);
@@ -62,6 +88,24 @@ class Measure(Model):
     numerator: Measure | None = None
     denominator: Measure | None = None
     label: Labels = Field(default_factory=dict)
+    #: How the values are shown; ``None``: :meth:`display_format`'s default.
+    format: MeasureFormat | None = None
+
+    def display_format(self) -> tuple[MeasureFormat, int, int]:
+        """The measure's format with the least and most digits after the point: the given
+        format (``decimals`` fixed, else up to two; a percent or duration up to one), else the
+        default of the aggregation — a ratio as a percent with one decimal, an average, median
+        or percentile with at most one decimal, counts and sums as numbers up to two."""
+        chosen = self.format
+        if chosen is None:
+            if self.agg == "ratio":
+                return MeasureFormat(style="percent", decimals=1), 1, 1
+            if self.agg in ("avg", "median", "percentile"):
+                return MeasureFormat(), 0, 1
+            return MeasureFormat(), 0, 2
+        if chosen.decimals is not None:
+            return chosen, chosen.decimals, chosen.decimals
+        return chosen, 0, 2 if chosen.style == "number" else 1
 
     @model_validator(mode="after")
     def _shape(self) -> Measure:

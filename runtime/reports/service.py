@@ -35,6 +35,7 @@ from runtime.records.forms import FormHandle, PublishedApp, resolve_app
 from runtime.records.scope import check_token, require
 from runtime.records.versions import data_versions
 from runtime.reports.cache import ResultCache, cache_key, statement_identity
+from runtime.reports.labels import dimension_labels
 from runtime.reports.results import jsonable
 from runtime.reports.viewer import AppCatalog, ViewerScope, viewer_identity
 
@@ -296,13 +297,24 @@ async def execute(
         hit = context.cache.get(key)
         if hit is not None:
             rows, result = hit
-            return Outcome(prepared.widget.key, result, rows, cached=True)
+            labelled = await _labelled(db, context, prepared, result)
+            return Outcome(prepared.widget.key, labelled, rows, cached=True)
     await custom_plans(db)
     rows = list((await db.execute(prepared.compiled.statement)).all())
     result = jsonable(prepared.compiled.shape(rows))
     if context.use_cache:
         context.cache.put(key, (rows, result))
-    return Outcome(prepared.widget.key, result, rows)
+    return Outcome(prepared.widget.key, await _labelled(db, context, prepared, result), rows)
+
+
+async def _labelled(
+    db: AsyncSession, context: ReportContext, prepared: Prepared, result: dict[str, Any]
+) -> dict[str, Any]:
+    """The result with the names of its reference dimensions (``labels``: see
+    :mod:`runtime.reports.labels`), read for this viewer — never cached, since a related
+    record's title depends on who asks and names change without the data changing."""
+    names = await dimension_labels(db, context.app, context.principal, prepared.widget, result)
+    return {**result, "labels": names}
 
 
 async def run_widget(

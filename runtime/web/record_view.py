@@ -21,12 +21,10 @@ from engines.form.types.file import readable_size
 from engines.form.types.text import sanitise_html
 from runtime.auth.models import User
 from runtime.auth.principal import Principal
-from runtime.errors import ProblemError
 from runtime.files.models import StoredFile
 from runtime.org.models import Department
-from runtime.permissions.access import access
-from runtime.records.forms import FormHandle, sibling
-from runtime.records.scope import read_scope
+from runtime.records.forms import FormHandle
+from runtime.reports.labels import related_titles
 from runtime.web import formatting
 from runtime.web.i18n import gettext as _
 from runtime.web.templating import label_text
@@ -163,29 +161,13 @@ class Display:
         return result
 
     async def _load_related(self, form_id: int, ids: set[int]) -> None:
-        try:
-            target = await sibling(self.db, self.handle, form_id)
-        except ProblemError:
+        target, titles = await related_titles(self.db, self.handle, self.principal, form_id, ids)
+        if target is None:
             return
         self._forms[form_id] = target
-        title_key = target.form.title_field
-        rights = access(target, self.principal)
-        title = None
-        if title_key and title_key in target.validator.specs:
-            title = rights.readable(title_key) if target.field_type(title_key).has_column else None
-        columns = [target.table.c.id] + ([title.label("title")] if title is not None else [])
-        rows = await self.db.execute(
-            select(*columns).where(
-                target.table.c.id.in_(sorted(ids)),
-                target.table.c.deleted_at.is_(None),
-                read_scope(target, self.principal),
-            )
-        )
         base = f"/apps/{target.app_key}/forms/{target.form.key}/records"
-        for row in rows.mappings():
-            text = row.get("title") if title is not None else None
-            label = str(text) if text not in (None, "") else f"#{row['id']}"
-            self.related[(form_id, row["id"])] = (f"{base}/{row['id']}", label)
+        for record_id, label in titles.items():
+            self.related[(form_id, record_id)] = (f"{base}/{record_id}", label)
 
     # --- phase 2: format ------------------------------------------------------------------
 

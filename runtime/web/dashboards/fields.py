@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from engines.form.schema import FieldSpec, FormSchema
-from engines.report.spec import Widget
-from runtime.records.forms import PublishedApp
+from engines.form.schema import FieldSpec
+from runtime.reports.labels import resolve
 from runtime.web.i18n import N_
 from runtime.web.i18n import gettext as _
+
+__all__ = ["SYSTEM_LABELS", "option_labels", "resolve", "system_label"]
 
 SYSTEM_LABELS = {
     "id": N_("ID"),
@@ -20,41 +21,6 @@ SYSTEM_LABELS = {
     "owner_id": N_("Owner"),
     "department_id": N_("Department"),
 }
-
-
-def _form(app: PublishedApp, key: str) -> FormSchema | None:
-    handle = app.handles.get(key)
-    return handle.form if handle is not None else None
-
-
-def _form_by_id(app: PublishedApp, form_id: Any) -> FormSchema | None:
-    return next((h.form for h in app.handles.values() if h.form_id == form_id), None)
-
-
-def _spec(form: FormSchema, key: str) -> FieldSpec | None:
-    return next((f for f in form.fields if f.key == key), None)
-
-
-def resolve(app: PublishedApp, widget: Widget, path: str) -> FieldSpec | None:
-    """The field a path names (through relations and the widget's joins), or None for a
-    system column or a path that does not resolve."""
-    form = _form(app, widget.form)
-    parts = path.split(".")
-    for index, part in enumerate(parts):
-        if form is None:
-            return None
-        last = index == len(parts) - 1
-        spec = _spec(form, part)
-        if spec is None:
-            join = next((j for j in widget.joins if j.key == part), None) if index == 0 else None
-            if join is None or last:
-                return None
-            form = _form(app, join.form)
-            continue
-        if last:
-            return spec
-        form = _form_by_id(app, spec.options.get("form_id"))
-    return None
 
 
 def system_label(path: str) -> str | None:

@@ -3,12 +3,15 @@ buckets, numbers with the locale's separators."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from babel import dates
+from babel import dates, numbers
 
+from engines.report.spec import Measure
 from runtime.web import formatting
+from runtime.web.i18n import N_
 from runtime.web.i18n import gettext as _
 from runtime.web.templating import label_text
 
@@ -70,3 +73,49 @@ def display(
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+#: A duration unit in seconds, and its short sign as people read it.
+UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+UNIT_SIGNS = {"seconds": N_("s"), "minutes": N_("min"), "hours": N_("h"), "days": N_("d")}
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """A measure's display format resolved for the page: the value times ``scale``, with
+    ``least`` to ``most`` digits after the point and ``suffix`` after it (`` %``, `` h`` …)."""
+
+    scale: float = 1.0
+    least: int = 0
+    most: int = 2
+    suffix: str = ""
+
+    def text(self, value: Any) -> str:
+        if value is None or value == "" or isinstance(value, bool):
+            return _("(empty)")
+        try:
+            number = float(value) * self.scale
+        except (TypeError, ValueError):
+            return str(value)
+        pattern = "#,##0" + (
+            "." + "0" * self.least + "#" * (self.most - self.least) if self.most else ""
+        )
+        shown = numbers.format_decimal(number, format=pattern, locale=_babel())
+        return shown + self.suffix
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``static/dashboards.js`` formats chart values with."""
+        return {"scale": self.scale, "min": self.least, "max": self.most, "suffix": self.suffix}
+
+
+def number_format(measure: Measure) -> NumberFormat:
+    """The page's format of ``measure`` (its spec's format, else its aggregation's default)."""
+    chosen, least, most = measure.display_format()
+    if chosen.style == "percent":
+        return NumberFormat(100.0, least, most, " %")
+    if chosen.style == "duration":
+        unit = chosen.unit or "minutes"
+        shown = chosen.show_as or unit
+        scale = UNIT_SECONDS[unit] / UNIT_SECONDS[shown]
+        return NumberFormat(scale, least, most, " " + _(UNIT_SIGNS[shown]))
+    return NumberFormat(1.0, least, most)

@@ -15,7 +15,7 @@ from runtime.reports.service import Outcome
 from runtime.web import formatting
 from runtime.web.dashboards.fields import option_labels, resolve, system_label
 from runtime.web.dashboards.filters import FilterState
-from runtime.web.dashboards.values import display
+from runtime.web.dashboards.values import NumberFormat, display, number_format
 from runtime.web.i18n import N_, ngettext
 from runtime.web.i18n import gettext as _
 from runtime.web.templating import label_text
@@ -48,9 +48,20 @@ class Column:
     kind: str
     bucket: str | None = None
     options: dict[str, Any] | None = None
+    #: A measure's display format (see :func:`values.number_format`).
+    number: NumberFormat | None = None
 
     def text(self, value: Any, tz: str | None = None) -> str:
+        if self.number is not None:
+            return self.number.text(value)
         return display(value, kind=self.kind, bucket=self.bucket, options=self.options, tz=tz)
+
+    def entry(self) -> dict[str, Any]:
+        """The column as the chart script reads it."""
+        entry: dict[str, Any] = {"key": self.key, "label": self.label}
+        if self.number is not None:
+            entry["format"] = self.number.to_json()
+        return entry
 
 
 @dataclass
@@ -113,8 +124,15 @@ def drill_url(
     return f"{base}?{urlencode(params + state.query)}"
 
 
-def columns_of(app: PublishedApp, widget: Widget, meta: list[dict[str, Any]]) -> list[Column]:
-    """Readable columns: the spec's label, else the field's; option names of choice fields."""
+def columns_of(
+    app: PublishedApp,
+    widget: Widget,
+    meta: list[dict[str, Any]],
+    names: dict[str, dict[str, str]] | None = None,
+) -> list[Column]:
+    """Readable columns: the spec's label, else the field's; option names of choice fields,
+    the ``names`` of reference dimensions (users, departments, related records: the result's
+    ``labels``); measures with their display format."""
     paths = {d.key: d.field for d in widget.dimensions}
     paths.update({m.key: m.field or "" for m in widget.measures})
     columns = []
@@ -129,9 +147,17 @@ def columns_of(app: PublishedApp, widget: Widget, meta: list[dict[str, Any]]) ->
                 measure = next((m for m in widget.measures if m.key == item["key"]), None)
                 label = _("Count") if measure and measure.agg == "count" else ""
             label = label or (label_text(spec.label) if spec else system_label(path) or item["key"])
-        options = option_labels(spec) if item["role"] == "dimension" else None
+        options = None
+        if item["role"] == "dimension":
+            options = option_labels(spec)
+            if options is None and names and item["key"] in names:
+                options = dict(names[item["key"]])
+        measure = next((m for m in widget.measures if m.key == item["key"]), None)
+        number = number_format(measure) if item["role"] == "measure" and measure else None
         columns.append(
-            Column(item["key"], item["role"], label, item["type"], item.get("bucket"), options)
+            Column(
+                item["key"], item["role"], label, item["type"], item.get("bucket"), options, number
+            )
         )
     return columns
 
@@ -174,7 +200,9 @@ class _Builder:
         if outcome.problem is not None:
             return self.failed(outcome.problem)
         result = outcome.result or {}
-        view.columns = columns_of(self.app, self.widget, result.get("columns", []))
+        view.columns = columns_of(
+            self.app, self.widget, result.get("columns", []), result.get("labels")
+        )
         view.truncated = bool(result.get("truncated"))
         if self.widget.chart == "pivot" and result.get("pivot"):
             self.pivot(result["pivot"])
@@ -224,8 +252,8 @@ class _Builder:
         if self.widget.chart in CHARTS:
             self.view.data = {
                 "chart": self.widget.chart,
-                "dimensions": [{"key": c.key, "label": c.label} for c in dims],
-                "measures": [{"key": c.key, "label": c.label} for c in measures],
+                "dimensions": [c.entry() for c in dims],
+                "measures": [c.entry() for c in measures],
                 "previous_label": _("Previous period"),
                 "rows": data_rows,
             }
@@ -262,13 +290,16 @@ class _Builder:
                 "measure",
                 f"{h} · {m.label}" if len(measures) > 1 else h or m.label,
                 m.kind,
+                number=m.number,
             )
             for i, h in enumerate(heads)
             for m in measures
         ]
         totals = pivot.get("row_totals")
         if totals is not None:
-            self.view.columns += [Column("total", "measure", _("Total"), m.kind) for m in measures]
+            self.view.columns += [
+                Column("total", "measure", _("Total"), m.kind, number=m.number) for m in measures
+            ]
 
         def values(cell: dict[str, Any], found: dict[str, Any] | None) -> list[Cell]:
             return [

@@ -12,14 +12,32 @@
     return value === null || value === undefined || value === "" ? "–" : numbers.format(value);
   }
 
+  // A measure's display format from the server ({scale, min, max, suffix}: 0.896 → "89.6 %").
+  var formatters = {};
+  function formatted(format) {
+    if (!format) return number;
+    var id = [format.scale, format.min, format.max, format.suffix].join("|");
+    if (!formatters[id]) {
+      var digits = new Intl.NumberFormat(lang, {
+        minimumFractionDigits: format.min, maximumFractionDigits: format.max
+      });
+      formatters[id] = function (value) {
+        if (value === null || value === undefined || value === "") return "–";
+        return digits.format(Number(value) * format.scale) + format.suffix;
+      };
+    }
+    return formatters[id];
+  }
+
   function point(value, drill) {
     return { value: value === undefined ? null : value, drill: drill };
   }
 
   function circular(data) {
     var measure = data.measures[0];
+    var shown = formatted(measure.format);
     return {
-      tooltip: { trigger: "item", valueFormatter: number },
+      tooltip: { trigger: "item", valueFormatter: shown },
       legend: { type: "scroll", bottom: 0 },
       series: [{
         type: data.chart,
@@ -27,7 +45,7 @@
         radius: data.chart === "pie" ? ["35%", "65%"] : undefined,
         top: 8,
         bottom: 40,
-        label: { formatter: function (p) { return p.name + ": " + number(p.value); } },
+        label: { formatter: function (p) { return p.name + ": " + shown(p.value); } },
         data: data.rows.map(function (row) {
           var item = point(row.values[measure.key], row.drill[measure.key]);
           item.name = row.labels.join(" · ");
@@ -60,12 +78,14 @@
     data.measures.forEach(function (measure) {
       series.push({
         name: measure.label, type: type, stack: stack,
+        tooltip: { valueFormatter: formatted(measure.format) },
         data: data.rows.map(function (row) { return point(row.values[measure.key], row.drill[measure.key]); })
       });
       var compared = data.rows.some(function (row) { return row.previous && row.previous[measure.key] !== undefined; });
       if (compared) {
         series.push({
           name: measure.label + " (" + data.previous_label + ")", type: type,
+          tooltip: { valueFormatter: formatted(measure.format) },
           lineStyle: { type: "dashed" }, itemStyle: { opacity: 0.55 },
           data: data.rows.map(function (row) {
             return point(row.previous[measure.key], (row.drill_previous || {})[measure.key]);
@@ -82,12 +102,14 @@
     var stack = data.chart === "stacked_bar" ? "total" : undefined;
     var built = data.dimensions.length >= 2 ? crossed(data, type, stack) : simple(data, type, stack);
     var legend = built.series.length > 1;
+    // The axis reads in the first measure's format (the others' tooltips in their own).
+    var shown = formatted(data.measures.length ? data.measures[0].format : null);
     return {
-      tooltip: { trigger: type === "line" ? "axis" : "item", valueFormatter: number },
+      tooltip: { trigger: type === "line" ? "axis" : "item", valueFormatter: shown },
       legend: legend ? { type: "scroll", bottom: 0 } : undefined,
       grid: { left: 8, right: 16, top: 24, bottom: legend ? 40 : 8, containLabel: true },
       xAxis: { type: "category", data: built.categories, axisLabel: { hideOverlap: true } },
-      yAxis: { type: "value", axisLabel: { formatter: number } },
+      yAxis: { type: "value", axisLabel: { formatter: shown } },
       series: built.series
     };
   }
@@ -116,7 +138,7 @@
 
   // The option builder, for pages that draw a widget's chart data themselves (the designer).
   window.tangram = window.tangram || {};
-  window.tangram.charts = { option: option, number: number };
+  window.tangram.charts = { option: option, number: number, formatted: formatted };
 
   function init(root) {
     if (!window.echarts) return; // no charts: the tables stay open
