@@ -932,6 +932,12 @@ def sla() -> list[dict]:
 OPEN = {"!": {"in": [{"var": "status"}, DONE]}}
 CLOSED = {"in": [{"var": "status"}, DONE]}
 COUNT = {"key": "n", "agg": "count", "label": L("工单数", "Tickets")}
+#: How a helpdesk manager reads the numbers: first responses in whole minutes, resolution
+#: times in hours with one decimal, ratios as percentages, CSAT (1–5) with two decimals.
+MINUTES = {"style": "duration", "unit": "minutes", "decimals": 0}
+HOURS = {"style": "duration", "unit": "minutes", "show_as": "hours", "decimals": 1}
+PERCENT = {"style": "percent", "decimals": 1}
+SCORE = {"style": "number", "decimals": 2}
 
 
 def w(key: str, zh: str, en: str, chart: str, form_: str = "ticket", **extra: Any) -> dict:
@@ -943,6 +949,7 @@ def sla_ratio() -> dict:
         "key": "sla_met",
         "agg": "ratio",
         "label": L("SLA 达成率", "SLA attainment"),
+        "format": PERCENT,
         "numerator": {"key": "met", "agg": "count", "filter": {"!": {"var": "sla_breached"}}},
         "denominator": {"key": "all", "agg": "count"},
     }
@@ -953,6 +960,7 @@ def fcr_ratio() -> dict:
         "key": "fcr",
         "agg": "ratio",
         "label": L("一次解决率", "First-contact resolution"),
+        "format": PERCENT,
         "numerator": {
             "key": "first",
             "agg": "count",
@@ -993,24 +1001,32 @@ def operations_widgets() -> list[dict]:
         ),
         w(
             "first_response",
-            "平均首次响应（分钟）",
-            "Average first response (minutes)",
+            "平均首次响应",
+            "Average first response",
             "kpi",
-            measures=[{"key": "avg", "agg": "avg", "field": "first_response_minutes"}],
+            measures=[
+                {
+                    "key": "avg",
+                    "agg": "avg",
+                    "field": "first_response_minutes",
+                    "format": MINUTES,
+                }
+            ],
         ),
         w(
             "resolution_time",
-            "平均解决用时（分钟）",
-            "Average resolution time (minutes)",
+            "平均解决用时",
+            "Average resolution time",
             "kpi",
             measures=[
-                {"key": "avg", "agg": "avg", "field": "resolution_minutes"},
+                {"key": "avg", "agg": "avg", "field": "resolution_minutes", "format": HOURS},
                 {
                     "key": "p90",
                     "agg": "percentile",
                     "p": 0.9,
                     "field": "resolution_minutes",
                     "label": L("90 分位", "90th percentile"),
+                    "format": HOURS,
                 },
             ],
         ),
@@ -1036,6 +1052,7 @@ def operations_widgets() -> list[dict]:
                     "agg": "avg",
                     "field": "score",
                     "label": L("平均分", "Average score"),
+                    "format": SCORE,
                 }
             ],
         ),
@@ -1050,7 +1067,8 @@ def operations_widgets() -> list[dict]:
                     "key": "avg_minutes",
                     "agg": "avg",
                     "field": "resolution_minutes",
-                    "label": L("平均用时", "Average minutes"),
+                    "label": L("平均解决用时", "Average resolution time"),
+                    "format": HOURS,
                 },
             ],
             dimensions=[{"key": "agent", "field": "assignee", "label": L("客服", "Agent")}],
@@ -1106,7 +1124,9 @@ def dashboards() -> list[dict]:
             "解决用时趋势",
             "Resolution time trend",
             "line",
-            measures=[{"key": "avg", "agg": "avg", "field": "resolution_minutes"}],
+            measures=[
+                {"key": "avg", "agg": "avg", "field": "resolution_minutes", "format": HOURS}
+            ],
             dimensions=[month],
         ),
         w(
@@ -1123,7 +1143,7 @@ def dashboards() -> list[dict]:
             "CSAT trend",
             "line",
             "survey",
-            measures=[{"key": "score", "agg": "avg", "field": "score"}],
+            measures=[{"key": "score", "agg": "avg", "field": "score", "format": SCORE}],
             dimensions=[month],
         ),
         w(

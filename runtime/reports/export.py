@@ -25,7 +25,9 @@ from runtime.reports.results import cell_text
 
 def table(result: dict[str, Any], locale: str) -> tuple[list[str], list[list[str]]]:
     """The shaped result as a header and rows: a column per dimension and measure (and the
-    previous period's value of a compared measure); a record table's fields as they come."""
+    previous period's value of a compared measure); a record table's fields as they come.
+    A user, department or related record shows by its name (the result's ``labels``); the
+    measures stay plain numbers (a spreadsheet formats them itself)."""
     columns = [c for c in result.get("columns", []) if c["role"] in ("dimension", "measure")]
     rows = result.get("rows", [])
     if not columns and rows:
@@ -36,9 +38,15 @@ def table(result: dict[str, Any], locale: str) -> tuple[list[str], list[list[str
     previous = [c for c in result.get("columns", []) if c["role"] == "previous"]
     suffix = _PREVIOUS.get(locale, _PREVIOUS["en"])
     header += [f"{_title(c, locale)} ({suffix})" for c in previous]
+    names = result.get("labels") or {}
+
+    def text(column: dict[str, Any], value: Any) -> str:
+        shown = (names.get(column["key"]) or {}).get(str(value)) if value is not None else None
+        return shown if shown is not None else cell_text(value)
+
     body = []
     for row in rows:
-        cells = [cell_text(row.get(c["key"])) for c in columns]
+        cells = [text(c, row.get(c["key"])) for c in columns]
         compare = row.get("_compare") or {}
         cells += [cell_text((compare.get(c["key"]) or {}).get("previous")) for c in previous]
         body.append(cells)

@@ -284,3 +284,47 @@ def test_widget_layout_and_dashboard_viewers() -> None:
         with pytest.raises(ReportError) as caught:
             parse_dashboard({"key": "d", "visible_to": viewers})
         assert caught.value.path == path
+
+
+def test_measure_display_formats() -> None:
+    def measure(**changes: Any) -> dict[str, Any]:
+        return {"key": "avg", "agg": "avg", "field": "minutes", **changes}
+
+    hours = {"style": "duration", "unit": "minutes", "show_as": "hours", "decimals": 1}
+    parsed = parse_widget(widget(measures=[measure(format=hours)])).measures[0]
+    chosen, least, most = parsed.display_format()
+    assert (chosen.style, chosen.unit, chosen.show_as, least, most) == (
+        "duration",
+        "minutes",
+        "hours",
+        1,
+        1,
+    )
+    # Defaults: a ratio as a percent with one decimal, an average up to one, a count up to two.
+    ratio = {
+        "key": "r",
+        "agg": "ratio",
+        "numerator": {"key": "a", "agg": "count"},
+        "denominator": {"key": "b", "agg": "count"},
+    }
+    parsed_widget = parse_widget(widget(measures=[ratio, measure(), {"key": "n", "agg": "count"}]))
+    defaults = [m.display_format() for m in parsed_widget.measures]
+    assert [(f.style, least, most) for f, least, most in defaults] == [
+        ("percent", 1, 1),
+        ("number", 0, 1),
+        ("number", 0, 2),
+    ]
+    assert parse_widget(widget(measures=[measure(format={"style": "percent"})])).measures[
+        0
+    ].display_format()[1:] == (0, 1)
+    for bad, path in (
+        ({"style": "money"}, "widgets[volume].measures[0].format.style"),
+        ({"style": "number", "decimals": 7}, "widgets[volume].measures[0].format.decimals"),
+        ({"style": "number", "decimals": -1}, "widgets[volume].measures[0].format.decimals"),
+        ({"style": "duration", "unit": "weeks"}, "widgets[volume].measures[0].format.unit"),
+        ({"style": "percent", "unit": "hours"}, "widgets[volume].measures[0].format"),
+        ({"style": "number", "colour": "red"}, "widgets[volume].measures[0].format.colour"),
+    ):
+        with pytest.raises(ReportError) as caught:
+            parse_dashboard({"key": "d", "widgets": [widget(measures=[measure(format=bad)])]})
+        assert (caught.value.code, caught.value.path) == ("report.invalid_spec", path), bad
