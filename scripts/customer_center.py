@@ -1124,9 +1124,7 @@ def dashboards() -> list[dict]:
             "解决用时趋势",
             "Resolution time trend",
             "line",
-            measures=[
-                {"key": "avg", "agg": "avg", "field": "resolution_minutes", "format": HOURS}
-            ],
+            measures=[{"key": "avg", "agg": "avg", "field": "resolution_minutes", "format": HOURS}],
             dimensions=[month],
         ),
         w(

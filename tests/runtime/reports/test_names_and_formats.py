@@ -120,7 +120,11 @@ async def seeded(desk: Desk, sessions) -> tuple[Desk, dict[str, int]]:
         assert made.status_code == 201, made.text
         customers[name] = made.json()["id"]
     made = []
-    for status, team, csat in (("resolved", "l1", 90), ("resolved", "l2", 66), ("open", "l1", None)):
+    for status, team, csat in (
+        ("resolved", "l1", 90),
+        ("resolved", "l2", 66),
+        ("open", "l1", None),
+    ):
         ticket = await desk.ticket(
             desk.ann, status=status, team=team, csat=csat, customer=customers["Acme"]
         )
@@ -157,7 +161,9 @@ async def test_reference_dimensions_carry_names(desk: Desk, sessions):
     }
     # The export names the agents too.
     exported = await desk.client.get(
-        f"{desk.base}/ops/widgets/agents/export", params={"format": "csv"}, headers=desk.admin.headers
+        f"{desk.base}/ops/widgets/agents/export",
+        params={"format": "csv"},
+        headers=desk.admin.headers,
     )
     assert exported.status_code == 200, exported.text
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
