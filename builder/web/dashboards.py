@@ -45,6 +45,19 @@ BUCKET_LABELS = {
     "quarter": N_("Quarter"),
     "year": N_("Year"),
 }
+FORMAT_STYLES = {
+    "": N_("Automatic"),
+    "number": N_("Number"),
+    "percent": N_("Percent (0.9 → 90 %)"),
+    "duration": N_("Duration"),
+}
+DECIMALS = {"": N_("Automatic"), **{str(n): str(n) for n in range(7)}}
+DURATION_UNITS = {
+    "seconds": N_("Seconds"),
+    "minutes": N_("Minutes"),
+    "hours": N_("Hours"),
+    "days": N_("Days"),
+}
 #: Columns every record has, for runtime filters (a date range on ``created_at`` …).
 SYSTEM_FIELDS = {
     "created_at": N_("Created at"),
@@ -69,6 +82,9 @@ def _choices() -> dict[str, object]:
         "charts": pairs(CHART_LABELS),
         "aggs": pairs(AGG_LABELS),
         "buckets": pairs(BUCKET_LABELS),
+        "format_styles": pairs(FORMAT_STYLES),
+        "decimals": [{"key": k, "label": _(v) if k == "" else v} for k, v in DECIMALS.items()],
+        "units": pairs(DURATION_UNITS),
         "filter_kinds": pairs(FILTER_KINDS),
         "system_fields": pairs(SYSTEM_FIELDS),
         "grantees": pairs(viewers),

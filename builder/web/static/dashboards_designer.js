@@ -285,6 +285,7 @@
       remove.disabled = widget.measures.length === 1;
       remove.addEventListener("click", function () { change(function (w) { w.measures.splice(m, 1); }); });
       box.appendChild(el("div", { className: "dash-row" }, [field(T.agg, agg), which.hidden ? null : field(T.field, which), remove]));
+      box.appendChild(formatRow(measure, m, change));
     });
     var add = button(T.add_measure, { "data-add-measure": "" });
     add.addEventListener("click", function () {
@@ -348,10 +349,61 @@
     return out;
   }
 
+  // A measure's display format ({style, decimals, unit, show_as}; none: the aggregation's
+  // default — a ratio as a percent, an average with one decimal at most).
+  function formatRow(measure, m, change) {
+    var current = measure.format || {};
+    var style = select(CHOICES.format_styles, current.style || "", { "data-measure-format": m });
+    var decimals = select(CHOICES.decimals, current.decimals === undefined || current.decimals === null ? "" : current.decimals, { "data-measure-decimals": m });
+    decimals.disabled = !current.style;
+    var unit = select(CHOICES.units, current.unit || "minutes", { "data-measure-unit": m });
+    var shown = select(CHOICES.units, current.show_as || current.unit || "minutes", { "data-measure-show-as": m });
+    var sync = function (w) {
+      var item = w.measures[m];
+      if (!style.value) { delete item.format; return; }
+      var format = { style: style.value };
+      if (decimals.value !== "") format.decimals = Number(decimals.value);
+      if (style.value === "duration") {
+        format.unit = unit.value;
+        if (shown.value !== unit.value) format.show_as = shown.value;
+      }
+      item.format = format;
+    };
+    [style, decimals, unit, shown].forEach(function (control) {
+      control.addEventListener("change", function () { change(sync); });
+    });
+    var duration = current.style === "duration";
+    return el("div", { className: "dash-row", "data-measure-format-row": m }, [
+      field(T.format, style), field(T.decimals, decimals),
+      duration ? field(T.unit, unit) : null, duration ? field(T.show_as, shown) : null
+    ]);
+  }
+
   // A result column's label: the spec's labels by language, else its key.
   function columnLabel(column) {
     var named = column.label && typeof column.label === "object" ? label(column.label) : column.label;
     return named || column.key;
+  }
+
+  // The page's format of a measure (as runtime/web/dashboards/values.py number_format).
+  var SECONDS = { seconds: 1, minutes: 60, hours: 3600, days: 86400 };
+  function previewFormat(measure) {
+    var f = (measure && measure.format) || null;
+    var agg = measure ? measure.agg : "";
+    if (!f) {
+      if (agg === "ratio") return { scale: 100, min: 1, max: 1, suffix: " %" };
+      return { scale: 1, min: 0, max: ["avg", "median", "percentile"].indexOf(agg) >= 0 ? 1 : 2, suffix: "" };
+    }
+    var fixed = f.decimals !== undefined && f.decimals !== null;
+    var most = fixed ? f.decimals : (f.style === "number" ? 2 : 1);
+    var out = { scale: 1, min: fixed ? f.decimals : 0, max: most, suffix: "" };
+    if (f.style === "percent") { out.scale = 100; out.suffix = " %"; }
+    if (f.style === "duration") {
+      var unit = f.unit || "minutes", shown = f.show_as || unit;
+      out.scale = SECONDS[unit] / SECONDS[shown];
+      out.suffix = " " + ((T.unit_signs || {})[shown] || shown);
+    }
+    return out;
   }
 
   function chartData(widget, result) {
@@ -364,7 +416,10 @@
     return {
       chart: widget.chart,
       dimensions: dims.map(function (c) { return { key: c.key, label: columnLabel(c) }; }),
-      measures: measures.map(function (c) { return { key: c.key, label: columnLabel(c) }; }),
+      measures: measures.map(function (c) {
+        var spec = (widget.measures || []).filter(function (m) { return m.key === c.key; })[0];
+        return { key: c.key, label: columnLabel(c), format: previewFormat(spec) };
+      }),
       previous_label: "",
       rows: (result.rows || []).map(function (row) {
         var values = {};
@@ -372,7 +427,7 @@
         return {
           labels: dims.map(function (d) {
             var raw = row[d.key];
-            var named = (options[byKey[d.key]] || {})[String(raw)];
+            var named = (options[byKey[d.key]] || {})[String(raw)] || ((result.labels || {})[d.key] || {})[String(raw)];
             return raw === null || raw === undefined ? "–" : String(named || raw);
           }),
           values: values, previous: {}, drill: {}, drill_previous: {},
@@ -404,13 +459,12 @@
     }
     var result = out.result || {};
     var data = chartData(widget, result);
-    var number = window.tangram.charts ? window.tangram.charts.number : String;
     if (widget.chart === "kpi") {
       var value = result.value || {};
       data.measures.forEach(function (m) {
         view.appendChild(el("p", { className: "dash-kpi", "data-kpi": m.key }, [
           el("span", { className: "dash-kpi__label", text: m.label + " " }),
-          el("strong", { text: number(value[m.key]) }),
+          el("strong", { text: shownAs(m)(value[m.key]) }),
         ]));
       });
     } else if (!data.rows.length) {
@@ -434,12 +488,16 @@
     view.setAttribute("data-preview-state", "ready");
   }
 
+  function shownAs(measure) {
+    var charts = window.tangram.charts;
+    return charts && charts.formatted ? charts.formatted(measure.format) : String;
+  }
+
   function previewTable(data) {
     var head = el("tr", {}, data.dimensions.concat(data.measures).map(function (c) { return el("th", { scope: "col", text: c.label }); }));
-    var number = window.tangram.charts ? window.tangram.charts.number : String;
     var body = data.rows.map(function (row) {
       return el("tr", {}, row.labels.map(function (t) { return el("td", { text: t }); }).concat(
-        data.measures.map(function (m) { return el("td", { className: "num", text: number(row.values[m.key]) }); })));
+        data.measures.map(function (m) { return el("td", { className: "num", text: shownAs(m)(row.values[m.key]) }); })));
     });
     return el("details", { className: "dash-widget__table" }, [
       el("summary", { text: T.preview }),

@@ -388,8 +388,11 @@ _SPEC_KINDS = {
 }
 
 
-def spec_columns(app: PublishedApp, widget: Widget) -> list[Column]:
-    """The widget's dimension and measure columns from its spec alone (no result at hand)."""
+def spec_columns(
+    app: PublishedApp, widget: Widget, names: dict[str, dict[str, str]] | None = None
+) -> list[Column]:
+    """The widget's dimension and measure columns from its spec alone (no result at hand;
+    ``names`` of reference dimensions as a result's ``labels``)."""
     meta = []
     for dimension in widget.dimensions:
         spec = resolve(app, widget, dimension.field)
@@ -409,14 +412,20 @@ def spec_columns(app: PublishedApp, widget: Widget) -> list[Column]:
         {"key": m.key, "role": "measure", "label": m.label, "type": "number"}
         for m in widget.measures
     ]
-    return columns_of(app, widget, meta)
+    return columns_of(app, widget, meta, names)
 
 
 def cell_description(
-    app: PublishedApp, widget: Widget, cell: dict[str, Any], measure: str | None, tz: str
+    app: PublishedApp,
+    widget: Widget,
+    cell: dict[str, Any],
+    measure: str | None,
+    tz: str,
+    names: dict[str, dict[str, str]] | None = None,
 ) -> list[str]:
-    """What was clicked, in words: ``Status = Open``, ``Team = Others``, the measure …"""
-    columns = {c.key: c for c in spec_columns(app, widget)}
+    """What was clicked, in words: ``Status = Open``, ``Agent = Ann Lee``, ``Team = Others``,
+    the measure …"""
+    columns = {c.key: c for c in spec_columns(app, widget, names)}
     parts = []
     for index, dimension in enumerate(widget.dimensions):
         column = columns[dimension.key]

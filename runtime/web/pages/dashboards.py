@@ -21,6 +21,7 @@ from runtime.org.models import Department
 from runtime.permissions.access import access
 from runtime.records.scope import check_token
 from runtime.reports import drill, service
+from runtime.reports.labels import dimension_labels
 from runtime.reports.routes import results_cache
 from runtime.reports.schemas import DrillIn
 from runtime.web.dashboards.filters import PRESETS, FilterState, apply_problem, parse_filters
@@ -181,7 +182,8 @@ async def drill_page(
     handle = context.app.handles[target.form]
     title, columns = record_columns(context.app, handle, target, principal)
     tz = _viewer_zone(request)
-    described = cell_description(context.app, target, clicked, measure, tz)
+    names = await dimension_labels(db, context.app, principal, target, {"rows": [clicked]})
+    described = cell_description(context.app, target, clicked, measure, tz, names)
     described += state.descriptions()
     total = page.total or 0
     here = [("cell", cell)] + ([("measure", measure)] if measure else []) + state.query

@@ -197,7 +197,8 @@ async def test_the_page_shows_names_and_formatted_measures(desk: Desk, sessions)
     assert link
     drill = await desk.client.get(unescape(link[1]))
     assert drill.status_code == 200, drill.text
-    assert "Ann Lee" in drill.text
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", drill.text, re.S)
+    assert heading and "Ann Lee" in unescape(heading[1]), drill.text[:2000]
 
 
 async def test_bad_formats_are_refused_with_the_path(desk: Desk):
