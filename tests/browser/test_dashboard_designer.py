@@ -216,3 +216,39 @@ def test_resize_a_widget_and_choose_who_can_see_the_dashboard(page, live, sign_i
     page.screenshot(path=str(SCREENSHOTS / "dashboard_sized_phone.png"), full_page=True)
     # The only error: the refused page's 404 for ann.
     assert [e for e in page.errors if "404" not in e or BOARD not in e] == []
+
+
+def test_a_measures_display_format(page, live):
+    """The measure's "Show as" and "Decimals" controls write its format into the draft, and
+    the preview shows the values in it."""
+    arrange(live)
+    sign_in(page, live, DESIGNER)
+    page.wait_for_selector("[data-add-dashboard]")
+    page.fill("[data-new-dashboard-key]", "formats")
+    page.fill("[data-new-dashboard-title]", "Formats")
+    page.click("[data-add-dashboard]")
+    page.wait_for_url(f"**{DESIGNER}/formats")
+    page.click("[data-add-widget]")
+    page.select_option('[data-widget="widget_1"] [data-widget-form]', "ticket")
+    page.select_option('[data-widget="widget_1"] [data-dimension-field="0"]', "status")
+    page.wait_for_function(HAS_CHART, arg=PREVIEW)
+    page.select_option('[data-widget="widget_1"] [data-measure-format="0"]', "number")
+    page.select_option('[data-widget="widget_1"] [data-measure-decimals="0"]', "2")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-widget="widget_1"] td.num')]
+            .some(td => td.textContent === "3.00")"""
+    )
+    page.click("[data-draft-save]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-draft-status]').textContent === 'All changes saved'"
+    )
+    saved = page.evaluate(
+        """async () => {
+            const config = window.tangram.readJson("builder-config");
+            const draft = await window.tangram.api("GET", config.draft_url);
+            const board = draft.data.definition.dashboards.find(d => d.key === "formats");
+            return board.widgets[0].measures[0].format;
+        }"""
+    )
+    assert {k: v for k, v in saved.items() if v is not None} == {"style": "number", "decimals": 2}
+    assert page.errors == []
