@@ -43,13 +43,18 @@ def bar_middle(page: Any, selector: str, label: str) -> dict[str, float]:
     )
 
 
-def save_and_publish(page: Any) -> None:
-    """Save the draft with the draft bar, then publish it through the API as the page's
-    designer."""
+def save_draft(page: Any) -> None:
+    """Save the draft with the draft bar and wait until it is saved."""
     page.click("[data-draft-save]")
     page.wait_for_function(
         "() => document.querySelector('[data-draft-status]').textContent === 'All changes saved'"
     )
+
+
+def save_and_publish(page: Any) -> None:
+    """Save the draft with the draft bar, then publish it through the API as the page's
+    designer."""
+    save_draft(page)
     published = page.evaluate(
         """async () => {
             const config = window.tangram.readJson("builder-config");
@@ -63,20 +68,25 @@ def save_and_publish(page: Any) -> None:
     assert published["ok"], published
 
 
-@pytest.mark.both_databases
-def test_design_a_bar_chart_publish_and_drill_down(page, live):
+def tickets_by_status(page: Any, live: Any, key: str, title: str) -> None:
+    """A new dashboard ``key`` in the designer with a bar chart of tickets by status, its
+    preview drawn."""
     arrange(live)
     sign_in(page, live, DESIGNER)
     page.wait_for_selector("[data-add-dashboard]")
-    page.fill("[data-new-dashboard-key]", "sales")
-    page.fill("[data-new-dashboard-title]", "Sales")
+    page.fill("[data-new-dashboard-key]", key)
+    page.fill("[data-new-dashboard-title]", title)
     page.click("[data-add-dashboard]")
-    page.wait_for_url(f"**{DESIGNER}/sales")
-
+    page.wait_for_url(f"**{DESIGNER}/{key}")
     page.click("[data-add-widget]")
     page.select_option('[data-widget="widget_1"] [data-widget-form]', "ticket")
     page.select_option('[data-widget="widget_1"] [data-dimension-field="0"]', "status")
     page.wait_for_function(HAS_CHART, arg=PREVIEW)
+
+
+@pytest.mark.both_databases
+def test_design_a_bar_chart_publish_and_drill_down(page, live):
+    tickets_by_status(page, live, "sales", "Sales")
     assert sorted(categories(page, PREVIEW)) == ["closed", "open", "resolved"]
     drawn = "s => echarts.getInstanceByDom(document.querySelector(s)).getWidth() > 100"
     page.wait_for_function(drawn, arg=PREVIEW)
@@ -221,27 +231,14 @@ def test_resize_a_widget_and_choose_who_can_see_the_dashboard(page, live, sign_i
 def test_a_measures_display_format(page, live):
     """The measure's "Show as" and "Decimals" controls write its format into the draft, and
     the preview shows the values in it."""
-    arrange(live)
-    sign_in(page, live, DESIGNER)
-    page.wait_for_selector("[data-add-dashboard]")
-    page.fill("[data-new-dashboard-key]", "formats")
-    page.fill("[data-new-dashboard-title]", "Formats")
-    page.click("[data-add-dashboard]")
-    page.wait_for_url(f"**{DESIGNER}/formats")
-    page.click("[data-add-widget]")
-    page.select_option('[data-widget="widget_1"] [data-widget-form]', "ticket")
-    page.select_option('[data-widget="widget_1"] [data-dimension-field="0"]', "status")
-    page.wait_for_function(HAS_CHART, arg=PREVIEW)
+    tickets_by_status(page, live, "formats", "Formats")
     page.select_option('[data-widget="widget_1"] [data-measure-format="0"]', "number")
     page.select_option('[data-widget="widget_1"] [data-measure-decimals="0"]', "2")
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-widget="widget_1"] td.num')]
             .some(td => td.textContent === "3.00")"""
     )
-    page.click("[data-draft-save]")
-    page.wait_for_function(
-        "() => document.querySelector('[data-draft-status]').textContent === 'All changes saved'"
-    )
+    save_draft(page)
     saved = page.evaluate(
         """async () => {
             const config = window.tangram.readJson("builder-config");

@@ -261,14 +261,16 @@ class _Builder:
     def kpi(self, value: dict[str, Any]) -> None:
         compare = value.get("_compare") or {}
         for column in (c for c in self.view.columns if c.role == "measure"):
-            change = (compare.get(column.key) or {}).get("change")
+            entry = compare.get(column.key) or {}
+            change = entry.get("change")
             kpi = Kpi(column.label, column.text(value.get(column.key)), self.url({}, column.key))
             if change is not None:
                 kpi.change = _(
-                    "%(change)s vs previous period",
+                    "%(change)s vs previous period (%(previous)s)",
                     change=("+" if change > 0 else "")
                     + formatting.format_number(change * 100, 1)
                     + " %",
+                    previous=column.text(entry.get("previous")),
                 )
                 kpi.trend = "up" if change > 0 else "down" if change < 0 else ""
             self.view.kpis.append(kpi)

@@ -89,25 +89,27 @@ def board() -> list[dict]:
     ]
 
 
-async def seeded(desk: Desk, sessions) -> tuple[Desk, dict[str, int]]:
-    """The desk with this module's dashboard; ann (display name "Ann Lee") has a customer of
-    her own, bob one ann may not read. ann: 2 resolved + 1 open, bob: 1 open."""
-    app = desk.app
-    draft = await app.draft()
+async def put_draft(desk: Desk, dashboards: list[dict]):
+    """Save the draft with ``dashboards`` (and the customer's name as its records' title)."""
+    draft = await desk.app.draft()
     forms = [
         {**f, "title_field": "name"} if f["key"] == "customer" else f
         for f in draft["definition"]["forms"]
     ]
-    saved = await desk.client.put(
-        f"{app.base}/draft",
-        json={
-            "row_version": draft["row_version"],
-            "definition": {**draft["definition"], "forms": forms, "dashboards": board()},
-        },
+    definition = {**draft["definition"], "forms": forms, "dashboards": dashboards}
+    return await desk.client.put(
+        f"{desk.app.base}/draft",
+        json={"row_version": draft["row_version"], "definition": definition},
         headers=desk.admin.headers,
     )
+
+
+async def seeded(desk: Desk, sessions) -> tuple[Desk, dict[str, int]]:
+    """The desk with this module's dashboard; ann (display name "Ann Lee") has a customer of
+    her own, bob one ann may not read. ann: 2 resolved + 1 open, bob: 1 open."""
+    saved = await put_draft(desk, board())
     assert saved.status_code == 200, saved.text
-    published = await app.publish()
+    published = await desk.app.publish()
     assert published.status_code == 200, published.text
     async with sessions() as db:
         await db.execute(update(User).where(User.id == desk.ann.id).values(display_name="Ann Lee"))
@@ -204,16 +206,7 @@ async def test_the_page_shows_names_and_formatted_measures(desk: Desk, sessions)
 async def test_bad_formats_are_refused_with_the_path(desk: Desk):
     bad = board()
     bad[0]["widgets"][0]["measures"][1]["format"] = {"style": "percent", "decimals": 9}
-    app = desk.app
-    draft = await app.draft()
-    saved = await desk.client.put(
-        f"{app.base}/draft",
-        json={
-            "row_version": draft["row_version"],
-            "definition": {**draft["definition"], "dashboards": bad},
-        },
-        headers=desk.admin.headers,
-    )
+    saved = await put_draft(desk, bad)
     assert saved.status_code == 422, saved.text
     assert [(e["field"], e["code"]) for e in saved.json()["errors"]] == [
         ("definition.dashboards[0].widgets[0].measures[1].format.decimals", "less_than_equal")
