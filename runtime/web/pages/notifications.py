@@ -69,12 +69,16 @@ async def read_one(
 
 @router.get("/events", name="events")
 async def events(request: Request) -> Response:
-    """Server-sent events for the signed-in user (cookie only); 401 for anyone else."""
+    """Server-sent events for the signed-in user (cookie only); 401 for anyone else — but 204
+    to a browser's EventSource (it asks for ``text/event-stream``): the SSE spec's way to make
+    it stop reconnecting, so a tab whose session ended goes quiet instead of retrying."""
     settings = request.app.state.settings
     cookie = request.cookies.get(settings.session_cookie)
     async with request.app.state.read_sessions() as db:
         principal = await auth.session_principal(db, cookie) if cookie else None
         if principal is None or cookie is None:
+            if "text/event-stream" in request.headers.get("accept", ""):
+                return Response(status_code=204)
             return problem_response("not_authenticated", request=request)
         user_id = principal.user_id
         sent = request.headers.get("last-event-id", "").strip()

@@ -90,6 +90,9 @@ async def test_the_event_stream_refuses_anonymous_callers(client):
     client.cookies.set("tangram_session", "nope")
     forged = await client.get("/events")
     assert forged.status_code == 401
+    # A browser's EventSource gets 204: per the SSE spec it then stops reconnecting.
+    quiet = await client.get("/events", headers={"Accept": "text/event-stream"})
+    assert quiet.status_code == 204 and quiet.content == b""
 
 
 @pytest.fixture
