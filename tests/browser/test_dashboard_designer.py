@@ -140,6 +140,8 @@ def test_resize_a_widget_and_choose_who_can_see_the_dashboard(page, live, sign_i
         }"""
     )
     handle = page.locator(f"{TILE} [data-resize-handle]")
+    # The previews load after the grid: let them settle so the handle stays where it is.
+    page.wait_for_load_state("networkidle")
     handle.scroll_into_view_if_needed()
     box = handle.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -220,7 +222,8 @@ def test_resize_a_widget_and_choose_who_can_see_the_dashboard(page, live, sign_i
             return Math.abs(box.width - grid.width) < 1;
         }"""
     )
-    assert page.evaluate(
+    # The charts follow the new width after their (debounced) resize: wait for it.
+    page.wait_for_function(
         "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
     page.screenshot(path=str(SCREENSHOTS / "dashboard_sized_phone.png"), full_page=True)
