@@ -18,8 +18,6 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-import pytest
-
 from engines.flow.bpmn.importer import from_bpmn
 from engines.rules.calendar import parse_calendar
 from templates.layout import from_files
@@ -422,46 +420,11 @@ def test_returns():
 # --- the template reads them ---------------------------------------------------------------
 
 
-def _pending(problem: Any, rows: dict[str, list[dict[str, Any]]]) -> bool:
-    """A problem only because the platform does not read the demo extensions yet (branch
-    ``demo``): org.json / demo/users.json, part "org", ``_…`` keys, usernames in user fields
-    and ``@now`` times."""
-    if problem.file in ("org.json", "demo/users.json") and problem.code in (
-        "unknown_file",
-        "part_not_listed",
-    ):
-        return True
-    if problem.file == "manifest.json" and problem.code == "literal_error":
-        parts = _json("manifest.json")["parts"]
-        match = re.fullmatch(r"parts\[(\d+)\]", problem.path)
-        return bool(match) and parts[int(match[1])] == "org"
-    match = re.fullmatch(r"seed/(\w+)\.jsonl", problem.file)
-    where = re.fullmatch(r"line (\d+)\.(\w+)", problem.path)
-    if not (match and where):
-        return False
-    row = rows[match[1]][int(where[1]) - 1]
-    key, value = where[2], row.get(where[2])
-    spec = fields(match[1]).get(key, {})
-    if problem.code == "unknown_field":
-        return key.startswith("_")
-    if problem.code == "wrong_type" and spec.get("type") == "user":
-        return value in users()
-    if problem.code == "invalid_datetime":
-        return isinstance(value, str) and bool(RELATIVE.match(value))
-    return False
-
-
 def test_the_template_reads_the_demo_data():
+    """The platform's own check (every form validator, org, demo users, seed extensions)
+    finds no problem in the generated files."""
     template, problems = from_files(read_source(ROOT))
     rows = {form: list(seed(form)) for form in FORMS}
-    real = [p for p in problems if not _pending(p, rows)]
-    assert real == [], real[:20]
-    if problems:
-        codes = sorted({p.code for p in problems})
-        pytest.skip(
-            f"waiting for the platform to read the demo extensions (branch demo): "
-            f"{len(problems)} problems, all of them org.json/demo/users.json, part 'org', "
-            f"'_…' keys, usernames or '@now' times ({', '.join(codes)})"
-        )
+    assert problems == [], problems[:20]
     assert template is not None
     assert {k: len(v) for k, v in template.seed.items()} == {k: len(v) for k, v in rows.items()}
