@@ -4,6 +4,7 @@ with comments, internal notes, @mentions and attachments, and the flows running 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -214,7 +215,7 @@ async def overview_more(
     """The next entries of the overview's timeline: a fragment for htmx ("load more"); the
     page itself at that cursor for anyone else."""
     if request.headers.get("hx-request") != "true":
-        query = f"?before={before}" if before else ""
+        query = f"?{urlencode({'before': before})}" if before else ""
         return RedirectResponse(
             f"/apps/{app}/forms/{form}/records/{record_id}{query}#overview", status_code=303
         )
