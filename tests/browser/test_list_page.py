@@ -100,7 +100,9 @@ def test_bulk_edit_and_filter_pick_a_user_by_name(page, live, sign_in_as):
     page.get_by_role("link", name="Back to the list").click()
 
     page.select_option("#f-ff", "assignee")
-    page.locator("#f-fo option[value=eq]").wait_for(state="attached")
+    # The page opens with the first field's inputs (a plain text value, also with "eq"): wait
+    # for htmx to swap in the user field's picker before choosing the condition.
+    page.locator("#filter-inputs input[role=combobox]").wait_for(state="attached")
     page.select_option("#f-fo", "eq")
     page.locator("#filter-inputs input[role=combobox]").wait_for()
     value = page.get_by_role("combobox", name="Value")
