@@ -23,6 +23,7 @@ from runtime import db as database
 from runtime import draining
 from runtime.audit.routes import router as audit_router
 from runtime.auth.routes import router as auth_router
+from runtime.channels.setup import ROUTERS as CHANNEL_ROUTERS
 from runtime.config import Settings, get_settings
 from runtime.errors import install_error_handlers
 from runtime.files.routes import router as files_router
@@ -143,6 +144,7 @@ def create_app(
         sla_router,
         ops_router,
         templates_router,
+        *CHANNEL_ROUTERS,
     )
     for router in routers:
         app.include_router(router)

@@ -211,6 +211,23 @@ ERRORS: dict[str, ErrorSpec] = {
         "The clicked cell does not belong to the widget {widget!r}.",
         "所点击的单元格不属于组件 {widget!r}。",
     ),
+    "channel_not_found": ErrorSpec(
+        404, "This app has no channel {key!r}.", "此应用没有渠道 {key!r}。"
+    ),
+    "channel_disabled": ErrorSpec(
+        409, "The channel {key!r} is switched off.", "渠道 {key!r} 已停用。"
+    ),
+    "no_intake": ErrorSpec(
+        422,
+        "The app has no intake mapping {intake!r}: "
+        "map its customer, ticket and message forms first.",
+        "此应用没有渠道接入映射 {intake!r}：请先设置客户、工单和消息表单。",
+    ),
+    "not_reprocessable": ErrorSpec(
+        409,
+        "Only quarantined messages can be processed again.",
+        "只有被隔离的消息可以重新处理。",
+    ),
     "internal_error": ErrorSpec(500, "Something went wrong on our side.", "服务器内部错误。"),
     "service_unavailable": ErrorSpec(
         503, "The service is not available right now.", "服务暂时不可用。"

@@ -3,6 +3,7 @@
 from builder.apps.models import App, AppVersion, FormRecord
 from runtime.audit.models import AuditEntry
 from runtime.auth.models import ApiToken, AuthFailure, User, UserSession
+from runtime.channels.models import Channel, ChannelMessage
 from runtime.db import Base
 from runtime.files.models import StoredFile
 from runtime.flows.models import (
@@ -53,6 +54,8 @@ __all__ = [
     "AuthFailure",
     "AutoNumberCounter",
     "Base",
+    "Channel",
+    "ChannelMessage",
     "DefaultInstall",
     "DemoAccount",
     "Department",

@@ -1312,10 +1312,54 @@ MANIFEST = {
         "dashboards",
         "roles",
         "permissions",
+        "intake",
         "org",
         "seed",
     ],
 }
+
+
+def intake() -> list[dict[str, Any]]:
+    """Where the channels' messages land: customers matched by email, phone and openid, their
+    open ticket (or a new one), a communication per message."""
+    return [
+        {
+            "key": "support",
+            "label": L("客服工单", "Support tickets"),
+            "customer": {
+                "form": "customer",
+                "name": "name",
+                "email": "email",
+                "phone": "phone",
+                "openid": "wechat_openid",
+            },
+            "ticket": {
+                "form": "ticket",
+                "customer": "customer",
+                "subject": "subject",
+                "description": "description",
+                "channel": "channel",
+                "status": "status",
+                "open": ["new", "triage", "in_progress", "waiting_customer"],
+                "reopen": ["resolved"],
+                "number": "number",
+            },
+            "message": {
+                "form": "communication",
+                "ticket": "ticket",
+                "customer": "customer",
+                "direction": "direction",
+                "inbound": "inbound",
+                "outbound": "outbound",
+                "channel": "channel",
+                "body": "body",
+                "attachments": "attachments",
+                "sender": "sender",
+                "recipient": "recipient",
+            },
+            "channels": {kind: kind for kind in ("email", "chat", "wechat", "phone", "web")},
+        }
+    ]
 
 
 def dump(path: Path, value: Any) -> None:
@@ -1343,6 +1387,7 @@ def write(root: Path = ROOT) -> None:
         dump(root / "dashboards" / f"{item['key']}.json", item)
     dump(root / "roles.json", roles())
     dump(root / "permissions.json", permissions())
+    dump(root / "intake.json", intake())
     # Labels are inline (zh-CN and en); the translation files the template format reads
     # stay empty.
     for locale in MANIFEST["locales"]:

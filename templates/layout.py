@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from builder.apps.dashboards import check_dashboards
 from builder.apps.definition import AppDefinition
+from builder.apps.intake import IntakeSpec
 from builder.apps.permissions import AppRole, Grant
 from builder.apps.service import validate_definition
 from engines.flow.bpmn.exporter import to_bpmn
@@ -57,7 +58,7 @@ _FILE = re.compile(
     r"|flows/(?P<flow>[a-z][a-z0-9_]{0,62})\.bpmn"
     r"|seed/(?P<seed>[a-z][a-z0-9_]{0,62})\.jsonl"
     r"|locales/(?P<locale>[A-Za-z0-9-]+)\.json"
-    r"|(?P<single>sla/policies\.json|sla/calendars\.json|roles\.json|permissions\.json)"
+    r"|(?P<single>sla/policies\.json|sla/calendars\.json|roles\.json|permissions\.json|intake\.json)"
     r"|(?P<org>org\.json)|(?P<users>demo/users\.json))$"
 )
 #: Files any template may carry that are not read (documentation, a licence).
@@ -67,6 +68,7 @@ _SINGLE_PART = {
     "sla/calendars.json": "calendars",
     "roles.json": "roles",
     "permissions.json": "permissions",
+    "intake.json": "intake",
 }
 _PART_FILE = {part: name for name, part in _SINGLE_PART.items()}
 _MODELS: dict[str, type[BaseModel]] = {
@@ -77,6 +79,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "calendars": BusinessCalendar,
     "roles": AppRole,
     "permissions": Grant,
+    "intake": IntakeSpec,
 }
 
 
@@ -170,7 +173,7 @@ def parts_of(definition: AppDefinition, seed: dict[str, Any], org: Org | None = 
         for p in ("forms", "flows", "rules", "sla", "calendars", "dashboards")
         if getattr(definition, p)
     ]
-    present += [p for p in ("roles", "permissions") if getattr(definition, p)]
+    present += [p for p in ("roles", "permissions", "intake") if getattr(definition, p)]
     return present + (["org"] if org is not None else []) + (["seed"] if seed else [])
 
 

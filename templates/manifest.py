@@ -24,6 +24,7 @@ PARTS = (
     "dashboards",
     "roles",
     "permissions",
+    "intake",
     "org",
     "seed",
 )

@@ -23,6 +23,7 @@ _KEYED = {
     "permissions": "id",
     "sla": "key",
     "calendars": "key",
+    "intake": "key",
 }
 _FORM_OWN = ("fields", "archived", "next_field_id")
 LOCAL, THEIRS = "local", "theirs"

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from builder.apps.intake import IntakeSpec
 from builder.apps.permissions import AppRole, Grant
 from engines.flow.model import Flow
 from engines.form.schema import FormSchema
@@ -37,6 +38,8 @@ class AppDefinition(BaseModel):
     sla: list[SlaPolicy] = Field(default_factory=list)
     #: Business-hours calendars of this app (beside the shipped ones), by key.
     calendars: list[BusinessCalendar] = Field(default_factory=list)
+    #: Where messages from the channels land (customer, ticket and message forms).
+    intake: list[IntakeSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_forms(self) -> AppDefinition:

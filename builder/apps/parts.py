@@ -20,7 +20,17 @@ from builder.apps.wording import listing, name, say, type_name
 from engines.form.schema import FieldSpec, FormSchema
 
 #: The parts of a definition, in the order designers see them.
-PARTS = ("forms", "flows", "dashboards", "rules", "roles", "permissions", "sla", "calendars")
+PARTS = (
+    "forms",
+    "flows",
+    "dashboards",
+    "rules",
+    "roles",
+    "permissions",
+    "sla",
+    "calendars",
+    "intake",
+)
 
 #: What one item of each part is called (en, zh-CN).
 NOUNS: dict[str, tuple[str, str]] = {
@@ -33,6 +43,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "permissions": ("permission set", "权限集"),
     "sla": ("SLA policy", "SLA 策略"),
     "calendars": ("calendar", "工作日历"),
+    "intake": ("intake mapping", "渠道接入映射"),
 }
 
 #: Attribute names in words (en, zh-CN); others are shown by their key.
@@ -270,6 +281,7 @@ _KEYED: dict[str, tuple[str, str | None]] = {
     "permissions": ("id", None),
     "sla": ("key", "name"),
     "calendars": ("key", "name"),
+    "intake": ("key", "label"),
 }
 
 

@@ -21,6 +21,7 @@ from builder.apps import form_messages
 from builder.apps.dashboards import check_dashboards
 from builder.apps.definition import AppDefinition, load
 from builder.apps.grantees import grantee_problems, sync_roles
+from builder.apps.intake import check_intake
 from builder.apps.models import ARCHIVED, DRAFT, PUBLISHED, App, AppVersion, FormRecord
 from builder.apps.permissions import check_permissions
 from engines.flow.check import CheckContext, check_flows
@@ -281,6 +282,7 @@ def validate_definition(
     rules = rule_context(definition, settings)
     problems.extend(check_rules(definition.rules, rules))
     problems.extend(check_policies(definition.sla, rules))
+    problems.extend(check_intake(definition.intake, definition.forms, current_locale.get()))
     return problems
 
 

@@ -79,6 +79,18 @@ class LocalStorage:
             raise
         return Staged(path, size, digest.hexdigest())
 
+    def stage_bytes(self, data: bytes) -> Staged:
+        """Write bytes that are already in memory (a mail's attachment) to a staging file."""
+        staging = self.root / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        path = staging / f"{secrets.token_hex(16)}.part"
+        try:
+            path.write_bytes(data)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return Staged(path, len(data), hashlib.sha256(data).hexdigest())
+
     def publish(self, staged: Staged) -> bool:
         """Make the staged content the blob of its hash; True if the blob was not there yet."""
         target = self.path_for(staged.key)

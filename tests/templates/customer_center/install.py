@@ -55,6 +55,7 @@ def document() -> dict[str, Any]:
         "dashboards": [_json(p) for p in sorted((ROOT / "dashboards").glob("*.json"))],
         "roles": _json(ROOT / "roles.json"),
         "permissions": _json(ROOT / "permissions.json"),
+        "intake": _json(ROOT / "intake.json"),
     }
 
 

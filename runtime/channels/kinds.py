@@ -1,0 +1,7 @@
+"""Every channel kind, registered in one place (DESIGN §10.1)."""
+
+from __future__ import annotations
+
+from runtime.channels.registry import channel_kinds
+
+__all__ = ["channel_kinds"]
