@@ -21,6 +21,7 @@ with their raw bytes and a stable code, shown in the channel's log and reprocess
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -216,6 +217,22 @@ async def find_customer(db: AsyncSession, to: Target, identity: Identity) -> int
         if found is not None:
             return int(found)
     return None
+
+
+async def _serialise(db: AsyncSession, to: Target, identity: Identity) -> None:
+    """On PostgreSQL, one message per identity at a time (two first messages of a new customer
+    arriving together must not make two customers); SQLite writers are serial already."""
+    if db.bind.dialect.name != "postgresql":
+        return
+    values = [
+        f"openid:{(identity.openid or '').strip()}" if identity.openid else None,
+        f"email:{normal_email(identity.email)}" if normal_email(identity.email) else None,
+        f"phone:{normal_phone(identity.phone)}" if normal_phone(identity.phone) else None,
+    ]
+    for value in sorted(v for v in values if v):  # one order everywhere: no deadlocks
+        digest = hashlib.sha256(f"tangram-intake:{to.app.app_id}:{value}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        await db.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 async def _create_customer(db: AsyncSession, to: Target, identity: Identity) -> int:
@@ -503,6 +520,7 @@ async def ingest(db: AsyncSession, channel: Channel, message: Inbound) -> Intake
             earlier.id,
         )
     to = await target(db, channel)
+    await _serialise(db, to, message.identity)
     customer_id = await find_customer(db, to, message.identity)
     created_customer = customer_id is None
     if customer_id is None:

@@ -300,3 +300,22 @@ async def test_channels_api_keeps_secrets_and_replies_go_back(center, sessions, 
     assert log.status_code == 200 and [m["status"] for m in log.json()["items"]] == ["accepted"]
     gone = await client.delete(f"{base}/echo", headers=admin.headers)
     assert gone.status_code == 204
+
+
+async def test_two_first_messages_at_once_make_one_customer(center, sessions):
+    import asyncio
+
+    channel_id = await make_channel(sessions, center, kind="wechat", key="wx")
+
+    def message(n: int) -> Inbound:
+        return Inbound(
+            channel="wechat",
+            identity=Identity(openid="oNEW_customer_0001"),
+            body=f"第{n}条",
+            external_id=f"burst-{n}",
+        )
+
+    results = await asyncio.gather(*(take(sessions, channel_id, message(n)) for n in range(3)))
+    assert len({r.customer_id for r in results}) == 1
+    assert len({r.ticket_id for r in results}) == 1
+    assert sum(r.created_customer for r in results) == 1
