@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from builder.web import channels as builder_channels
 from builder.web import dashboards as builder_dashboards
 from builder.web import flows as builder_flows
 from builder.web import forms as builder_forms
@@ -49,6 +50,7 @@ ROUTERS = (
     builder_rules.router,
     builder_dashboards.router,
     builder_forms.router,
+    builder_channels.router,
 )
 
 
