@@ -42,6 +42,7 @@ from runtime.org.routes import router as departments_router
 from runtime.org.routes import users_router as user_org_router
 from runtime.ratelimit.limiter import RateLimiter
 from runtime.records.io_routes import router as records_io_router
+from runtime.records.merge_routes import router as merge_router
 from runtime.records.routes import router as records_router
 from runtime.reports.routes import router as reports_router
 from runtime.rules.routes import notifications_router, sla_router
@@ -120,6 +121,7 @@ def create_app(
         # Records first: they take most requests, and routes are matched in this order.
         records_io_router,  # before records_router: …/export is not a record id
         views_router,  # before records_router: …/views is not a record id
+        merge_router,  # before records_router: …/duplicates is not a record id
         records_router,
         auth_router,
         users_router,

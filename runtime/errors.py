@@ -228,6 +228,9 @@ ERRORS: dict[str, ErrorSpec] = {
         "Only quarantined messages can be processed again.",
         "只有被隔离的消息可以重新处理。",
     ),
+    # Merging records (customers, tickets).
+    "merge_undone": ErrorSpec(409, "This merge was undone already.", "该合并已被撤销。"),
+    "merge_not_found": ErrorSpec(404, "There is no such merge.", "没有这次合并。"),
     "internal_error": ErrorSpec(500, "Something went wrong on our side.", "服务器内部错误。"),
     "service_unavailable": ErrorSpec(
         503, "The service is not available right now.", "服务暂时不可用。"

@@ -32,6 +32,7 @@ from runtime.records.models import (
     RecordComment,
     RecordFile,
     RecordHistory,
+    RecordMerge,
 )
 from runtime.rules.models import (
     Notification,
@@ -77,6 +78,7 @@ __all__ = [
     "RecordComment",
     "RecordFile",
     "RecordHistory",
+    "RecordMerge",
     "Role",
     "RoleMember",
     "RuleMark",

@@ -193,7 +193,7 @@ def normal_phone(raw: str | None) -> str | None:
 
 async def find_customer(db: AsyncSession, to: Target, identity: Identity) -> int | None:
     """The customer with the identity's openid, else e-mail, else phone (the oldest when
-    several match one way; merging duplicates is ``runtime.channels.identity``)."""
+    several match one way; merging duplicates is ``runtime.records.merge``)."""
     mapping = to.spec.customer
     table = to.customers.table
     ways = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runtime.channels import kinds, outbound  # noqa: F401  (register kinds and the reply hook)
+from runtime.channels import identity, kinds, outbound  # noqa: F401  (kinds, hooks)
 from runtime.channels.routes import kinds_router, router
 
 #: The API and the channels' public endpoints (callbacks, webhooks, the chat socket).

@@ -99,3 +99,33 @@ class FormDataVersion(Base):
         ForeignKey("forms.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     version: Mapped[int] = mapped_column(IdType, default=0)
+
+
+class RecordMerge(Base):
+    """One record merged into another of the same form (two customers who are one person,
+    two tickets about one problem), with what moved — so that it can be undone."""
+
+    __tablename__ = "record_merges"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"))
+    #: The record that stays and the one merged into it (soft-deleted).
+    survivor_id: Mapped[int] = mapped_column(IdType)
+    merged_id: Mapped[int] = mapped_column(IdType)
+    #: ``[{"form": key, "field": key, "many": bool, "ids": [record ids]}]``: the references
+    #: that pointed at the merged record and now point at the survivor.
+    moved: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    #: ``{field key: value}``: the survivor's empty fields filled from the merged record.
+    filled: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    #: What other parts of the platform moved (channel logs …), by part, for their undo.
+    extra: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    merged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    undone_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_record_merges_survivor", "form_id", "survivor_id"),
+        Index("ix_record_merges_merged", "form_id", "merged_id"),
+    )

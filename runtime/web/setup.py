@@ -24,6 +24,7 @@ from runtime.web.pages import (
     home,
     inbox,
     list_actions,
+    merge,
     notifications,
     record,
 )
@@ -37,6 +38,7 @@ ROUTERS = (
     home.router,
     forms.router,
     record.router,
+    merge.router,
     list_actions.router,
     list_page.router,
     inbox.router,
