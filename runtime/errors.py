@@ -257,6 +257,12 @@ ERRORS: dict[str, ErrorSpec] = {
     "delivery_not_found": ErrorSpec(
         404, "This app has no such webhook delivery.", "此应用没有该 Webhook 投递记录。"
     ),
+    "delivery_not_replayable": ErrorSpec(
+        409,
+        "This delivery can no longer be sent again (its job was cleaned up or its secret "
+        "is unreadable).",
+        "此投递已无法重发（其任务已被清理或密钥无法读取）。",
+    ),
 }
 
 

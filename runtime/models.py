@@ -41,6 +41,7 @@ from runtime.rules.models import (
     RuleTurn,
     SlaState,
 )
+from runtime.subscriptions.models import WebhookSubscription
 from runtime.views.models import SavedView
 from templates.models import DefaultInstall, DemoAccount, TemplateInstall
 
@@ -90,6 +91,7 @@ __all__ = [
     "User",
     "UserSession",
     "WebhookDelivery",
+    "WebhookSubscription",
     "WorkerProcess",
     "metadata",
 ]
