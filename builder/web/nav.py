@@ -29,6 +29,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("rules", N_("Rules"), "/rules", part="rules"),
     Section("sla", N_("SLA and calendars"), "/sla", part="sla"),
     Section("roles", N_("Roles and permissions"), "/roles", part="permissions"),
+    Section("webhooks", N_("Webhooks"), "/webhooks"),
     Section("publish", N_("Publish and versions"), "/publish"),
     Section("settings", N_("Settings"), "/settings"),
 )
