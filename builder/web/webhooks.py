@@ -20,6 +20,7 @@ from runtime.channels.models import Channel
 from runtime.channels.schemas import ChannelIn, ChannelPatch
 from runtime.deps import SessionDep
 from runtime.errors import FieldError, ProblemError, field_errors_from_pydantic
+from runtime.i18n import current_locale
 from runtime.records.writer import commit_and_dispatch
 from runtime.subscriptions import delivery, service
 from runtime.subscriptions.routes import deliveries_page
@@ -244,7 +245,15 @@ def _mapping(text: str) -> dict[str, dict[str, Any]]:
         if not sep or not key.strip():
             raise ProblemError(
                 "validation_failed",
-                errors=[FieldError("mapping", "invalid_line", f"line {number}: field = /pointer")],
+                errors=[
+                    FieldError(
+                        "mapping",
+                        "invalid_line",
+                        f"第 {number} 行：应为 字段 = /指针"
+                        if current_locale.get() == "zh-CN"
+                        else f"Line {number}: write field = /pointer.",
+                    )
+                ],
             )
         pointer, _, default = source.strip().partition("|")
         spec: dict[str, Any] = {}
