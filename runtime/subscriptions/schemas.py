@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
+
+from runtime.auth.schemas import StrictModel
 
 Event = Literal["created", "updated", "deleted"]
 
@@ -16,9 +18,7 @@ def _url(value: str) -> str:
     return value
 
 
-class SubscriptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SubscriptionIn(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     #: The form's stable id; null: every form of the app.
     form_id: int | None = Field(default=None, ge=1)
@@ -34,9 +34,7 @@ class SubscriptionIn(BaseModel):
         return _url(value)
 
 
-class SubscriptionPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SubscriptionPatch(StrictModel):
     row_version: int = Field(ge=1)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     form_id: int | None = Field(default=None, ge=1)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,7 @@ from runtime.channels import intake, service
 from runtime.channels.models import ACCEPTED, IN, QUARANTINED, Channel, ChannelMessage
 from runtime.channels.webhook.kind import WebhookSettings, map_values
 from runtime.db import utcnow
-from runtime.errors import ProblemError
+from runtime.errors import FieldError, ProblemError, reject_nul
 from runtime.net.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from runtime.records.forms import resolve_app
 from runtime.records.writer import RecordWriter, commit_and_dispatch
@@ -127,6 +128,15 @@ async def write(
     return await RecordWriter(db, handle, None, source=SOURCE).create(values)
 
 
+def _has_nul(body: Any) -> bool:
+    """Whether the body has U+0000 in a text (PostgreSQL cannot store it: a 422, not a 500)."""
+    try:
+        reject_nul(body)
+    except PydanticCustomError:
+        return True
+    return False
+
+
 def _reasons(exc: ProblemError) -> str:
     parts = [f"{e.field}: {e.message}" for e in exc.errors]
     return "; ".join(parts) or exc.code
@@ -159,6 +169,12 @@ async def take(db: AsyncSession, channel: Channel, headers: Any, raw: bytes) -> 
     except (ValueError, UnicodeDecodeError):
         await refuse(db, channel_id, "webhook.malformed", "not JSON", raw, external_id)
         raise ProblemError("malformed_json") from None
+    if _has_nul(body):
+        await refuse(db, channel_id, "webhook.invalid", "U+0000 in the body", raw, external_id)
+        raise ProblemError(
+            "validation_failed",
+            errors=[FieldError("body", "nul_character", "Text must not contain U+0000.")],
+        )
     try:
         record = await write(db, channel, settings, body)
     except ProblemError as exc:

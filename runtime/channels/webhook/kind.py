@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from runtime.auth.schemas import StrictModel
 from runtime.channels.registry import ChannelKind
 from runtime.errors import FieldError, ProblemError
 from runtime.i18n import current_locale
@@ -22,11 +23,9 @@ HARD_MAX_BODY = 5 * 1024 * 1024
 _MISSING = object()
 
 
-class FieldMap(BaseModel):
+class FieldMap(StrictModel):
     """Where a form field's value comes from: a JSON pointer (RFC 6901) into the body, and a
     constant used when the pointer is absent or finds nothing."""
-
-    model_config = ConfigDict(extra="forbid")
 
     pointer: str | None = Field(default=None, max_length=500)
     default: Any = None
@@ -39,9 +38,7 @@ class FieldMap(BaseModel):
         return value
 
 
-class WebhookSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WebhookSettings(StrictModel):
     #: The key of the form the records are created in.
     form: str = Field(min_length=1, max_length=63, pattern=r"^[a-z][a-z0-9_]*$")
     #: Form field key → where its value comes from.

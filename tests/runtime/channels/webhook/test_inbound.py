@@ -228,6 +228,15 @@ async def test_settings_are_checked_against_the_form(center):
     ]
 
 
+async def test_a_nul_character_is_a_422_not_a_500(center, sessions):
+    await make_hook(center)
+    body = payload(name="a\u0000b")
+    sent = await center.client.post(URL, content=body, headers=signed(body))
+    assert sent.status_code == 422 and sent.json()["errors"][0]["field"] == "body", sent.text
+    [entry] = await log(sessions)
+    assert (entry.status, entry.code) == ("quarantined", "webhook.invalid")
+
+
 async def test_unknown_hook_is_404(center):
     body = payload()
     sent = await center.client.post(
