@@ -235,6 +235,37 @@ ERRORS: dict[str, ErrorSpec] = {
     "service_unavailable": ErrorSpec(
         503, "The service is not available right now.", "服务暂时不可用。"
     ),
+    # --- generic webhooks (inbound hooks, outbound subscriptions) ---
+    "webhook_unsigned": ErrorSpec(
+        401,
+        "Sign the request: X-Tangram-Timestamp and X-Tangram-Signature are required.",
+        "请求须签名：缺少 X-Tangram-Timestamp 或 X-Tangram-Signature。",
+    ),
+    "webhook_bad_signature": ErrorSpec(
+        401, "The request's signature does not match.", "请求签名不匹配。"
+    ),
+    "webhook_stale": ErrorSpec(
+        401,
+        "The request was signed more than 5 minutes ago (or ahead): sign it again.",
+        "请求签名时间与当前相差超过 5 分钟，请重新签名。",
+    ),
+    "webhook_form_missing": ErrorSpec(
+        422,
+        "The hook's form {form!r} is not in the app's published version.",
+        "此 Webhook 的目标表单 {form!r} 不在应用的已发布版本中。",
+    ),
+    "subscription_not_found": ErrorSpec(
+        404, "This app has no such webhook subscription.", "此应用没有该 Webhook 订阅。"
+    ),
+    "delivery_not_found": ErrorSpec(
+        404, "This app has no such webhook delivery.", "此应用没有该 Webhook 投递记录。"
+    ),
+    "delivery_not_replayable": ErrorSpec(
+        409,
+        "This delivery can no longer be sent again (its job was cleaned up or its secret "
+        "is unreadable).",
+        "此投递已无法重发（其任务已被清理或密钥无法读取）。",
+    ),
 }
 
 

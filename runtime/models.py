@@ -42,6 +42,7 @@ from runtime.rules.models import (
     RuleTurn,
     SlaState,
 )
+from runtime.subscriptions.models import WebhookSubscription
 from runtime.views.models import SavedView
 from templates.models import DefaultInstall, DemoAccount, TemplateInstall
 
@@ -92,6 +93,7 @@ __all__ = [
     "User",
     "UserSession",
     "WebhookDelivery",
+    "WebhookSubscription",
     "WorkerProcess",
     "metadata",
 ]

@@ -30,6 +30,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("sla", N_("SLA and calendars"), "/sla", part="sla"),
     Section("roles", N_("Roles and permissions"), "/roles", part="permissions"),
     Section("channels", N_("Channels"), "/channels"),
+    Section("webhooks", N_("Webhooks"), "/webhooks"),
     Section("publish", N_("Publish and versions"), "/publish"),
     Section("settings", N_("Settings"), "/settings"),
 )

@@ -3,5 +3,8 @@
 from __future__ import annotations
 
 from runtime.channels.registry import channel_kinds
+from runtime.channels.webhook.kind import WebhookKind
+
+channel_kinds.register(WebhookKind())
 
 __all__ = ["channel_kinds"]

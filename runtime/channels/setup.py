@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from runtime.channels import identity, kinds, outbound  # noqa: F401  (kinds, hooks)
 from runtime.channels.routes import kinds_router, router
+from runtime.channels.webhook.routes import router as hooks_router
+from runtime.subscriptions.routes import router as subscriptions_router
 
 #: The API and the channels' public endpoints (callbacks, webhooks, the chat socket).
-ROUTERS = (router, kinds_router)
+ROUTERS = (router, kinds_router, hooks_router, subscriptions_router)

@@ -23,6 +23,7 @@ from runtime.records import import_job  # noqa: F401  (registers records.import)
 from runtime.rules import jobs as rule_jobs  # noqa: F401  (rule.action)
 from runtime.rules import scan as rule_scan  # noqa: F401  (rules.scan)
 from runtime.rules import service as rules  # noqa: F401  (rules fire on record events)
+from runtime.subscriptions import delivery as subscriptions  # noqa: F401  (webhook.subscription)
 from templates import jobs as template_jobs  # noqa: F401  (templates.install, templates.upgrade)
 
 FINISHED_JOB_RETENTION = timedelta(days=30)

@@ -16,7 +16,7 @@ from runtime.net.models import WebhookDelivery
 from runtime.net.schemas import DeliveryOut, DeliveryPage
 
 router = APIRouter(prefix="/api/v1/webhook-deliveries", tags=["webhooks"])
-SourceKind = Literal["flow", "rule"]
+SourceKind = Literal["flow", "rule", "subscription"]
 Outcome = Literal["delivered", "failed", "rejected", "refused"]  # models.OUTCOMES
 
 

@@ -149,6 +149,8 @@ class WebhookCall:
     #: JSON-able body; None sends none (GET always sends none).
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: The signing secret itself (a subscription's own); set, it overrides ``secret_name``.
+    secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ async def deliver(
     body = b"" if method == "GET" or call.body is None else encode_body(call.body)
     attempt.request_bytes = len(body)
     try:
-        secret = signing_secret(settings, call.secret_name)
+        secret = call.secret or signing_secret(settings, call.secret_name)
     except UnknownSecret as exc:
         attempt.log(REFUSED, error=f"webhook_secret_unknown: {exc}")
         raise WebhookRefused("webhook_secret_unknown", str(exc)) from exc

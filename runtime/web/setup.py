@@ -14,6 +14,7 @@ from builder.web import publish as builder_publish
 from builder.web import roles as builder_roles
 from builder.web import rules as builder_rules
 from builder.web import settings as builder_settings
+from builder.web import webhooks as builder_webhooks
 from runtime.web import errors
 from runtime.web.assets import BUILDER_STATIC_DIR, STATIC_DIR
 from runtime.web.pages import (
@@ -53,6 +54,7 @@ ROUTERS = (
     builder_dashboards.router,
     builder_forms.router,
     builder_channels.router,
+    builder_webhooks.router,
 )
 
 
