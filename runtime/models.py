@@ -26,6 +26,7 @@ from runtime.org.models import (
     Role,
     RoleMember,
 )
+from runtime.publicforms.models import PublicForm, PublicSubmission
 from runtime.records.models import (
     AutoNumberCounter,
     FormDataVersion,
@@ -74,6 +75,8 @@ __all__ = [
     "Job",
     "Notification",
     "OrgVersion",
+    "PublicForm",
+    "PublicSubmission",
     "RecordComment",
     "RecordFile",
     "RecordHistory",

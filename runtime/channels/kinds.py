@@ -3,5 +3,8 @@
 from __future__ import annotations
 
 from runtime.channels.registry import channel_kinds
+from runtime.publicforms.kind import WebFormKind
+
+channel_kinds.register(WebFormKind())
 
 __all__ = ["channel_kinds"]

@@ -13,6 +13,7 @@ from builder.web import publish as builder_publish
 from builder.web import roles as builder_roles
 from builder.web import rules as builder_rules
 from builder.web import settings as builder_settings
+from runtime.publicforms import pages as public_form_pages
 from runtime.web import errors
 from runtime.web.assets import BUILDER_STATIC_DIR, STATIC_DIR
 from runtime.web.pages import (
@@ -49,6 +50,7 @@ ROUTERS = (
     builder_rules.router,
     builder_dashboards.router,
     builder_forms.router,
+    public_form_pages.router,
 )
 
 
