@@ -243,8 +243,9 @@ async def _flush(db: AsyncSession, slug: str) -> None:
 
 
 async def create_form(
-    db: AsyncSession, principal: Principal, app_id: int, body: PublicFormIn
+    db: AsyncSession, principal: Principal | None, app_id: int, body: PublicFormIn
 ) -> PublicForm:
+    """A public link of ``body.form`` (``principal`` None: the command line)."""
     app = await get_app(db, app_id)
     published = await _published(db, app)
     handle = _handle(published, body.form)

@@ -9,6 +9,7 @@ from builder.web import dashboards as builder_dashboards
 from builder.web import flows as builder_flows
 from builder.web import forms as builder_forms
 from builder.web import pages as builder_pages
+from builder.web import public_forms as builder_public_forms
 from builder.web import publish as builder_publish
 from builder.web import roles as builder_roles
 from builder.web import rules as builder_rules
@@ -50,6 +51,7 @@ ROUTERS = (
     builder_rules.router,
     builder_dashboards.router,
     builder_forms.router,
+    builder_public_forms.router,
     public_form_pages.router,
 )
 
