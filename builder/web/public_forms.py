@@ -109,7 +109,7 @@ async def save_public_form(
     request: Request, design: Designing, db: SessionDep, form_key: str
 ) -> Response:
     form = await request.form()
-    submitted = {name: str(value) for name, value in form.items()}
+    submitted: dict[str, Any] = {name: str(value) for name, value in form.items()}
     submitted["fields"] = [str(v) for v in form.getlist("fields")]
     values = _values(form)
     try:

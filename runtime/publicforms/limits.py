@@ -4,6 +4,8 @@ configured). Counted only for submissions, before anything is read from the body
 
 from __future__ import annotations
 
+from typing import cast
+
 from fastapi import Request
 
 from runtime.errors import ProblemError
@@ -18,11 +20,11 @@ from runtime.requestctx import client_ip_var
 def _backend(request: Request) -> Backend:
     limiter = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:
-        return limiter.backend
+        return cast(Backend, limiter.backend)
     backend = getattr(request.app.state, "public_form_limits", None)
     if backend is None:  # request limits are off: public forms keep their own buckets
         backend = request.app.state.public_form_limits = MemoryBackend()
-    return backend
+    return cast(Backend, backend)
 
 
 async def check(request: Request, row: PublicForm) -> None:

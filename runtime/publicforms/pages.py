@@ -143,10 +143,10 @@ async def post_public_form(slug: str, request: Request, db: SessionDep) -> Respo
                 {k: v for k, v in raw.items() if k in service.contact_fields(pub)}
             )
         except ValidationError as exc:
-            errors = field_errors_from_pydantic(exc.errors())
-            for error in errors:
-                error.field = f"contact.{error.field}"
-            raise ProblemError("validation_failed", errors=errors) from None
+            problems = field_errors_from_pydantic(exc.errors())
+            for problem in problems:
+                problem.field = f"contact.{problem.field}"
+            raise ProblemError("validation_failed", errors=problems) from None
         submitted = await accept(
             request,
             db,
@@ -164,7 +164,9 @@ async def post_public_form(slug: str, request: Request, db: SessionDep) -> Respo
         if exc.code in ("public_form_challenge", "public_form_challenge_used"):
             errors.add("challenge_answer", errors.form or "")
         shown = await _view(db, request, pub, values=values)
-        contact = Contact.model_construct(**raw)  # as typed, to correct
+        contact = Contact.model_construct(  # as typed, to correct
+            name=raw.get("name"), email=raw.get("email"), phone=raw.get("phone")
+        )
         return _page(
             request,
             pub,

@@ -14,7 +14,9 @@ SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$"
 Texts = dict[str, str]
 
 
-def _texts(value: Texts) -> Texts:
+def _texts(value: Texts | None) -> Texts | None:
+    if value is None:
+        return None
     unknown = sorted(set(value) - {"en", "zh-CN"})
     if unknown:
         raise ValueError(f"unknown locale {unknown[0]!r}: use en or zh-CN")
@@ -23,7 +25,9 @@ def _texts(value: Texts) -> Texts:
     return value
 
 
-def _rate(value: str) -> str:
+def _rate(value: str | None) -> str | None:
+    if value is None:
+        return None
     parse_rate(value)  # raises ValueError saying how
     return value.strip()
 

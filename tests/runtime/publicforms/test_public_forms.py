@@ -133,14 +133,37 @@ async def test_bad_values_are_refused_per_field_and_write_nothing(center, sessio
         assert (await db.execute(select(PublicSubmission))).scalars().all() == []
 
 
-async def test_a_plain_form_is_written_as_the_public_principal(center):
+async def test_a_plain_form_is_written_as_the_public_principal(center, sessions):
+    await publish(
+        center, "customer", "register", fields=["name", "company", "level"], collect_email=True
+    )
+    described = await center.client.get("/api/v1/public/forms/register")
+    assert [f["key"] for f in described.json()["fields"]] == ["name", "company", "level"]
+    assert described.json()["contact"] == ["email"]
+    sent = await send(
+        center.client,
+        "register",
+        {"name": "Acme 采购部", "company": "Acme"},
+        contact={"email": "buyer@acme.example"},
+    )
+    assert sent.status_code == 201, sent.text
+    record = await center.get(sent.json()["record_id"], "customer")
+    assert record["values"]["name"] == "Acme 采购部" and record["created_by"] is None
+    assert record["values"]["email"] is None  # the contact e-mail is not a field of the form
+    seen = await center.client.get(f"/api/v1/public/forms/register/tracking/{sent.json()['token']}")
+    assert seen.json()["values"] == {"name": "Acme 采购部", "company": "Acme", "level": "standard"}
+    async with sessions() as db:
+        [job] = (await db.execute(select(Job).where(Job.name == MAIL_JOB))).scalars().all()
+    assert job.payload["to"] == "buyer@acme.example"
+    # A field the link does not show cannot be set, even if the form has it.
+    hidden = await send(center.client, "register", {"name": "X", "wechat_openid": "o-1"})
+    assert hidden.status_code == 422
+    assert [e["field"] for e in hidden.json()["errors"]] == ["wechat_openid"]
+    # The survey's ticket is required and not on its link: the writer says so, per field.
     await publish(center, "survey", "feedback", fields=["score", "comment"], collect_email=False)
-    described = await center.client.get("/api/v1/public/forms/feedback")
-    assert [f["key"] for f in described.json()["fields"]] == ["score", "comment"]
-    assert described.json()["contact"] == []
-    sent = await send(center.client, "feedback", {"score": 5, "comment": "很好"})
-    # The survey's ticket is required and not on the form: the writer says so.
-    assert sent.status_code == 422 and [e["field"] for e in sent.json()["errors"]] == ["ticket"]
+    refused = await send(center.client, "feedback", {"score": 5, "comment": "很好"})
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["ticket"]
 
 
 async def test_challenge_honeypot_and_replays(center):
