@@ -40,6 +40,8 @@ from runtime.org.io_routes import router as org_io_router
 from runtime.org.role_routes import groups_router, roles_router
 from runtime.org.routes import router as departments_router
 from runtime.org.routes import users_router as user_org_router
+from runtime.publicforms.routes import public_router as public_forms_public_router
+from runtime.publicforms.routes import router as public_forms_router
 from runtime.ratelimit.limiter import RateLimiter
 from runtime.records.io_routes import router as records_io_router
 from runtime.records.merge_routes import router as merge_router
@@ -147,6 +149,8 @@ def create_app(
         ops_router,
         templates_router,
         *CHANNEL_ROUTERS,
+        public_forms_router,
+        public_forms_public_router,
     )
     for router in routers:
         app.include_router(router)

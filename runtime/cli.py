@@ -167,6 +167,44 @@ def init() -> None:
         typer.echo("This password is shown only once.")
 
 
+@app.command("public-form")
+def public_form(
+    app_key: Annotated[str, typer.Argument(help="The app's key, e.g. customer_center")],
+    form_key: Annotated[str, typer.Argument(help="The published form's key, e.g. ticket")],
+    slug: Annotated[str, typer.Argument(help="The link's name: /p/<slug>")],
+    title_en: Annotated[str | None, typer.Option(help="Title (English)")] = None,
+    title_zh: Annotated[str | None, typer.Option(help="Title (简体中文)")] = None,
+) -> None:
+    """Publish a form at a public link (Customer Center: ``public-form customer_center ticket
+    submit-ticket --title-zh 提交工单 --title-en "Submit a ticket"``)."""
+    from builder.apps.models import App
+    from runtime.errors import ProblemError
+    from runtime.publicforms import service
+    from runtime.publicforms.schemas import PublicFormIn
+
+    title = {k: v for k, v in (("en", title_en), ("zh-CN", title_zh)) if v}
+
+    async def publish(session, settings):  # type: ignore[no-untyped-def]
+        app_id = (
+            await session.execute(select(App.id).where(App.key == app_key))
+        ).scalar_one_or_none()
+        if app_id is None:
+            return f"error: no app {app_key!r}"
+        try:
+            body = PublicFormIn(form=form_key, slug=slug, title=title)
+            await service.create_form(session, None, app_id, body)
+        except (ProblemError, ValueError) as exc:
+            return f"error: {getattr(exc, 'code', exc)} {getattr(exc, 'params', '')}"
+        await session.commit()
+        return None
+
+    failed = asyncio.run(_with_session(publish))
+    if failed:
+        typer.echo(failed, err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{app_key}.{form_key} is public at /p/{slug}")
+
+
 @app.command("webhook-secret")
 def webhook_secret(
     name: Annotated[

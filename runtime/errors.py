@@ -266,6 +266,41 @@ ERRORS: dict[str, ErrorSpec] = {
         "is unreadable).",
         "此投递已无法重发（其任务已被清理或密钥无法读取）。",
     ),
+    # --- public web forms (runtime/publicforms) ---
+    "public_form_not_found": ErrorSpec(
+        404, "There is no public form at this link.", "此链接没有公开表单。"
+    ),
+    "public_form_challenge": ErrorSpec(
+        422,
+        "The answer to the check question is wrong or the question expired.",
+        "验证问题的答案不正确或问题已过期。",
+    ),
+    "public_form_challenge_used": ErrorSpec(
+        422,
+        "This check question was answered already; answer the new one.",
+        "此验证问题已被使用，请回答新的问题。",
+    ),
+    "public_form_spam": ErrorSpec(
+        422, "The submission looks automated and was refused.", "该提交疑似自动程序，已拒绝。"
+    ),
+    "public_form_rate_limited": ErrorSpec(
+        429,
+        "Too many submissions. Try again in {retry_after} seconds.",
+        "提交过于频繁，请在 {retry_after} 秒后重试。",
+    ),
+    "public_form_slug_taken": ErrorSpec(
+        409, "The link {slug!r} is taken.", "链接 {slug!r} 已被使用。"
+    ),
+    "public_form_unusable": ErrorSpec(
+        422,
+        "The form {form!r} cannot be published at a public link: {reason}",
+        "表单 {form!r} 无法发布为公开链接：{reason}",
+    ),
+    "tracking_not_found": ErrorSpec(
+        404,
+        "This tracking link is unknown or was revoked.",
+        "此跟踪链接不存在或已被撤销。",
+    ),
 }
 
 

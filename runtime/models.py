@@ -26,6 +26,7 @@ from runtime.org.models import (
     Role,
     RoleMember,
 )
+from runtime.publicforms.models import PublicForm, PublicSubmission
 from runtime.records.models import (
     AutoNumberCounter,
     FormDataVersion,
@@ -76,6 +77,8 @@ __all__ = [
     "Job",
     "Notification",
     "OrgVersion",
+    "PublicForm",
+    "PublicSubmission",
     "RecordComment",
     "RecordFile",
     "RecordHistory",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from runtime.channels.registry import channel_kinds
 from runtime.channels.webhook.kind import WebhookKind
+from runtime.publicforms.kind import WebFormKind
 
 channel_kinds.register(WebhookKind())
+channel_kinds.register(WebFormKind())
 
 __all__ = ["channel_kinds"]

@@ -19,6 +19,7 @@ from runtime.jobs.models import WorkerProcess
 from runtime.jobs.registry import handlers
 from runtime.jobs.worker import CLEANUP_JOB
 from runtime.net.models import WebhookDelivery
+from runtime.publicforms import jobs as public_form_jobs  # noqa: F401  (public_forms.mail_link)
 from runtime.records import import_job  # noqa: F401  (registers records.import)
 from runtime.rules import jobs as rule_jobs  # noqa: F401  (rule.action)
 from runtime.rules import scan as rule_scan  # noqa: F401  (rules.scan)

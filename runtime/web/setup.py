@@ -10,11 +10,13 @@ from builder.web import dashboards as builder_dashboards
 from builder.web import flows as builder_flows
 from builder.web import forms as builder_forms
 from builder.web import pages as builder_pages
+from builder.web import public_forms as builder_public_forms
 from builder.web import publish as builder_publish
 from builder.web import roles as builder_roles
 from builder.web import rules as builder_rules
 from builder.web import settings as builder_settings
 from builder.web import webhooks as builder_webhooks
+from runtime.publicforms import pages as public_form_pages
 from runtime.web import errors
 from runtime.web.assets import BUILDER_STATIC_DIR, STATIC_DIR
 from runtime.web.pages import (
@@ -55,6 +57,8 @@ ROUTERS = (
     builder_forms.router,
     builder_channels.router,
     builder_webhooks.router,
+    builder_public_forms.router,
+    public_form_pages.router,
 )
 
 
