@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from runtime.channels.cti.kind import CtiKind
 from runtime.channels.registry import channel_kinds
+
+channel_kinds.register(CtiKind())
 
 __all__ = ["channel_kinds"]
