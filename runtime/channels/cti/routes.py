@@ -108,8 +108,17 @@ async def call_event(
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         await _refuse(db, channel, "cti.invalid", detail, raw, quarantine=True)
         raise ProblemError("validation_failed", errors=errors) from None
+    popped = None
     try:
-        result = await service.receive(db, channel, call, raw)
+        popped = await service.pop_known_caller(db, channel, call)
+    except ProblemError:  # no intake mapping: the event is quarantined below
+        await db.rollback()
+        channel = await _channel(db, app_key, channel_key)
+    else:
+        if popped is not None:
+            await db.commit()  # the page pops now, while the call is being logged
+    try:
+        result = await service.receive(db, channel, call, raw, popped=popped)
     except ProblemError as exc:  # no intake mapping, a value a form refuses: keep the event
         await db.rollback()
         channel = await _channel(db, app_key, channel_key)

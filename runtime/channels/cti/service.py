@@ -170,15 +170,18 @@ async def _pop(
     channel: Channel,
     settings: CtiSettings,
     call: CallEvent,
-    result: CallAccepted,
+    customer_id: int,
+    ticket_id: int | None,
 ) -> list[int]:
+    """Send the screen pop of a ringing call to its agents' open pages (on commit)."""
     to = await intake.target(db, channel)
     customers = to.customers
     name_column = customers.column(to.spec.customer.name)
     name = (
-        await db.execute(select(name_column).where(customers.table.c.id == result.customer_id))
+        await db.execute(select(name_column).where(customers.table.c.id == customer_id))
     ).scalar_one_or_none()
     app_key = to.app.app_key
+    tickets = f"/apps/{app_key}/forms/{to.tickets.form.key}/records"
     data = {
         "call_id": call.call_id,
         "from": call.from_,
@@ -187,15 +190,32 @@ async def _pop(
         "at": call.at.isoformat(),
         "app": app_key,
         "channel": channel.key,
-        "customer_id": result.customer_id,
+        "customer_id": customer_id,
         "customer_name": name,
-        "url": f"/apps/{app_key}/forms/{customers.form.key}/records/{result.customer_id}",
-        "ticket_id": result.ticket_id,
-        "ticket_url": f"/apps/{app_key}/forms/{to.tickets.form.key}/records/{result.ticket_id}",
+        "url": f"/apps/{app_key}/forms/{customers.form.key}/records/{customer_id}",
+        "ticket_id": ticket_id,
+        "ticket_url": f"{tickets}/{ticket_id}" if ticket_id is not None else None,
     }
     users = await pop_targets(db, settings, call.extension)
     await bus.publish(db, users, POP_EVENT, data)
     return users
+
+
+async def pop_known_caller(db: AsyncSession, channel: Channel, call: CallEvent) -> list[int] | None:
+    """The screen pop of a ringing call from a known customer, before the call is logged (the
+    caller commits it at once: the page pops while the call log and the app's rules are still
+    being written); None when the caller is not known yet (the pop follows the log)."""
+    if call.event != "ringing" or call.direction != "inbound":
+        return None
+    if await intake.is_duplicate(db, channel, external_of(call)):
+        return None
+    to = await intake.target(db, channel)
+    customer_id = await intake.find_customer(db, to, Identity(phone=customer_number(call)))
+    if customer_id is None:
+        return None
+    settings = channels.settings_of(channel)
+    assert isinstance(settings, CtiSettings)
+    return await _pop(db, channel, settings, call, customer_id, None)
 
 
 async def receive(
@@ -205,8 +225,10 @@ async def receive(
     raw: bytes,
     *,
     reprocess: ChannelMessage | None = None,
+    popped: list[int] | None = None,
 ) -> CallAccepted:
-    """Take in one call event (see the module docstring); the caller commits."""
+    """Take in one call event (see the module docstring); the caller commits. ``popped``: the
+    users :func:`pop_known_caller` already sent the screen pop to."""
     external = external_of(call)
     if await intake.is_duplicate(db, channel, external):
         return CallAccepted(status="duplicate")
@@ -284,7 +306,10 @@ async def receive(
             )
             await db.flush()
     if call.event == "ringing" and call.direction == "inbound":
-        result.popped = await _pop(db, channel, settings, call, result)
+        if popped is None:
+            assert result.customer_id is not None
+            popped = await _pop(db, channel, settings, call, result.customer_id, result.ticket_id)
+        result.popped = popped
     return result
 
 

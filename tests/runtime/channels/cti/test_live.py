@@ -86,6 +86,23 @@ async def test_ringing_pops_the_agents_page_through_the_event_stream(
             assert data["customer_name"] == "+8613800138000"
             assert data["ticket_id"] == rang.json()["ticket_id"]
             first_id = int(got["id"])
+            # The caller is known now: the page pops before the call is logged.
+            reading = asyncio.ensure_future(asyncio.wait_for(next_event(lines), WAIT))
+            started = time.perf_counter()
+            known = await post_event(web, event("ringing", call_id="live-2"))
+            answered = time.perf_counter()
+            assert known.json()["customer_id"] == customer_id
+            assert known.json()["popped"] == [sam.id]
+            got = await reading
+            popped = time.perf_counter()
+            print(
+                f"screen pop of a known caller ({backend}): webhook answered after "
+                f"{(answered - started) * 1000:.1f} ms, the agent's stream had the event "
+                f"{(popped - started) * 1000:.1f} ms after the webhook was sent"
+            )
+            data = json.loads(got["data"])
+            assert data["call_id"] == "live-2" and data["customer_id"] == customer_id
+            assert data["ticket_id"] is None  # sent before the call was logged
             # sue's extension did not ring: her stream got nothing but its opening lines
             sue_lines = sues.aiter_lines()
             assert await asyncio.wait_for(anext(sue_lines), WAIT) == "retry: 3000"
@@ -113,6 +130,8 @@ async def test_ringing_pops_the_agents_page_through_the_event_stream(
             lines = missed.aiter_lines()
             got = await asyncio.wait_for(next_event(lines), WAIT)
             assert int(got["id"]) == first_id and json.loads(got["data"])["call_id"] == "live-1"
+            got = await asyncio.wait_for(next_event(lines), WAIT)
+            assert json.loads(got["data"])["call_id"] == "live-2"
 
 
 async def test_the_event_stream_refuses_anyone_not_signed_in(client):
