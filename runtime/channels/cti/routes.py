@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -14,7 +14,15 @@ from builder.apps.models import App
 from runtime.channels import intake
 from runtime.channels import service as channels
 from runtime.channels.cti import service
-from runtime.channels.cti.schemas import EVENTS, CallAccepted, CallEvent, CallIn, CallOut
+from runtime.channels.cti.schemas import (
+    EVENTS,
+    CallAccepted,
+    CallEvent,
+    CallIn,
+    CallOut,
+    PhoneChannel,
+    Phones,
+)
 from runtime.channels.models import IGNORED, Channel
 from runtime.deps import CurrentUser, IdPath, SessionDep
 from runtime.errors import ProblemError, field_errors_from_pydantic
@@ -23,6 +31,7 @@ from runtime.records.writer import commit_and_dispatch
 
 public_router = APIRouter(prefix="/api/v1/public/cti", tags=["telephony (CTI)"])
 calls_router = APIRouter(prefix="/api/v1/apps/{app_id}/channels", tags=["telephony (CTI)"])
+me_router = APIRouter(prefix="/api/v1/me", tags=["telephony (CTI)"])
 KeyPath = Annotated[str, Path(min_length=1, max_length=63, pattern=r"^[a-z][a-z0-9_]*$")]
 #: The largest event accepted.
 MAX_EVENT_BYTES = 64 * 1024
@@ -151,3 +160,18 @@ async def place_call(
     result = await service.place_call(db, principal, app_id, key, body, request.app.state.settings)
     await db.commit()
     return result
+
+
+@me_router.get("/phones", response_model=Phones, summary="Where the signed-in agent can call from")
+async def my_phones(
+    principal: CurrentUser,
+    db: SessionDep,
+    app: Annotated[str, Query(min_length=1, max_length=63, pattern=r"^[a-z][a-z0-9_]*$")],
+    form: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z][a-z0-9_]*$")] = None,
+) -> Phones:
+    """The app's telephony channels on which the signed-in user has an extension, and the
+    phone fields of ``form`` (the page's click-to-call buttons)."""
+    found = await service.my_phones(db, principal, app, form)
+    return Phones(
+        channels=[PhoneChannel(**c) for c in found["channels"]], phone_fields=found["fields"]
+    )

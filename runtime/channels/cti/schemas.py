@@ -71,3 +71,16 @@ class CallOut(BaseModel):
     #: The telephony system's HTTP status and answer.
     status_code: int
     answer: object | None = None
+
+
+class PhoneChannel(BaseModel):
+    app_id: int
+    key: str
+    name: str
+    extension: str
+
+
+class Phones(BaseModel):
+    channels: list[PhoneChannel]
+    #: The form's fields of type phone.
+    phone_fields: list[str]

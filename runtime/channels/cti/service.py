@@ -34,6 +34,7 @@ from runtime.db import utcnow
 from runtime.errors import ProblemError
 from runtime.live import bus
 from runtime.net import webhooks
+from runtime.records.forms import resolve
 from runtime.records.writer import RecordWriter
 
 KIND = "cti"
@@ -427,3 +428,39 @@ async def place_call(
         status_code=answer.status_code,
         answer=answer.parsed(),
     )
+
+
+async def my_phones(
+    db: AsyncSession, principal: Principal, app_key: str, form_key: str | None
+) -> dict[str, Any]:
+    """The app's enabled telephony channels with an extension of the user, and the phone
+    fields of the form (none when the user has no extension: nothing to show)."""
+    rows = await db.execute(
+        select(Channel)
+        .join(App, App.id == Channel.app_id)
+        .where(App.key == app_key, Channel.kind == KIND, Channel.enabled.is_(True))
+        .order_by(Channel.key)
+    )
+    found = []
+    for channel in rows.scalars():
+        extension = extension_of(
+            CtiSettings.model_construct(**channel.settings), principal.user.username
+        )
+        if extension is not None and channel.settings.get("call_url"):
+            found.append(
+                {
+                    "app_id": channel.app_id,
+                    "key": channel.key,
+                    "name": channel.name,
+                    "extension": extension,
+                }
+            )
+    fields: list[str] = []
+    if found and form_key:
+        try:
+            handle = await resolve(db, app_key, form_key)
+        except ProblemError:
+            handle = None
+        if handle is not None:
+            fields = [f.key for f in handle.form.fields if f.type == "phone"]
+    return {"channels": found, "fields": fields}
