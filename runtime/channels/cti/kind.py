@@ -74,8 +74,8 @@ class CtiKind(ChannelKind):
         from runtime.channels.cti import service
         from runtime.channels.cti.schemas import CallEvent
 
-        if logged.raw is None:
-            raise NotImplementedError
+        if logged.raw is None or logged.code == "cti.bad_signature":
+            raise ProblemError("not_reprocessable")  # a forged event stays refused
         try:
             data = json.loads(logged.raw)
             call = CallEvent.model_validate(data)

@@ -210,3 +210,42 @@ async def test_settings_are_checked_and_secrets_never_shown(center, client):
     assert made["secrets_set"] == ["call_secret", "secret"]
     assert "secret" not in made["settings"] and "call_secret" not in made["settings"]
     assert made["settings"]["extensions"] == {"801": "sam", "802": "sue"}
+
+
+async def test_an_event_the_app_cannot_take_is_quarantined_and_reprocessable(
+    center, client, sessions
+):
+    channel = await make_cti(center)
+    base = f"/api/v1/apps/{center.app['id']}/channels/phone"
+    wrong = await client.patch(
+        base,
+        json={"row_version": channel["row_version"], "intake": "nosuch"},
+        headers=center.admin.headers,
+    )
+    assert wrong.status_code == 200, wrong.text
+    refused = await post_event(client, event("ringing", call_id="q-1"))
+    assert refused.status_code == 422 and refused.json()["code"] == "no_intake"
+    forged = await post_event(client, event("ringing"), secret="forged-secret-0123456789")
+    assert forged.status_code == 401
+    kept, bad = await logged(sessions, channel["id"])
+    assert (kept.status, kept.code, kept.external_id) == (
+        QUARANTINED,
+        "cti.no_intake",
+        "q-1:ringing",
+    )
+    fixed = await client.patch(
+        base,
+        json={"row_version": wrong.json()["row_version"], "intake": None},
+        headers=center.admin.headers,
+    )
+    assert fixed.status_code == 200, fixed.text
+    again = await client.post(f"{base}/messages/{kept.id}/reprocess", headers=center.admin.headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == ACCEPTED and again.json()["communication_id"]
+    refused_forgery = await client.post(
+        f"{base}/messages/{bad.id}/reprocess", headers=center.admin.headers
+    )
+    assert refused_forgery.status_code == 409
+    assert refused_forgery.json()["code"] == "not_reprocessable"
+    replay = await post_event(client, event("ringing", call_id="q-1"))
+    assert replay.json()["status"] == "duplicate"
