@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser.test_accessibility import check
 from tests.conftest import Account
 from tests.runtime.channels.cti.support import SECRET, URL, event, signed
 from tests.runtime.rules.conftest import make_group
@@ -78,6 +79,7 @@ def test_a_ringing_call_pops_the_agents_page(page, live, sign_in_as):
         customer = f"/apps/customer_center/forms/customer/records/{first['customer_id']}"
         assert toast.locator("[data-screen-pop-link]").get_attribute("href") == customer
         assert "+86 138 0013 8000" in toast.inner_text()
+        check(page, "screen_pop")
         # "Open automatically": the next call opens the caller's page by itself.
         toast.locator("[data-screen-pop-auto]").check()
         started = time.perf_counter()
