@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 #: The events a call goes through.
 EVENTS = ("ringing", "answered", "ended", "recording")
@@ -30,7 +29,7 @@ class CallEvent(BaseModel):
     extension: str | None = Field(
         default=None, max_length=32, description="The agent extension the call rings or reached."
     )
-    at: datetime = Field(description="When it happened (ISO 8601 with a time zone).")
+    at: AwareDatetime = Field(description="When it happened (ISO 8601 with a time zone).")
     direction: Literal["inbound", "outbound"] = Field(
         default="inbound",
         description="inbound: a customer calls (the customer is ``from``); outbound: an agent "

@@ -54,11 +54,13 @@ async def test_unknown_and_invalid_events_get_422_and_are_logged(center, client,
     assert unknown.status_code == 422, unknown.text
     assert unknown.json()["code"] == "cti_unknown_event"
     assert "transferred" in unknown.json()["title"]
-    broken = await post_event(client, event("ended", duration=-4, call_id=""))
+    broken = await post_event(
+        client, event("ended", duration=-4, call_id="", at="2026-12-04T10:00:00")
+    )
     assert broken.status_code == 422
     problem = broken.json()
     assert problem["code"] == "validation_failed"
-    assert {e["field"] for e in problem["errors"]} == {"call_id", "duration"}
+    assert {e["field"] for e in problem["errors"]} == {"call_id", "duration", "at"}
     _raw, headers = signed({"event": "ringing"})
     not_json = await client.post(URL, content=b"{not json", headers=headers)
     assert not_json.status_code == 401  # the signature covers the bytes sent
