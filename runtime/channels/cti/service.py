@@ -82,6 +82,18 @@ async def _call_log(db: AsyncSession, channel: Channel, thread: str) -> list[Cha
     return list(rows.scalars())
 
 
+async def _logged_event(db: AsyncSession, channel: Channel, external: str) -> ChannelMessage | None:
+    return (
+        await db.execute(
+            select(ChannelMessage).where(
+                ChannelMessage.channel_id == channel.id,
+                ChannelMessage.direction == IN,
+                ChannelMessage.external_id == external,
+            )
+        )
+    ).scalar_one_or_none()
+
+
 def _events(logged: list[ChannelMessage], call: CallEvent) -> list[CallEvent]:
     events = []
     for row in logged:
@@ -290,9 +302,10 @@ async def receive(
             "communication_id": first.communication_id,
             "raw": raw,
         }
-        if reprocess is not None:
+        earlier = reprocess or await _logged_event(db, channel, external)
+        if earlier is not None:  # quarantined before (a retry after its cause was fixed)
             await db.execute(
-                update(ChannelMessage).where(ChannelMessage.id == reprocess.id).values(**columns)
+                update(ChannelMessage).where(ChannelMessage.id == earlier.id).values(**columns)
             )
         else:
             db.add(

@@ -251,3 +251,30 @@ async def test_an_event_the_app_cannot_take_is_quarantined_and_reprocessable(
     assert refused_forgery.json()["code"] == "not_reprocessable"
     replay = await post_event(client, event("ringing", call_id="q-1"))
     assert replay.json()["status"] == "duplicate"
+
+
+async def test_a_retried_event_after_its_quarantine_is_taken_in_once(center, client, sessions):
+    channel = await make_cti(center)
+    base = f"/api/v1/apps/{center.app['id']}/channels/phone"
+    first = (await post_event(client, event("ringing", call_id="r-1"))).json()
+    wrong = await client.patch(
+        base,
+        json={"row_version": channel["row_version"], "intake": "nosuch"},
+        headers=center.admin.headers,
+    )
+    assert (await post_event(client, event("answered", call_id="r-1"))).status_code == 422
+    await client.patch(
+        base,
+        json={"row_version": wrong.json()["row_version"], "intake": None},
+        headers=center.admin.headers,
+    )
+    retried = await post_event(client, event("answered", call_id="r-1"))
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["communication_id"] == first["communication_id"]
+    rows = await logged(sessions, channel["id"])
+    assert [(m.external_id, m.status) for m in rows] == [
+        ("r-1:ringing", ACCEPTED),
+        ("r-1:answered", ACCEPTED),
+    ]
+    body = (await center.values(first["communication_id"], "communication"))["body"]
+    assert "通话中 in progress" in body
