@@ -301,6 +301,32 @@ ERRORS: dict[str, ErrorSpec] = {
         "This tracking link is unknown or was revoked.",
         "此跟踪链接不存在或已被撤销。",
     ),
+    # --- telephony (CTI): runtime/channels/cti -------------------------------------------------
+    "cti_bad_signature": ErrorSpec(
+        401,
+        "The call event is unsigned, or its signature is wrong or too old.",
+        "通话事件未签名，或签名错误、已过期。",
+    ),
+    "cti_unknown_event": ErrorSpec(
+        422,
+        "Unknown call event {event!r}: use ringing, answered, ended or recording.",
+        "未知的通话事件 {event!r}：请使用 ringing、answered、ended 或 recording。",
+    ),
+    "cti_no_call_url": ErrorSpec(
+        409,
+        "The channel {key!r} has no click-to-call address.",
+        "渠道 {key!r} 未配置点击拨号地址。",
+    ),
+    "cti_no_extension": ErrorSpec(
+        403,
+        "You have no extension on the channel {key!r}.",
+        "您在渠道 {key!r} 中没有分机。",
+    ),
+    "cti_call_failed": ErrorSpec(
+        502,
+        "The telephony system did not place the call.",
+        "电话系统未能发起呼叫。",
+    ),
 }
 
 

@@ -16,6 +16,7 @@ from runtime.flows.models import (
     FlowToken,
 )
 from runtime.jobs.models import Job, WorkerProcess
+from runtime.live.models import UserEvent
 from runtime.net.models import WebhookDelivery
 from runtime.org.models import (
     Department,
@@ -94,6 +95,7 @@ __all__ = [
     "StoredFile",
     "TemplateInstall",
     "User",
+    "UserEvent",
     "UserSession",
     "WebhookDelivery",
     "WebhookSubscription",

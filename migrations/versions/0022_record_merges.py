@@ -1,7 +1,7 @@
 """record_merges: records merged into others (customers, tickets), kept for the undo
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-04 02:30:00
 
 One row per merge: the survivor and the merged record (soft-deleted), the references that
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0022"
-down_revision: str | None = "0020"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

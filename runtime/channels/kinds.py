@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from runtime.channels.cti.kind import CtiKind
 from runtime.channels.registry import channel_kinds
 from runtime.channels.webhook.kind import WebhookKind
 from runtime.publicforms.kind import WebFormKind
 
 channel_kinds.register(WebhookKind())
 channel_kinds.register(WebFormKind())
+channel_kinds.register(CtiKind())
 
 __all__ = ["channel_kinds"]

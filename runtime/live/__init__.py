@@ -1,0 +1,1 @@
+"""Live events for signed-in users (a screen pop on an incoming call …): see ``bus``."""
