@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from runtime.channels import kinds, outbound  # noqa: F401  (register kinds and the reply hook)
+from runtime.channels.chat.routes import router as chat_router
 from runtime.channels.routes import kinds_router, router
 
 #: The API and the channels' public endpoints (callbacks, webhooks, the chat socket).
-ROUTERS = (router, kinds_router)
+ROUTERS = (router, kinds_router, chat_router)
