@@ -82,6 +82,7 @@ def _channel(live: Any, origin: str) -> None:
 
 
 @pytest.mark.worker
+@pytest.mark.both_databases
 def test_a_visitor_chats_and_an_agent_answers_live(page, live, browser, sign_in_as, shop):
     _install(live)
     _channel(live, shop)

@@ -299,3 +299,70 @@ async def test_the_agents_page_and_the_widget_files(center, sessions):
     assert "data-channel" in script.text
     css = await client.get("/chat/widget.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+
+async def test_a_chat_channel_configured_through_the_api(center, sessions, served):
+    client, admin = center.client, center.admin
+    base = f"/api/v1/apps/{center.app['id']}/channels"
+    bad = await client.post(
+        base,
+        json={
+            "kind": "chat",
+            "key": "web",
+            "name": "官网",
+            "settings": {"allowed_origins": ["ftp://shop.example.cn", "https://ok.example.cn/x"]},
+        },
+        headers=admin.headers,
+    )
+    assert bad.status_code == 422, bad.text
+    assert {e["field"] for e in bad.json()["errors"]} == {"settings.allowed_origins"}
+    made = await client.post(
+        base,
+        json={
+            "kind": "chat",
+            "key": "web",
+            "name": "官网",
+            "settings": {
+                "allowed_origins": ["HTTPS://Shop.Example.cn/"],
+                "greeting_en": "Hi there",
+                "ask_phone": True,
+                "secret": "k3y",
+            },
+        },
+        headers=admin.headers,
+    )
+    assert made.status_code == 201, made.text
+    out = made.json()
+    assert out["settings"]["allowed_origins"] == [ORIGIN] and "secret" not in out["settings"]
+    assert out["secrets_set"] == ["secret"]
+    guest, welcome = await visitor(served, lang="en")
+    assert welcome["greeting"] == "Hi there" and welcome["ask"] == {"email": True, "phone": True}
+    await guest.conn.close()
+    signed = service.signature("k3y", "a@example.cn")
+    vouched, welcome = await visitor(served, email="a@example.cn", signature=signed)
+    assert welcome["profile"]["email"] == "a@example.cn"
+    await vouched.conn.close()
+    # Switched off: the widget's socket is refused.
+    off = await client.patch(
+        f"{base}/web",
+        json={"row_version": out["row_version"], "enabled": False},
+        headers=admin.headers,
+    )
+    assert off.status_code == 200, off.text
+    with pytest.raises(InvalidStatus):
+        await visitor(served)
+
+
+async def test_a_message_after_the_ticket_closed_opens_a_new_one(center, sessions, served):
+    await make_chat(sessions, center)
+    guest, welcome = await visitor(served)
+    await guest.send(type="message", body="第一次咨询")
+    await guest.next("message")
+    first = await conversation(sessions, welcome["conversation"])
+    await center.patch("sol", first.ticket_id, status="closed")
+    await guest.send(type="message", body="又有一个问题")
+    await guest.next("message", body="又有一个问题")
+    later = await conversation(sessions, first.id)
+    assert later.ticket_id != first.ticket_id and later.customer_id == first.customer_id
+    assert (await center.values(later.ticket_id))["subject"] == "又有一个问题"
+    await guest.conn.close()
