@@ -4,6 +4,7 @@ the agents' live page (``README.md`` in this package describes the protocol)."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import time
 from collections import deque
@@ -228,7 +229,7 @@ async def _visitor(
     await send(ws, welcome)
     for row in events:
         await send(ws, event_frame(row))
-    rate = Rate()
+    rate, typing_rate = Rate(), Rate()
     while True:
         kind, frame = await receive(ws)
         if kind == "gone":
@@ -246,6 +247,8 @@ async def _visitor(
             await send(ws, {"type": "pong"})
             continue
         if what == "typing":
+            if not typing_rate.allow():
+                continue
             await hub.broadcast(
                 {"t": "typing", "c": conversation_id, "a": channel.app_id, "by": VISITOR}
             )
@@ -270,7 +273,7 @@ def _verified(channel: Channel, conversation: ChatConversation, hello: dict[str,
         secret = sealed.unseal(channel.secrets).get("secret")
     except sealed.SecretsUnreadable:
         return
-    if not secret or not service.hmac.compare_digest(service.signature(secret, email), signed):
+    if not secret or not hmac.compare_digest(service.signature(secret, email), signed):
         return
     service.profile(conversation, name=hello.get("name"), email=email)
 

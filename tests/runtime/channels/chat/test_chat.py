@@ -14,8 +14,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from runtime.channels.chat import service
 from runtime.channels.chat.models import ChatConversation
 from runtime.channels.models import QUARANTINED, SENT, ChannelMessage
-from tests.conftest import USER_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, USER_PASSWORD
 from tests.runtime.channels.chat.conftest import ORIGIN, Peer, agent, make_chat, visitor
+from tests.runtime.web.pages import sign_in as web_sign_in
 
 pytestmark = pytest.mark.asyncio
 
@@ -299,6 +300,12 @@ async def test_the_agents_page_and_the_widget_files(center, sessions):
     assert "data-channel" in script.text
     css = await client.get("/chat/widget.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    # Designers add a chat channel from the builder's channel pages (a form from its settings).
+    await web_sign_in(client, "admin", ADMIN_PASSWORD, "/build")
+    new = await client.get("/build/apps/customer_center/channels/new", params={"kind": "chat"})
+    assert new.status_code == 200, new.text
+    assert 'name="s_allowed_origins"' in new.text and 'name="s_secret" type="password"' in new.text
+    assert "Greeting (中文)" in new.text
 
 
 async def test_a_chat_channel_configured_through_the_api(center, sessions, served):
