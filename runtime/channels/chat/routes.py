@@ -370,7 +370,7 @@ async def agent_socket(ws: WebSocket, app_key: str) -> None:
     app_id = to.app.app_id
     async with sessions() as db:
         url = _url(db)
-        items = [await summary(db, c) for c in await service.open_conversations(db, app_id)]
+        items = [await summary(db, c) for c in await service.open_conversations(db, to)]
     hub = hub_for(url)
     await hub.attach(sessions)
     await ws.accept()

@@ -268,12 +268,17 @@ async def seen(db: AsyncSession, conversation: ChatConversation, seq: int) -> No
         await announce(db, {"t": "conversation", "c": conversation.id})
 
 
-async def open_conversations(db: AsyncSession, app_id: int, limit: int = 200) -> list[Any]:
-    """The app's conversations with a ticket, latest first."""
-    rows = await db.scalars(
-        select(ChatConversation)
-        .where(ChatConversation.app_id == app_id, ChatConversation.ticket_id.is_not(None))
-        .order_by(ChatConversation.updated_at.desc())
-        .limit(limit)
+async def open_conversations(db: AsyncSession, to: intake.Target, limit: int = 200) -> list[Any]:
+    """The app's conversations whose ticket is open, latest first."""
+    query = select(ChatConversation).where(
+        ChatConversation.app_id == to.app.app_id, ChatConversation.ticket_id.is_not(None)
     )
+    mapping = to.spec.ticket
+    if mapping.status is not None and mapping.open:
+        table = to.tickets.table
+        open_tickets = select(table.c.id).where(
+            to.tickets.column(mapping.status).in_(mapping.open), table.c.deleted_at.is_(None)
+        )
+        query = query.where(ChatConversation.ticket_id.in_(open_tickets))
+    rows = await db.scalars(query.order_by(ChatConversation.updated_at.desc()).limit(limit))
     return list(rows)

@@ -367,8 +367,12 @@ async def test_a_message_after_the_ticket_closed_opens_a_new_one(center, session
     await guest.next("message")
     first = await conversation(sessions, welcome["conversation"])
     await center.patch("sol", first.ticket_id, status="closed")
+    sam = await agent(served, await sign_in(center, "sam"))
+    assert (await sam.next("conversations"))["items"] == []  # only open tickets' chats
     await guest.send(type="message", body="又有一个问题")
     await guest.next("message", body="又有一个问题")
+    assert (await sam.next("conversation", id=first.id))["unread"] == 2
+    await sam.conn.close()
     later = await conversation(sessions, first.id)
     assert later.ticket_id != first.ticket_id and later.customer_id == first.customer_id
     assert (await center.values(later.ticket_id))["subject"] == "又有一个问题"
