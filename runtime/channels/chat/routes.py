@@ -460,7 +460,10 @@ async def _agent_frame(
 async def chat_page(request: Request, app_key: str, principal: PageUser) -> Response:
     async with request.app.state.read_sessions() as db:
         nav = await nav_for(db, principal, app_key[:64])
-        to = await intake.target_of(db, app_key[:64])
+        try:
+            to = await intake.target_of(db, app_key[:64])
+        except ProblemError:  # the app takes no messages in (no intake mapping)
+            raise ProblemError("not_found") from None
         if not _allowed(to.tickets, principal, "read"):
             raise ProblemError("not_found")
         ticket_form = to.spec.ticket.form

@@ -293,6 +293,7 @@ async def test_the_agents_page_and_the_widget_files(center, sessions):
     assert 'href="/apps/customer_center/chat"' in page.text  # linked from the app's navigation
     home = await client.get("/apps/customer_center")
     assert 'href="/apps/customer_center/chat"' in home.text
+    assert (await client.get("/apps/no_such_app/chat")).status_code == 404
     client.cookies.clear()
     script = await client.get("/chat/widget.js")
     assert script.status_code == 200
