@@ -287,9 +287,14 @@ async def announce(db: AsyncSession, payload: dict[str, Any]) -> None:
 
 
 def _committed(session: Any) -> None:
-    for url, payload in session.info.pop("chat_pending", []):
+    pending = session.info.pop("chat_pending", [])
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    for url, payload in pending:
         hub = _hubs.get(url)
-        if hub is not None:
+        if hub is not None and hub.loop is loop:  # else no socket of this loop to tell
             hub.spawn(hub.dispatch(payload))
 
 
