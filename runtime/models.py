@@ -3,6 +3,7 @@
 from builder.apps.models import App, AppVersion, FormRecord
 from runtime.audit.models import AuditEntry
 from runtime.auth.models import ApiToken, AuthFailure, User, UserSession
+from runtime.channels.chat.models import ChatConversation, ChatEvent
 from runtime.channels.models import Channel, ChannelMessage
 from runtime.db import Base
 from runtime.files.models import StoredFile
@@ -60,6 +61,8 @@ __all__ = [
     "Base",
     "Channel",
     "ChannelMessage",
+    "ChatConversation",
+    "ChatEvent",
     "DefaultInstall",
     "DemoAccount",
     "Department",

@@ -664,3 +664,34 @@ async def is_duplicate(db: AsyncSession, channel: Channel, external_id: str) -> 
     """Whether a message with this id was already taken in (answer a retried callback fast)."""
     earlier = await _logged(db, channel, IN, _external(external_id) or "")
     return earlier is not None and earlier.status in (ACCEPTED, DUPLICATE)
+
+
+async def append(
+    db: AsyncSession, channel: Channel, message: Inbound, customer_id: int, ticket_id: int | None
+) -> IntakeResult:
+    """Add a later message of a conversation the channel follows itself (a web chat knows its
+    visitor's customer and ticket) to the ticket while it is open or reopenable, else to a new
+    ticket of the same customer; logged like :func:`ingest`'s messages."""
+    to = await target(db, channel)
+    await _complete_customer(db, to, customer_id, message.identity)
+    row = await _ticket_row(db, to, ticket_id) if ticket_id is not None else None
+    if row is not None and row[to.tickets.column(to.spec.ticket.customer).name] != customer_id:
+        row = None  # the customer was merged away or the ticket moved: start afresh
+    created_ticket = row is None or not _joinable(to, row, reopen=True)
+    if created_ticket or ticket_id is None:
+        ticket_id = await _create_ticket(db, to, message, customer_id)
+    communication_id = await _create_message(db, to, message, ticket_id, customer_id)
+    row_id = await log(
+        db,
+        channel,
+        status=ACCEPTED,
+        raw=message.raw,
+        external_id=message.external_id,
+        thread_key=message.thread_key,
+        ticket_id=ticket_id,
+        customer_id=customer_id,
+        communication_id=communication_id,
+    )
+    return IntakeResult(
+        customer_id, ticket_id, communication_id, False, created_ticket, False, row_id
+    )

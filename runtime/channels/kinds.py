@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runtime.channels.chat.kind import ChatKind
 from runtime.channels.cti.kind import CtiKind
 from runtime.channels.registry import channel_kinds
 from runtime.channels.webhook.kind import WebhookKind
@@ -10,5 +11,6 @@ from runtime.publicforms.kind import WebFormKind
 channel_kinds.register(WebhookKind())
 channel_kinds.register(WebFormKind())
 channel_kinds.register(CtiKind())
+channel_kinds.register(ChatKind())
 
 __all__ = ["channel_kinds"]

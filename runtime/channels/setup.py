@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runtime.channels import identity, kinds, outbound  # noqa: F401  (kinds, hooks)
+from runtime.channels.chat.routes import router as chat_router
 from runtime.channels.cti.routes import calls_router as cti_calls_router
 from runtime.channels.cti.routes import me_router as cti_me_router
 from runtime.channels.cti.routes import public_router as cti_public_router
@@ -21,4 +22,5 @@ ROUTERS = (
     cti_calls_router,
     cti_me_router,
     live_router,
+    chat_router,
 )

@@ -38,6 +38,9 @@ class AppNav:
     forms: list[FormEntry] = field(default_factory=list)
     dashboards: list[Dashboard] = field(default_factory=list)
     has_flows: bool = False
+    #: Whether the live chat page is linked: the app takes messages in (an intake mapping) and
+    #: the user may read its tickets.
+    has_chat: bool = False
 
     @property
     def usable(self) -> bool:
@@ -62,6 +65,9 @@ def app_nav(app: App, published: PublishedApp, principal: Principal) -> AppNav:
             nav.forms.append(FormEntry(form.key, form.label, rights["read"], rights["create"]))
     nav.dashboards = visible_dashboards(published, principal)
     nav.has_flows = bool(published.definition.flows)
+    intake = published.definition.intake
+    tickets = published.handles.get(intake[0].ticket.form) if intake else None
+    nav.has_chat = tickets is not None and _allowed(tickets, principal, "read")
     return nav
 
 
