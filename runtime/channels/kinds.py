@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from runtime.channels.email.kind import EmailKind
 from runtime.channels.registry import channel_kinds
+
+channel_kinds.register(EmailKind())
 
 __all__ = ["channel_kinds"]
