@@ -109,7 +109,7 @@ class Imap:
         client = self.connect()
         try:
             client.select(folder or self.folder, readonly=True)
-            typ, data = client.uid("FETCH", "1:*", "(FLAGS)")
+            _typ, data = client.uid("FETCH", "1:*", "(FLAGS)")
             return [d for d in data if d]
         finally:
             with suppress(Exception):

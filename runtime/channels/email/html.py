@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from html.parser import HTMLParser
 
@@ -42,11 +43,9 @@ class _Text(HTMLParser):
 
 def html_to_text(html: str, cids: dict[str, str] | None = None) -> str:
     parser = _Text(cids or {})
-    try:
+    with contextlib.suppress(Exception):  # broken markup: keep what was read
         parser.feed(html)
         parser.close()
-    except Exception:  # broken markup: keep what was read
-        pass
     text = "".join(parser.parts).replace("\xa0", " ")
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -6,6 +6,7 @@ client's socket, bounded by a timeout, so a poll always returns.
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import re
 import select
@@ -63,10 +64,8 @@ class Mailbox:
             raise MailboxError(f"{type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.client.logout()
-        except Exception:
-            pass
 
     def new_uids(self, after: int) -> list[int]:
         typ, data = self.client.uid("SEARCH", None, f"UID {after + 1}:*")
@@ -82,7 +81,7 @@ class Mailbox:
         return Fetched(uid, size, self._part(uid, "BODY.PEEK[]"))
 
     def _size(self, uid: int) -> int:
-        typ, data = self.client.uid("FETCH", str(uid), "(RFC822.SIZE)")
+        _typ, data = self.client.uid("FETCH", str(uid), "(RFC822.SIZE)")
         for item in data:
             text = item if isinstance(item, bytes) else b""
             match = re.search(rb"RFC822\.SIZE (\d+)", text)
