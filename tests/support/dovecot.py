@@ -33,8 +33,9 @@ DOVECOT = "/usr/sbin/dovecot"
 USER, PASSWORD = "support@example.cn", "imap-secret-1"
 
 
-def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1/localhost: (cert.pem, key.pem)."""
+def self_signed(directory: Path, name: str = "imap.localhost") -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1/localhost named ``name`` (certificates to be
+    trusted together need distinct names): (cert.pem, key.pem)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -53,7 +54,7 @@ def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
         .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
             ),
             critical=False,
         )

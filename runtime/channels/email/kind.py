@@ -23,11 +23,13 @@ import smtplib
 import time
 import uuid
 from datetime import timedelta
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import formataddr, formatdate
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from runtime.auth.models import User
@@ -36,7 +38,15 @@ from runtime.channels.email.imap import Fetched, Mailbox, MailboxError, tls_cont
 from runtime.channels.email.parse import Refused, header, ids, parse
 from runtime.channels.email.settings import SECRET_FIELDS, MailboxSettings
 from runtime.channels.intake import Inbound, Outbound
-from runtime.channels.models import FAILED, IGNORED, QUARANTINED, Channel, ChannelMessage
+from runtime.channels.models import (
+    ACCEPTED,
+    FAILED,
+    IGNORED,
+    IN,
+    QUARANTINED,
+    Channel,
+    ChannelMessage,
+)
 from runtime.channels.registry import ChannelKind
 from runtime.channels.service import secrets_of, settings_of
 from runtime.config import get_settings
@@ -137,9 +147,7 @@ async def take(
     """Take one fetched message in its own transaction, moving ``last_uid`` past it; what it
     became (accepted, duplicate, ignored, quarantined)."""
     if fetched.truncated:
-        from email import message_from_bytes, policy
-
-        head = message_from_bytes(fetched.raw, policy=policy.default)
+        head = BytesHeaderParser(policy=policy.default).parsebytes(fetched.raw)
         found = ids(header(head, "Message-ID"))
         parsed: Inbound | Refused = Refused(
             QUARANTINED,
@@ -406,11 +414,39 @@ async def _reply_parts(
     return recipient, f"Re: {subject}".strip()
 
 
+async def _thread(db: AsyncSession, channel: Channel, ticket_id: int, keys: list[str]) -> list[str]:
+    """The References of a reply: the customer's last mail's References, then the thread."""
+    raw = (
+        await db.execute(
+            select(ChannelMessage.raw)
+            .where(
+                ChannelMessage.channel_id == channel.id,
+                ChannelMessage.ticket_id == ticket_id,
+                ChannelMessage.direction == IN,
+                ChannelMessage.status == ACCEPTED,
+                ChannelMessage.raw.is_not(None),
+            )
+            .order_by(ChannelMessage.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    earlier: list[str] = []
+    if raw:
+        head = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        earlier = ids(header(head, "References"))
+    return list(dict.fromkeys([*earlier, *keys]))
+
+
 async def _files(db: AsyncSession, app_id: int, ids_: list[int]) -> list[tuple[str, str, bytes]]:
     if not ids_:
         return []
     rows = await db.execute(
-        select(StoredFile).where(StoredFile.id.in_(ids_), StoredFile.app_id == app_id)
+        select(StoredFile)
+        .where(
+            StoredFile.id.in_(ids_),
+            or_(StoredFile.app_id == app_id, StoredFile.app_id.is_(None)),
+        )
+        .order_by(StoredFile.id)
     )
     storage = LocalStorage(get_settings().storage_dir)
     return [
@@ -453,7 +489,9 @@ async def send(ctx: JobContext) -> dict[str, Any]:
             body=str(payload.get("body") or ""),
             sign=signature(settings, author),
             message_id=message_id,
-            thread=[str(k) for k in payload.get("thread") or []],
+            thread=await _thread(
+                db, channel, ticket_id, [str(k) for k in payload.get("thread") or []]
+            ),
             files=await _files(db, channel.app_id, [int(i) for i in payload.get("files") or []]),
         )
         password = secrets_of(channel).get("smtp_password")

@@ -31,7 +31,7 @@ def tls_smtp(mode: str = "ssl") -> Iterator[tuple[Mailbox, str]]:
     """aiosmtpd with implicit TLS (``ssl``) or STARTTLS required (``starttls``); the mailbox
     and the certificate (PEM) to trust."""
     with tempfile.TemporaryDirectory() as directory:
-        cert, key = self_signed(Path(directory))
+        cert, key = self_signed(Path(directory), "smtp.localhost")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
         mailbox = Mailbox()

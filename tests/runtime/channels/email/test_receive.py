@@ -148,3 +148,124 @@ async def test_chinese_charsets_html_attachments_and_inline_images(center, sessi
     assert "alert" not in body and "color" not in body and "<" not in body
     assert sorted(f["filename"] for f in message["attachments"]) == ["photo.png", "发票.pdf"]
     assert row.raw.replace(b"\r\n", b"\n") == raw.replace(b"\r\n", b"\n")  # kept whole
+
+
+async def test_auto_replies_bounces_and_loops_are_ignored(center, sessions, imap):
+    channel = await make_mailbox(center, mailbox_settings(imap, sender_cap_per_hour=2))
+    loops = {
+        "mail.auto_submitted": raw_mail(
+            message_id="<a1@x.cn>", headers={"Auto-Submitted": "auto-replied"}
+        ),
+        "mail.precedence": raw_mail(message_id="<a2@x.cn>", headers={"Precedence": "bulk"}),
+        "mail.auto_reply": raw_mail(
+            message_id="<a3@x.cn>", headers={"X-Auto-Response-Suppress": "All"}
+        ),
+        "mail.list": raw_mail(message_id="<a4@x.cn>", headers={"List-Id": "<news.x.cn>"}),
+        "mail.bounce": raw_mail(
+            message_id="<a5@x.cn>", sender="Mail Delivery System <MAILER-DAEMON@x.cn>"
+        ),
+        "mail.own_address": raw_mail(message_id="<a6@x.cn>", sender="support@example.cn"),
+    }
+    for raw in loops.values():
+        imap.append(raw)
+    dsn = (
+        b"From: <noreply@x.cn>\r\nTo: support@example.cn\r\nSubject: Undelivered\r\n"
+        b"Message-ID: <dsn1@x.cn>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nFailed.\r\n"
+        b"--b\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
+    )
+    imap.append(dsn)
+    # One sender over the hourly cap: the third is ignored.
+    for n in range(3):
+        imap.append(raw_mail(sender="wang@x.cn", message_id=f"<r{n}@x.cn>", subject=f"问题{n}"))
+    counts = await poll(sessions, channel["id"])
+    assert counts == {"idle": False, "more": False, "ignored": 8, "accepted": 2}
+    rows = await log(sessions, channel["id"])
+    codes = [(r.status, r.code) for r in rows]
+    assert codes[:7] == [("ignored", code) for code in [*loops, "mail.bounce"]]
+    assert codes[7:] == [("accepted", None), ("accepted", None), ("ignored", "mail.rate_limited")]
+    assert all(r.ticket_id is None for r in rows if r.status == "ignored")
+    assert rows[0].raw is not None  # kept for inspection
+
+
+async def test_malformed_and_oversize_are_quarantined_and_the_poll_goes_on(center, sessions, imap):
+    channel = await make_mailbox(
+        center,
+        mailbox_settings(imap, max_message_bytes=20_000, max_attachment_bytes=2_000),
+    )
+    broken = (
+        b"From: zhao@x.cn\r\nSubject: broken\r\nMessage-ID: <b1@x.cn>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed\r\n\r\nno boundary at all\r\n"
+    )
+    no_from = b"Subject: who\r\nMessage-ID: <b2@x.cn>\r\n\r\nhello\r\n"
+    huge = raw_mail(message_id="<b3@x.cn>", body="大" * 20_000)
+    from email.message import EmailMessage
+
+    attached = EmailMessage()
+    attached["From"] = "zhao@x.cn"
+    attached["Subject"] = "附件"
+    attached["Message-ID"] = "<b4@x.cn>"
+    attached.set_content("见附件")
+    attached.add_attachment(b"x" * 5_000, maintype="application", subtype="zip", filename="a.zip")
+    for raw in (broken, no_from, huge, bytes(attached), raw_mail(message_id="<ok@x.cn>")):
+        imap.append(raw)
+    counts = await poll(sessions, channel["id"])
+    assert counts["quarantined"] == 4 and counts["accepted"] == 1
+    rows = await log(sessions, channel["id"])
+    assert [(r.status, r.code) for r in rows] == [
+        ("quarantined", "mail.malformed"),
+        ("quarantined", "mail.malformed"),
+        ("quarantined", "mail.too_large"),
+        ("quarantined", "mail.attachment_too_large"),
+        ("accepted", None),
+    ]
+    assert rows[0].raw.startswith(b"From: zhao@x.cn") and b"no boundary" in rows[0].raw
+    assert rows[2].external_id == "<b3@x.cn>" and b"Subject:" in rows[2].raw  # headers kept
+    assert len(rows[2].raw) < 20_000 and "UID 3" in rows[2].detail
+    assert (await state(sessions, channel["id"]))["last_uid"] == 5
+
+    # The cause fixed (a bigger limit), the attachment's message is taken in on reprocessing.
+    base = f"/api/v1/apps/{center.app['id']}/channels/mail"
+    got = await center.client.get(base, headers=center.admin.headers)
+    changed = await center.client.patch(
+        base,
+        json={
+            "row_version": got.json()["row_version"],
+            "settings": {"max_attachment_bytes": 10_000},
+        },
+        headers=center.admin.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    again = await center.client.post(
+        f"{base}/messages/{rows[3].id}/reprocess", headers=center.admin.headers
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "accepted"
+    message = await center.values(again.json()["communication_id"], "communication")
+    assert [f["filename"] for f in message["attachments"]] == ["a.zip"]
+
+
+async def test_one_poll_takes_at_most_its_cap(center, sessions, imap):
+    channel = await make_mailbox(center, mailbox_settings(imap, max_messages=2))
+    for n in range(5):
+        imap.append(raw_mail(message_id=f"<c{n}@x.cn>", sender=f"c{n}@x.cn"))
+    assert await poll(sessions, channel["id"]) == {"idle": False, "more": True, "accepted": 2}
+    assert (await state(sessions, channel["id"]))["last_uid"] == 2
+    assert (await poll(sessions, channel["id"]))["accepted"] == 2
+    assert (await poll(sessions, channel["id"]))["accepted"] == 1
+    assert len(await log(sessions, channel["id"])) == 5
+
+
+async def test_a_new_folder_generation_is_read_again_without_repeats(center, sessions, imap):
+    channel = await make_mailbox(center, mailbox_settings(imap))
+    imap.append(raw_mail())
+    await poll(sessions, channel["id"])
+    async with sessions() as db:
+        row = await db.get(Channel, channel["id"])
+        row.state = {**row.state, "uidvalidity": 1, "last_uid": 99}
+        await db.commit()
+    imap.append(raw_mail(message_id="<new@x.cn>", sender="new@x.cn"))
+    counts = await poll(sessions, channel["id"])
+    assert counts["duplicate"] == 1 and counts["accepted"] == 1
+    assert (await state(sessions, channel["id"]))["last_uid"] == 2
