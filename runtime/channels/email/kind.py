@@ -29,6 +29,7 @@ from email.parser import BytesHeaderParser
 from email.utils import formataddr, formatdate
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,9 +49,11 @@ from runtime.channels.models import (
     ChannelMessage,
 )
 from runtime.channels.registry import ChannelKind
+from runtime.channels.secrets import SecretsUnreadable
 from runtime.channels.service import secrets_of, settings_of
 from runtime.config import get_settings
 from runtime.db import utcnow
+from runtime.errors import ProblemError
 from runtime.files.models import StoredFile
 from runtime.files.storage import LocalStorage
 from runtime.jobs import queue
@@ -187,6 +190,11 @@ async def _take(
     if channel is None:
         return "gone"
     state = dict(channel.state or {})
+    if (
+        int(state.get("uidvalidity") or 0) == uidvalidity
+        and int(state.get("last_uid") or 0) >= fetched.uid
+    ):
+        return "seen"  # taken by a poll running at the same time (the channel was just saved)
     outcome: str
     if isinstance(parsed, Inbound):
         allowed, windows = _rate_ok(
@@ -281,8 +289,14 @@ async def poll(ctx: JobContext) -> dict[str, Any]:
             or (channel.state or {}).get("poll_chain") != chain
         ):
             return {"stopped": True}
-        settings = settings_of(channel)
-        password = secrets_of(channel).get("imap_password", "")
+        try:
+            settings = settings_of(channel)
+            password = secrets_of(channel).get("imap_password", "")
+        except (SecretsUnreadable, ProblemError, ValidationError) as exc:
+            # Saved with another installation secret, or settings no longer valid: polling
+            # resumes when the channel is saved again.
+            await _note(sessions, channel_id, last_error=f"settings: {exc}"[:1000])
+            return {"stopped": True, "error": str(exc)}
     try:
         counts = await poll_once(sessions, channel_id, settings, password)
         await _note(sessions, channel_id, last_error=None, polled_at=utcnow().isoformat())

@@ -258,7 +258,9 @@ async def test_one_poll_takes_at_most_its_cap(center, sessions, imap):
 
 
 async def test_a_new_folder_generation_is_read_again_without_repeats(center, sessions, imap):
-    channel = await make_mailbox(center, mailbox_settings(imap))
+    # Over STARTTLS on the plain port, this time.
+    settings = mailbox_settings(imap, imap_port=imap.port, imap_security="starttls")
+    channel = await make_mailbox(center, settings)
     imap.append(raw_mail())
     await poll(sessions, channel["id"])
     async with sessions() as db:
@@ -269,3 +271,27 @@ async def test_a_new_folder_generation_is_read_again_without_repeats(center, ses
     counts = await poll(sessions, channel["id"])
     assert counts["duplicate"] == 1 and counts["accepted"] == 1
     assert (await state(sessions, channel["id"]))["last_uid"] == 2
+
+
+async def test_an_unreachable_mailbox_is_noted_and_polled_again(center, sessions, settings, imap):
+    from runtime.jobs.models import Job
+    from runtime.jobs.worker import Worker
+    from tests.support.jobs import eventually, running
+
+    wrong = mailbox_settings(imap, imap_password="wrong-password")
+    channel = await make_mailbox(center, wrong)
+    async with running(Worker(sessions, settings)):
+
+        async def noted():
+            error = (await state(sessions, channel["id"])).get("last_error")
+            return error if error else None
+
+        error = await eventually(noted, message="the error noted")
+    assert "AUTHENTICATIONFAILED" in error or "auth" in error.lower()
+    async with sessions() as db:
+        jobs = (
+            (await db.execute(select(Job).where(Job.name == "email.poll").order_by(Job.id)))
+            .scalars()
+            .all()
+        )
+    assert jobs[0].status == "done" and jobs[-1].status == "queued"  # the next poll is due later
