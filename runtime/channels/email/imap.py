@@ -68,7 +68,7 @@ class Mailbox:
             self.client.logout()
 
     def new_uids(self, after: int) -> list[int]:
-        typ, data = self.client.uid("SEARCH", None, f"UID {after + 1}:*")
+        typ, data = self.client.uid("SEARCH", f"UID {after + 1}:*")
         if typ != "OK":
             raise MailboxError(f"UID SEARCH: {data!r}")
         found = sorted(int(n) for n in b" ".join(d for d in data if d).split())
@@ -106,7 +106,7 @@ class Mailbox:
         """Wait in IDLE until the server tells of new mail or ``seconds`` pass; whether mail
         came. The connection is usable afterwards."""
         client = self.client
-        tag = client._new_tag().decode()  # type: ignore[attr-defined]
+        tag = client._new_tag().decode()
         client.send(f"{tag} IDLE\r\n".encode())
         line = client.readline()
         if not line.startswith(b"+"):

@@ -126,7 +126,9 @@ async def _locked(db: AsyncSession, channel_id: int) -> Channel | None:
     return (await db.execute(query)).scalar_one_or_none()
 
 
-def _rate_ok(state: dict[str, Any], sender: str, cap: int, now: float) -> tuple[bool, dict]:
+def _rate_ok(
+    state: dict[str, Any], sender: str, cap: int, now: float
+) -> tuple[bool, dict[str, list[float]]]:
     """Whether ``sender`` is under the hourly cap, and the senders' windows with this one."""
     windows = {
         s: [t for t in times if now - t < RATE_WINDOW]
@@ -409,10 +411,10 @@ async def _reply_parts(
     recipient = None
     if payload.get("customer") is not None and to.spec.customer.email is not None:
         column = customers.column(to.spec.customer.email)
-        row = await db.execute(
+        found = await db.execute(
             select(column).where(customers.table.c.id == int(payload["customer"]))
         )
-        recipient = intake.normal_email(row.scalar_one_or_none())
+        recipient = intake.normal_email(found.scalar_one_or_none())
     if recipient is None:
         raise Permanent("the customer has no e-mail address")
     columns = [tickets.column(to.spec.ticket.subject)]

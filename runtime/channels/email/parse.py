@@ -107,7 +107,7 @@ def _filename(part: Message, index: int) -> str:
     if raw is not None:
         from email.utils import collapse_rfc2231_value
 
-        name = decode_words(collapse_rfc2231_value(raw))  # type: ignore[arg-type]
+        name = decode_words(collapse_rfc2231_value(raw))
     else:
         name = ""
     name = name.replace("/", "_").replace("\\", "_").strip()
@@ -127,11 +127,14 @@ class _Walk:
 def _walk(part: Message, out: _Walk, limit: int) -> None:
     if part.is_multipart():
         if part.get_content_maintype() == "message":  # message/rfc822: keep it whole
-            data = part.get_payload()[0].as_bytes() if part.get_payload() else b""
+            inner = part.get_payload()
+            first = inner[0] if isinstance(inner, list) and inner else None
+            data = first.as_bytes() if isinstance(first, Message) else b""
             _file(out, part, data, limit)
             return
         for child in part.get_payload():
-            _walk(child, out, limit)
+            if isinstance(child, Message):
+                _walk(child, out, limit)
         return
     disposition = (part.get_content_disposition() or "").lower()
     kind = part.get_content_type()
