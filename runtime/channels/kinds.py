@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from runtime.channels.chat.kind import ChatKind
 from runtime.channels.cti.kind import CtiKind
+from runtime.channels.email.kind import EmailKind
 from runtime.channels.registry import channel_kinds
 from runtime.channels.webhook.kind import WebhookKind
 from runtime.publicforms.kind import WebFormKind
@@ -12,5 +13,6 @@ channel_kinds.register(WebhookKind())
 channel_kinds.register(WebFormKind())
 channel_kinds.register(CtiKind())
 channel_kinds.register(ChatKind())
+channel_kinds.register(EmailKind())
 
 __all__ = ["channel_kinds"]
