@@ -664,3 +664,16 @@ async def is_duplicate(db: AsyncSession, channel: Channel, external_id: str) -> 
     """Whether a message with this id was already taken in (answer a retried callback fast)."""
     earlier = await _logged(db, channel, IN, _external(external_id) or "")
     return earlier is not None and earlier.status in (ACCEPTED, DUPLICATE)
+
+
+async def ensure_customer(
+    db: AsyncSession, channel: Channel, identity: Identity
+) -> tuple[int, bool]:
+    """The customer ``identity`` names, created when there is none (a new WeChat follower);
+    whether it was created."""
+    to = await target(db, channel)
+    await _serialise(db, to, identity)
+    found = await find_customer(db, to, identity)
+    if found is not None:
+        return found, False
+    return await _create_customer(db, to, identity), True
