@@ -33,6 +33,8 @@ TOKEN_ERRORS = frozenset({40001, 42001, 40014})
 #: Errcodes worth trying again later (system busy, rate limits).
 TRANSIENT_ERRORS = frozenset({-1, 45009, 45011})
 TIMEOUT_SECONDS = 10.0
+#: Downloads made while WeChat waits for the callback's answer (it gives up after 5 s).
+DOWNLOAD_TIMEOUT_SECONDS = 3.5
 #: The largest media file downloaded (WeChat's own limit for videos is 10 MB).
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
 
@@ -148,7 +150,9 @@ class Client:
 
     # --- calls --------------------------------------------------------------------------------
 
-    async def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, *, seconds: float = TIMEOUT_SECONDS, **kw: Any
+    ) -> httpx.Response:
         url = self.base + path
         try:
             await self.policy.resolve(url)
@@ -157,7 +161,7 @@ class Client:
         except OSError as exc:
             raise WeChatError(None, f"cannot resolve {url}: {exc}") from None
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as http:
+            async with httpx.AsyncClient(timeout=seconds, follow_redirects=False) as http:
                 return await http.request(method, url, **kw)
         except httpx.HTTPError as exc:
             raise WeChatError(None, f"{type(exc).__name__}: {exc}") from None
@@ -229,7 +233,10 @@ class Client:
     async def download(self, media_id: str) -> Media:
         """A temporary media file (an image or a voice message the user sent)."""
         response = await self._with_token(
-            "GET", "/cgi-bin/media/get", params={"media_id": media_id}
+            "GET",
+            "/cgi-bin/media/get",
+            params={"media_id": media_id},
+            seconds=DOWNLOAD_TIMEOUT_SECONDS,
         )
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if response.status_code >= 400 or kind in ("application/json", "text/plain"):

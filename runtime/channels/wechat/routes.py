@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from builder.apps.models import App
@@ -155,13 +156,16 @@ async def receive(app_key: Key, channel_key: Key, request: Request, db: SessionD
             code="wechat.stale",
             detail=f"timestamp {timestamp!r} is more than 5 minutes off",
             raw=plain,
-            external_id=None,
+            external_id=external_id(fields),
         )
         await db.commit()
         return _success()
     try:
         outcome = await process(db, channel, settings, fields, plain)
         await commit_and_dispatch(db)
+    except IntegrityError:  # WeChat's retry of a message still being taken in: it is taken once
+        await db.rollback()
+        return _success()
     except ProblemError as exc:  # the app cannot take it in (no intake mapping …): keep it
         await db.rollback()
         await db.refresh(channel)

@@ -167,6 +167,15 @@ async def test_plain_text_joins_the_open_ticket_and_replays_are_dropped(center, 
     assert [e.external_id for e in accepted] == ["msg:1001", "msg:1002"]
     assert accepted[0].ticket_id == accepted[1].ticket_id
     assert [e.code for e in entries if e.status == "ignored"] == ["wechat.stale"]
+    again = await wechat.post(wx.plain_post(wx.text("旧消息", 1003)))  # a fresh delivery
+    assert again.text == "success"
+    entries = await logged(sessions)
+    assert [(e.external_id, e.status) for e in entries] == [
+        ("msg:1001", "accepted"),
+        ("msg:1002", "accepted"),
+        ("msg:1003", "accepted"),
+    ]
+    accepted = entries[:2]
     ticket = await center.values(accepted[0].ticket_id)
     assert ticket["channel"] == "wechat" and ticket["subject"] == "你好，订单还没到"
     customer = await center.values(accepted[0].customer_id, "customer")
@@ -322,6 +331,10 @@ async def test_forged_malformed_and_bad_aes_are_refused_and_kept(center, wechat,
     ]
     assert entries[1].raw == b"<xml><MsgType>text</MsgType><Content>oops"
     assert all(e.ticket_id is None for e in entries)
+    again = await center.client.post(
+        f"{wechat.channels}/wx/messages/{entries[0].id}/reprocess", headers=center.admin.headers
+    )
+    assert again.status_code == 409 and again.json()["code"] == "not_reprocessable"
 
 
 async def upload(center, name: str, data: bytes, content_type: str) -> int:
