@@ -45,8 +45,9 @@ SEND_JOB = "wechat.send"
 INTAKE_CHANNEL = "wechat"
 #: How old a callback's timestamp may be (seconds) before it counts as a replay.
 MAX_AGE_SECONDS = 300
-#: The longest text message WeChat takes in a customer-service message (bytes, UTF-8).
-MAX_TEXT_BYTES = 2000
+#: The longest text WeChat takes in one customer-service message (bytes, UTF-8); a longer
+#: reply goes as several messages.
+MAX_TEXT_BYTES = 2048
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp")
 
 
@@ -347,8 +348,11 @@ class WeChatMpKind(ChannelKind):
         outcome = await process(db, channel, settings, fields, raw)
         if outcome.status == "quarantined":
             raise ProblemError("not_reprocessable")
-        if outcome.message_id != logged.id:  # the message was logged anew: drop the old entry
-            await db.delete(logged)
+        if outcome.message_id != logged.id:  # logged anew (it had no id): say where it went
+            logged.status = IGNORED
+            logged.code = "wechat.reprocessed"
+            logged.detail = f"taken in again as log entry {outcome.message_id}"
+            await db.flush()
         return outcome
 
 
@@ -390,11 +394,22 @@ def _log_row(
     )
 
 
-def _clip(text: str) -> str:
-    data = text.encode()
-    if len(data) <= MAX_TEXT_BYTES:
-        return text
-    return data[: MAX_TEXT_BYTES - 3].decode(errors="ignore") + "…"
+def pieces(text: str, limit: int = MAX_TEXT_BYTES) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` UTF-8 bytes, at a line break if there is
+    one in the second half of a piece."""
+    out: list[str] = []
+    rest = text.strip()
+    while rest:
+        if len(rest.encode()) <= limit:
+            out.append(rest)
+            break
+        cut = len(rest.encode()[:limit].decode(errors="ignore"))
+        newline = rest.rfind("\n", 0, cut)
+        if newline > cut // 2:
+            cut = newline
+        out.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n")
+    return out
 
 
 @handlers.register(SEND_JOB, max_attempts=5)
@@ -422,16 +437,19 @@ async def send(ctx: JobContext) -> dict[str, Any]:
     )
     openid = str(payload["openid"])
     storage = LocalStorage(ctx.settings.storage_dir)
-    parts: list[tuple[str, Any]] = [(f"{prefix}file:{f}", f) for f in payload.get("files") or []]
-    if str(payload.get("body") or "").strip():
-        parts.append((f"{prefix}text", None))
+    parts: list[tuple[str, Any, str]] = [
+        (f"{prefix}file:{f}", f, "") for f in payload.get("files") or []
+    ]
+    texts = pieces(str(payload.get("body") or ""))
+    for number, piece in enumerate(texts, 1):
+        parts.append((f"{prefix}text" + (f":{number}" if len(texts) > 1 else ""), None, piece))
     sent, failed = 0, 0
-    for external, file_id in parts:
+    for external, file_id, piece in parts:
         if external in done:
             continue
         try:
             if file_id is None:
-                answer = await client.send_text(openid, _clip(str(payload["body"])))
+                answer = await client.send_text(openid, piece)
             else:
                 stored = await db.get(StoredFile, int(file_id))
                 if stored is None or stored.content_type not in IMAGE_TYPES:

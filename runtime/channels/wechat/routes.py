@@ -75,6 +75,18 @@ async def _refuse(
     return problem_response(_PROBLEM[error.code], request=request, detail=error.detail)
 
 
+async def _refuse_check(
+    db: AsyncSession, channel: Channel, request: Request, error: BadMessage, raw: bytes
+) -> JSONResponse:
+    """Refuse a URL check (a GET: its request session is a reader's, log with a writer's)."""
+    channel_id = channel.id
+    await db.rollback()  # the reader lets go of the database first (SQLite)
+    async with request.app.state.sessions() as writer:
+        found = await writer.get(Channel, channel_id)
+        assert found is not None
+        return await _refuse(writer, found, request, error, raw)
+
+
 @router.get("/{app_key}/{channel_key}")
 async def verify(app_key: Key, channel_key: Key, request: Request, db: SessionDep) -> Response:
     channel = await _channel(db, app_key, channel_key)
@@ -89,14 +101,14 @@ async def verify(app_key: Key, channel_key: Key, request: Request, db: SessionDe
         good = crypto.signature_ok(q.get("signature"), settings.token, timestamp, nonce)
     if not good:
         detail = "the URL check's signature does not match the token"
-        return await _refuse(
+        return await _refuse_check(
             db, channel, request, BadMessage("wechat.bad_signature", detail), str(q).encode()
         )
     if q.get("msg_signature"):
         try:
             answer = decrypt_echo(settings, echostr)
         except BadMessage as exc:
-            return await _refuse(db, channel, request, exc, echostr.encode())
+            return await _refuse_check(db, channel, request, exc, echostr.encode())
         return PlainTextResponse(answer)
     return PlainTextResponse(echostr)
 
@@ -145,9 +157,10 @@ async def receive(app_key: Key, channel_key: Key, request: Request, db: SessionD
     except BadMessage as exc:
         return await _refuse(db, channel, request, exc, raw)
     if not fields.get("MsgType"):
-        return await _refuse(
-            db, channel, request, BadMessage("wechat.malformed", "no MsgType"), plain
-        )
+        detail = "no MsgType"
+        if "Encrypt" in fields:
+            detail = "an encrypted message, but the channel is in plain mode (see its mode)"
+        return await _refuse(db, channel, request, BadMessage("wechat.malformed", detail), plain)
     if not _fresh(timestamp):
         await intake.log(
             db,

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from runtime.channels.models import Channel, ChannelMessage
 from runtime.channels.wechat import api as wechat_api_module
+from runtime.channels.wechat.kind import pieces
 from runtime.jobs.models import DONE, Job
 from runtime.jobs.worker import Worker
 from tests.runtime.channels.wechat import wx
@@ -413,3 +414,61 @@ async def test_refusals_are_logged_failed_and_busy_is_retried(center, wechat, se
         ("failed", "wechat.errcode.45015"),
     ]
     assert len(wechat.api.paths("/cgi-bin/message/custom/send")) == 2
+
+
+async def test_a_message_the_app_cannot_take_is_kept_and_reprocessed(center, wechat, sessions):
+    await wechat.mode("plain")
+    current = await wechat.client.get(f"{wechat.channels}/wx", headers=center.admin.headers)
+    broken = await wechat.client.patch(
+        f"{wechat.channels}/wx",
+        json={"row_version": current.json()["row_version"], "intake": "nope"},
+        headers=center.admin.headers,
+    )
+    assert broken.status_code == 200, broken.text
+    answer = await wechat.post(wx.plain_post(wx.text("有人吗", 8001)))
+    assert answer.status_code == 200 and answer.text == "success"
+    [entry] = await logged(sessions)
+    assert (entry.status, entry.code, entry.external_id) == (
+        "quarantined",
+        "wechat.intake_failed",
+        "msg:8001",
+    )
+    fixed = await wechat.client.patch(
+        f"{wechat.channels}/wx",
+        json={"row_version": broken.json()["row_version"], "intake": None},
+        headers=center.admin.headers,
+    )
+    assert fixed.status_code == 200, fixed.text
+    again = await center.client.post(
+        f"{wechat.channels}/wx/messages/{entry.id}/reprocess", headers=center.admin.headers
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "accepted" and again.json()["ticket_id"]
+    body = (await center.values(again.json()["communication_id"], "communication"))["body"]
+    assert body == "有人吗"
+    replay = await wechat.post(wx.plain_post(wx.text("有人吗", 8001)))
+    assert replay.text == "success" and len(await logged(sessions)) == 1
+
+
+async def test_compatible_mode_takes_both_forms(center, wechat, sessions):
+    await wechat.mode("compatible")
+    encrypted = await wechat.post(wx.safe_post(wx.text("加密的", 9001)))
+    plain = await wechat.post(wx.plain_post(wx.text("明文的", 9002)))
+    assert encrypted.text == plain.text == "success"
+    await wechat.mode("plain")
+    mismatch = await wechat.post(wx.plain_post(wx.safe_post(wx.text("x", 9003)).body))
+    assert mismatch.status_code == 400 and "plain mode" in mismatch.json()["detail"]
+    entries = await logged(sessions)
+    assert [(e.external_id, e.status) for e in entries] == [
+        ("msg:9001", "accepted"),
+        ("msg:9002", "accepted"),
+        (None, "quarantined"),
+    ]
+
+
+async def test_long_replies_are_cut_into_pieces_wechat_takes():
+    text = "第一段\n" + "很长的回复。" * 150  # 2710 bytes
+    parts = pieces(text)
+    assert len(parts) == 2 and all(len(p.encode()) <= 2048 for p in parts)
+    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+    assert pieces("  好的  ") == ["好的"] and pieces("") == []
