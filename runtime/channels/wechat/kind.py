@@ -160,7 +160,7 @@ class Outcome:
     message_id: int | None = None
 
 
-def _fresh(timestamp: str, now: float | None = None) -> bool:
+def fresh(timestamp: str, now: float | None = None) -> bool:
     try:
         stamp = int(timestamp)
     except ValueError:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,15 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from builder.apps.models import App
 from runtime.channels import intake, service
 from runtime.channels.models import IGNORED, Channel
+from runtime.channels.secrets import SecretsUnreadable
 from runtime.channels.wechat import crypto
 from runtime.channels.wechat.kind import (
     KIND,
     BadMessage,
     WeChatSettings,
-    _fresh,
     decrypt_fields,
     encrypted_reply,
     external_id,
+    fresh,
     parse_xml,
     process,
 )
@@ -63,6 +65,16 @@ async def _channel(db: AsyncSession, app_key: str, channel_key: str) -> Channel:
     return found
 
 
+def _settings(channel: Channel) -> WeChatSettings:
+    try:
+        found: WeChatSettings = service.settings_of(channel)
+    except (SecretsUnreadable, ValidationError):
+        # sealed under another installation secret, or saved by an older version: the
+        # channel's settings must be entered again
+        raise ProblemError("service_unavailable") from None
+    return found
+
+
 def _success() -> PlainTextResponse:
     return PlainTextResponse("success")
 
@@ -90,7 +102,7 @@ async def _refuse_check(
 @router.get("/{app_key}/{channel_key}")
 async def verify(app_key: Key, channel_key: Key, request: Request, db: SessionDep) -> Response:
     channel = await _channel(db, app_key, channel_key)
-    settings: WeChatSettings = service.settings_of(channel)
+    settings = _settings(channel)
     q = request.query_params
     timestamp, nonce, echostr = q.get("timestamp", ""), q.get("nonce", ""), q.get("echostr", "")
     if q.get("msg_signature"):
@@ -125,7 +137,7 @@ def decrypt_echo(settings: WeChatSettings, echostr: str) -> str:
 @router.post("/{app_key}/{channel_key}")
 async def receive(app_key: Key, channel_key: Key, request: Request, db: SessionDep) -> Response:
     channel = await _channel(db, app_key, channel_key)
-    settings: WeChatSettings = service.settings_of(channel)
+    settings = _settings(channel)
     raw = await request.body()
     q = request.query_params
     timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
@@ -161,7 +173,7 @@ async def receive(app_key: Key, channel_key: Key, request: Request, db: SessionD
         if "Encrypt" in fields:
             detail = "an encrypted message, but the channel is in plain mode (see its mode)"
         return await _refuse(db, channel, request, BadMessage("wechat.malformed", detail), plain)
-    if not _fresh(timestamp):
+    if not fresh(timestamp):
         await intake.log(
             db,
             channel,

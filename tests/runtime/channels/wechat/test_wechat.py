@@ -472,3 +472,13 @@ async def test_long_replies_are_cut_into_pieces_wechat_takes():
     assert len(parts) == 2 and all(len(p.encode()) <= 2048 for p in parts)
     assert "".join(parts).replace("\n", "") == text.replace("\n", "")
     assert pieces("  好的  ") == ["好的"] and pieces("") == []
+
+
+async def test_unreadable_secrets_answer_503_not_500(center, wechat, sessions):
+    async with sessions() as db:
+        channel = (await db.execute(select(Channel).where(Channel.key == "wx"))).scalar_one()
+        channel.secrets = "sealed-with-another-installation-secret"
+        await db.commit()
+    answer = await wechat.post(wx.plain_post(wx.text("你好", 9101)))
+    assert answer.status_code == 503 and answer.json()["code"] == "service_unavailable"
+    assert await logged(sessions) == []
