@@ -234,6 +234,19 @@ ERRORS: dict[str, ErrorSpec] = {
     "internal_error": ErrorSpec(500, "Something went wrong on our side.", "服务器内部错误。"),
     "service_unavailable": ErrorSpec(
         503, "The service is not available right now.", "服务暂时不可用。"
+    ),  # --- WeChat Official Account channel (runtime/channels/wechat) ---
+    "wechat_bad_signature": ErrorSpec(
+        403,
+        "The WeChat signature does not match the channel's token.",
+        "微信签名与渠道的令牌（Token）不符。",
+    ),
+    "wechat_malformed": ErrorSpec(
+        400, "The WeChat message is not valid XML.", "微信消息不是有效的 XML。"
+    ),
+    "wechat_bad_encryption": ErrorSpec(
+        400,
+        "The WeChat message cannot be decrypted with the channel's EncodingAESKey and AppID.",
+        "无法用渠道的 EncodingAESKey 和 AppID 解密此微信消息。",
     ),
     # --- generic webhooks (inbound hooks, outbound subscriptions) ---
     "webhook_unsigned": ErrorSpec(

@@ -695,3 +695,16 @@ async def append(
     return IntakeResult(
         customer_id, ticket_id, communication_id, False, created_ticket, False, row_id
     )
+
+
+async def ensure_customer(
+    db: AsyncSession, channel: Channel, identity: Identity
+) -> tuple[int, bool]:
+    """The customer ``identity`` names, created when there is none (a new WeChat follower);
+    whether it was created."""
+    to = await target(db, channel)
+    await _serialise(db, to, identity)
+    found = await find_customer(db, to, identity)
+    if found is not None:
+        return found, False
+    return await _create_customer(db, to, identity), True

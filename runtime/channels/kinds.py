@@ -7,6 +7,7 @@ from runtime.channels.cti.kind import CtiKind
 from runtime.channels.email.kind import EmailKind
 from runtime.channels.registry import channel_kinds
 from runtime.channels.webhook.kind import WebhookKind
+from runtime.channels.wechat.kind import WeChatMpKind
 from runtime.publicforms.kind import WebFormKind
 
 channel_kinds.register(WebhookKind())
@@ -14,5 +15,6 @@ channel_kinds.register(WebFormKind())
 channel_kinds.register(CtiKind())
 channel_kinds.register(ChatKind())
 channel_kinds.register(EmailKind())
+channel_kinds.register(WeChatMpKind())
 
 __all__ = ["channel_kinds"]

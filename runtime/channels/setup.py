@@ -9,6 +9,7 @@ from runtime.channels.cti.routes import me_router as cti_me_router
 from runtime.channels.cti.routes import public_router as cti_public_router
 from runtime.channels.routes import kinds_router, router
 from runtime.channels.webhook.routes import router as hooks_router
+from runtime.channels.wechat.routes import router as wechat_router
 from runtime.live.routes import router as live_router
 from runtime.subscriptions.routes import router as subscriptions_router
 
@@ -23,4 +24,5 @@ ROUTERS = (
     cti_me_router,
     live_router,
     chat_router,
+    wechat_router,
 )
