@@ -1,8 +1,8 @@
 """What a merge of two customers or two tickets moves in the channels.
 
 A merge of two customers or two tickets (``runtime.records.merge``) also moves the channels'
-message log, so that a reply to an old mail or a WeChat message of the merged customer lands on
-the survivor; the undo moves those entries back.
+message log and the web chat's conversations, so that a reply to an old mail or the next chat
+message of the merged customer lands on the survivor; the undo moves those entries back.
 """
 
 from __future__ import annotations
@@ -12,50 +12,51 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.channels.chat.models import ChatConversation
 from runtime.channels.models import ChannelMessage
 from runtime.records.forms import FormHandle, PublishedApp
 from runtime.records.merge import on_merge
 
-#: The channel log's columns a merge of a customer or a ticket moves.
-_LOG_COLUMNS = (("customer", ChannelMessage.customer_id), ("ticket", ChannelMessage.ticket_id))
+#: What the channels keep about customers and tickets, by (role, model): the message log and
+#: the web chat's conversations (a visitor's next message goes to the survivor).
+_KEPT: tuple[tuple[str, Any], ...] = (
+    ("customer", ChannelMessage),
+    ("ticket", ChannelMessage),
+    ("customer", ChatConversation),
+    ("ticket", ChatConversation),
+)
+
+
+def _column(model: Any, role: str) -> Any:
+    return model.customer_id if role == "customer" else model.ticket_id
 
 
 async def _move_log(
     db: AsyncSession, app: PublishedApp, handle: FormHandle, survivor: int, merged: int
 ) -> Any:
-    """Point the channel log's entries of the merged customer or ticket at the survivor."""
+    """Point the channels' rows of the merged customer or ticket at the survivor."""
     moved: dict[str, list[int]] = {}
-    for role, column in _LOG_COLUMNS:
+    for role, model in _KEPT:
         if not _is_intake_form(app, handle, role):
             continue
-        ids = [
-            int(i)
-            for i in (
-                await db.execute(
-                    select(ChannelMessage.id).where(
-                        ChannelMessage.app_id == handle.app_id, column == merged
-                    )
-                )
-            ).scalars()
-        ]
+        column = _column(model, role)
+        query = select(model.id).where(model.app_id == handle.app_id, column == merged)
+        ids = [int(i) for i in (await db.execute(query)).scalars()]
         if ids:
-            await db.execute(
-                update(ChannelMessage).where(ChannelMessage.id.in_(ids)).values({column: survivor})
-            )
-            moved[role] = ids
+            await db.execute(update(model).where(model.id.in_(ids)).values({column: survivor}))
+            moved[f"{model.__tablename__}.{role}"] = ids
     return moved
 
 
 async def _move_log_back(
     db: AsyncSession, app: PublishedApp, handle: FormHandle, survivor: int, merged: int, moved: Any
 ) -> None:
-    for role, column in _LOG_COLUMNS:
-        ids = (moved or {}).get(role) or []
+    for role, model in _KEPT:
+        ids = (moved or {}).get(f"{model.__tablename__}.{role}") or []
         if ids:
+            column = _column(model, role)
             await db.execute(
-                update(ChannelMessage)
-                .where(ChannelMessage.id.in_(ids), column == survivor)
-                .values({column: merged})
+                update(model).where(model.id.in_(ids), column == survivor).values({column: merged})
             )
 
 
