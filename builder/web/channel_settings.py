@@ -1,8 +1,9 @@
 """A channel kind's settings as a page form: inputs derived from its pydantic settings model,
 and the submitted form read back into settings values (secrets left empty keep theirs).
 
-A field's ``title`` (a message id, translated when shown) labels the input and its
-``description`` is the hint; without a title the field name is shown.
+A field's ``title`` labels the input and its ``description`` is the hint (without a title the
+field name is shown); in Chinese pages ``json_schema_extra={"title_zh": …, "description_zh": …}``
+gives them in Chinese (the JSON Schema of the channel kinds API carries both).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from runtime.channels.registry import ChannelKind
+from runtime.i18n import current_locale
 from runtime.web.forms import FormErrors
 from runtime.web.i18n import gettext as _
 
@@ -82,6 +84,16 @@ def _shown(widget: Widget, value: Any) -> str:
     return str(value)
 
 
+def _texts(info: FieldInfo, name: str) -> tuple[str, str | None]:
+    """The field's label and hint in the page's language."""
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    title, hint = info.title or name, info.description
+    if current_locale.get() == "zh-CN":
+        title = str(extra.get("title_zh") or title)
+        hint = str(extra["description_zh"]) if extra.get("description_zh") else hint
+    return title, hint
+
+
 def _default(info: FieldInfo) -> Any:
     if info.default is not PydanticUndefined:
         return info.default
@@ -118,11 +130,12 @@ def setting_inputs(
         shown = "" if secret else _shown(widget, _jsonable(current))
         if submitted is not None and not secret:
             shown = submitted.get(form_name, "")
+        label, hint = _texts(info, name)
         inputs.append(
             SettingInput(
                 name=form_name,
-                label=_(info.title) if info.title else name,
-                hint=_(info.description) if info.description else None,
+                label=label,
+                hint=hint,
                 widget=widget,
                 value=shown,
                 checked=(form_name in submitted) if submitted is not None else bool(current),

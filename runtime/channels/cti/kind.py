@@ -22,18 +22,61 @@ EXTENSION = r"^[0-9A-Za-z*#+_\-]{1,32}$"
 class CtiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    #: Signs the events the telephony system posts (``X-Tangram-Signature``). Secret.
-    secret: str = Field(min_length=16, max_length=200)
-    #: Agent extension → user name: whose page pops when the extension rings, whose extension
-    #: click-to-call dials from.
-    extensions: dict[str, str] = Field(default_factory=dict, max_length=2000)
-    #: Where click-to-call posts (the telephony system's call API); None: no click-to-call.
-    call_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
-    #: Signs the click-to-call requests. Secret; None: the installation's webhook secret.
-    call_secret: str | None = Field(default=None, min_length=16, max_length=200)
-    #: The ticket a call is logged on: the customer's open ticket (else a new one), or always
-    #: a new ticket.
-    ticket: Literal["open", "new"] = "open"
+    secret: str = Field(
+        min_length=16,
+        max_length=200,
+        title="Signing secret",
+        description="Signs the events the telephony system posts (the X-Tangram-Signature header).",
+        json_schema_extra={
+            "title_zh": "签名密钥",
+            "description_zh": "用于校验电话系统推送事件的签名（X-Tangram-Signature 请求头）。",
+        },
+    )
+    extensions: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=2000,
+        title="Agent extensions",
+        description='Extension → user name, e.g. {"8001": "alice"}: whose page pops up when the '
+        "extension rings, and whose extension click-to-call dials from.",
+        json_schema_extra={
+            "title_zh": "坐席分机",
+            "description_zh": '分机号 → 用户名，例如 {"8001": "alice"}：该分机振铃时为该用户弹屏，'
+            "点击呼叫时从该用户的分机外呼。",
+        },
+    )
+    call_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^https?://",
+        title="Click-to-call URL",
+        description="Where click-to-call requests go (the telephony system's call API); empty: no "
+        "click-to-call.",
+        json_schema_extra={
+            "title_zh": "点击呼叫地址",
+            "description_zh": "点击呼叫请求的发送地址（电话系统的呼叫接口）；"
+            "留空则不启用点击呼叫。",
+        },
+    )
+    call_secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        title="Click-to-call secret",
+        description="Signs the click-to-call requests; empty: the installation's webhook secret.",
+        json_schema_extra={
+            "title_zh": "点击呼叫签名密钥",
+            "description_zh": "用于对点击呼叫请求签名；留空则使用本系统的 Webhook 密钥。",
+        },
+    )
+    ticket: Literal["open", "new"] = Field(
+        "open",
+        title="Ticket for calls",
+        description="open: the customer's open ticket (else a new one); new: always a new ticket.",
+        json_schema_extra={
+            "title_zh": "通话记录所在工单",
+            "description_zh": "open：记入客户未关闭的工单（没有则新建）；new：总是新建工单。",
+        },
+    )
 
 
 def _zh() -> bool:

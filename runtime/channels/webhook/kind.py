@@ -27,8 +27,25 @@ class FieldMap(StrictModel):
     """Where a form field's value comes from: a JSON pointer (RFC 6901) into the body, and a
     constant used when the pointer is absent or finds nothing."""
 
-    pointer: str | None = Field(default=None, max_length=500)
-    default: Any = None
+    pointer: str | None = Field(
+        default=None,
+        max_length=500,
+        title="JSON pointer",
+        description="Where in the body the value is (RFC 6901), e.g. /customer/email.",
+        json_schema_extra={
+            "title_zh": "JSON 指针",
+            "description_zh": "值在请求体中的位置（RFC 6901），例如 /customer/email。",
+        },
+    )
+    default: Any = Field(
+        None,
+        title="Default value",
+        description="Used when the pointer is absent or finds nothing.",
+        json_schema_extra={
+            "title_zh": "默认值",
+            "description_zh": "未设置指针或指针未取到值时使用。",
+        },
+    )
 
     @field_validator("pointer")
     @classmethod
@@ -39,18 +56,65 @@ class FieldMap(StrictModel):
 
 
 class WebhookSettings(StrictModel):
-    #: The key of the form the records are created in.
-    form: str = Field(min_length=1, max_length=63, pattern=r"^[a-z][a-z0-9_]*$")
-    #: Form field key → where its value comes from.
-    fields: dict[str, FieldMap] = Field(min_length=1, max_length=200)
-    #: The HMAC-SHA256 signing secret the sender shares (sealed at rest, never shown).
-    secret: str = Field(min_length=16, max_length=200)
-    #: A request header carrying the sender's delivery id (a repeat is answered with the
-    #: first result and writes nothing); None: every delivery is new.
-    idempotency_header: str | None = Field(
-        default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9-]+$"
+    form: str = Field(
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        title="Target form",
+        description="The key of the form the records are created in.",
+        json_schema_extra={
+            "title_zh": "目标表单",
+            "description_zh": "用于创建记录的表单的标识（key）。",
+        },
     )
-    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY, ge=1, le=HARD_MAX_BODY)
+    fields: dict[str, FieldMap] = Field(
+        min_length=1,
+        max_length=200,
+        title="Field mapping",
+        description='Form field key → where its value comes from: {"pointer": a JSON pointer into '
+        'the body, "default": a constant used when the pointer finds nothing}.',
+        json_schema_extra={
+            "title_zh": "字段映射",
+            "description_zh": '表单字段标识 → 取值来源：{"pointer": 指向请求体的 JSON 指针, '
+            '"default": 指针未取到值时使用的常量}。',
+        },
+    )
+    secret: str = Field(
+        min_length=16,
+        max_length=200,
+        title="Signing secret",
+        description="The HMAC-SHA256 secret shared with the sender (stored encrypted, "
+        "never shown).",
+        json_schema_extra={
+            "title_zh": "签名密钥",
+            "description_zh": "与发送方共享的 HMAC-SHA256 签名密钥（加密存储，不会显示）。",
+        },
+    )
+    idempotency_header: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9-]+$",
+        title="Idempotency header",
+        description="A request header carrying the sender's delivery ID: a repeat gets the first "
+        "result and writes nothing. Empty: every delivery is new.",
+        json_schema_extra={
+            "title_zh": "幂等请求头",
+            "description_zh": "携带发送方投递 ID 的请求头：重复投递将返回首次的结果且不再写入。"
+            "留空则每次投递都视为新的投递。",
+        },
+    )
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY,
+        ge=1,
+        le=HARD_MAX_BODY,
+        title="Largest body (bytes)",
+        description="Bigger requests are refused.",
+        json_schema_extra={
+            "title_zh": "请求体大小上限（字节）",
+            "description_zh": "超过该大小的请求将被拒绝。",
+        },
+    )
 
 
 def _message(en: str, zh: str) -> str:

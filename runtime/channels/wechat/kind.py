@@ -54,16 +54,79 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp")
 class WeChatSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    app_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    app_secret: str = Field(min_length=1, max_length=128)
-    #: The Token entered in the console (3–32 letters and digits).
-    token: str = Field(pattern=r"^[A-Za-z0-9]{3,32}$")
-    #: The EncodingAESKey (43 letters and digits); needed in compatible and safe mode.
-    encoding_aes_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{43}$")
-    mode: Literal["plain", "compatible", "safe"] = "plain"
-    api_base: str = Field(default="https://api.weixin.qq.com", max_length=300)
-    #: Answered to a new follower (empty: nothing).
-    welcome: str | None = Field(default=None, max_length=600)
+    app_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        title="App ID",
+        description="The AppID of the Official Account (WeChat console → Basic configuration).",
+        json_schema_extra={
+            "title_zh": "AppID（开发者 ID）",
+            "description_zh": "公众号的开发者 ID（AppID），见公众号后台“基本配置”。",
+        },
+    )
+    app_secret: str = Field(
+        min_length=1,
+        max_length=128,
+        title="App secret",
+        description="Used to get the access token for the customer-service API.",
+        json_schema_extra={
+            "title_zh": "AppSecret（应用密钥）",
+            "description_zh": "用于获取调用客服消息接口的 access_token。",
+        },
+    )
+    token: str = Field(
+        pattern=r"^[A-Za-z0-9]{3,32}$",
+        title="Token",
+        description="The Token entered in the WeChat console (3–32 letters and digits).",
+        json_schema_extra={
+            "title_zh": "令牌(Token)",
+            "description_zh": "与公众号后台填写的令牌(Token)一致（3–32 位字母或数字）。",
+        },
+    )
+    encoding_aes_key: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9]{43}$",
+        title="EncodingAESKey",
+        description="From the WeChat console (43 letters and digits); needed in compatible and "
+        "safe mode.",
+        json_schema_extra={
+            "title_zh": "消息加解密密钥(EncodingAESKey)",
+            "description_zh": "公众号后台生成的消息加解密密钥（43 位字母或数字）；"
+            "兼容模式和安全模式下必填。",
+        },
+    )
+    mode: Literal["plain", "compatible", "safe"] = Field(
+        "plain",
+        title="Message encryption mode",
+        description="plain: plaintext mode; compatible: compatible mode; safe: safe mode. As set "
+        "in the WeChat console.",
+        json_schema_extra={
+            "title_zh": "消息加解密方式",
+            "description_zh": "plain：明文模式；compatible：兼容模式；safe：安全模式。"
+            "须与公众号后台的设置一致。",
+        },
+    )
+    api_base: str = Field(
+        default="https://api.weixin.qq.com",
+        max_length=300,
+        title="API base URL",
+        description="Where the WeChat API is reached; change it only for a proxy or a test server.",
+        json_schema_extra={
+            "title_zh": "接口地址",
+            "description_zh": "微信接口的访问地址；仅在使用代理或测试服务器时修改。",
+        },
+    )
+    welcome: str | None = Field(
+        default=None,
+        max_length=600,
+        title="Welcome message",
+        description="The reply to a new follower; empty: none.",
+        json_schema_extra={
+            "title_zh": "关注欢迎语",
+            "description_zh": "用户关注公众号时自动回复的内容；留空则不回复。",
+        },
+    )
 
     @field_validator("api_base")
     @classmethod

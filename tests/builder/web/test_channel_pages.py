@@ -22,7 +22,11 @@ from tests.runtime.web.pages import field_errors, hidden, sign_in
 
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    host: str = Field(title="Host", description="Where the server is.")
+    host: str = Field(
+        title="Host",
+        description="Where the server is.",
+        json_schema_extra={"title_zh": "主机", "description_zh": "服务器的地址。"},
+    )
     port: int = Field(default=993, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "ssl"
     verify: bool = True
@@ -205,6 +209,7 @@ async def test_the_channel_pages_speak_chinese_and_need_a_designer(center, page_
         "/build/apps/customer_center/channels/new", params={"kind": "test_page"}, headers=zh
     )
     assert "添加渠道" in new.text
+    assert ">主机 <span" in new.text and "服务器的地址。" in new.text
     await client.post("/sign-out", data={"csrf_token": hidden(new.text, "csrf_token")})
     client.cookies.clear()
     await sign_in(client, "sam", USER_PASSWORD, "/")
