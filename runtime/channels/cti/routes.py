@@ -119,13 +119,13 @@ async def call_event(
         raise ProblemError("validation_failed", errors=errors) from None
     popped = None
     try:
-        popped = await service.pop_known_caller(db, channel, call)
+        popped = await service.pop_caller(db, channel, call)
     except ProblemError:  # no intake mapping: the event is quarantined below
         await db.rollback()
         channel = await _channel(db, app_key, channel_key)
     else:
         if popped is not None:
-            await db.commit()  # the page pops now, while the call is being logged
+            await commit_and_dispatch(db)  # the page pops now, while the call is logged
     try:
         result = await service.receive(db, channel, call, raw, popped=popped)
     except ProblemError as exc:  # no intake mapping, a value a form refuses: keep the event

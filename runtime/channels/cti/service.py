@@ -214,18 +214,18 @@ async def _pop(
     return users
 
 
-async def pop_known_caller(db: AsyncSession, channel: Channel, call: CallEvent) -> list[int] | None:
-    """The screen pop of a ringing call from a known customer, before the call is logged (the
-    caller commits it at once: the page pops while the call log and the app's rules are still
-    being written); None when the caller is not known yet (the pop follows the log)."""
+async def pop_caller(db: AsyncSession, channel: Channel, call: CallEvent) -> list[int] | None:
+    """The screen pop of a ringing call, before the call is logged: the caller's customer is
+    found — or created, for a new caller — and the pop published (the caller commits both at
+    once, so the page pops while the call log and the app's rules on the ticket are still being
+    written); None for other events and repeats."""
     if call.event != "ringing" or call.direction != "inbound":
         return None
     if await intake.is_duplicate(db, channel, external_of(call)):
         return None
-    to = await intake.target(db, channel)
-    customer_id = await intake.find_customer(db, to, Identity(phone=customer_number(call)))
-    if customer_id is None:
-        return None
+    customer_id, _created = await intake.ensure_customer(
+        db, channel, Identity(phone=customer_number(call))
+    )
     settings = channels.settings_of(channel)
     assert isinstance(settings, CtiSettings)
     return await _pop(db, channel, settings, call, customer_id, None)
@@ -241,7 +241,7 @@ async def receive(
     popped: list[int] | None = None,
 ) -> CallAccepted:
     """Take in one call event (see the module docstring); the caller commits. ``popped``: the
-    users :func:`pop_known_caller` already sent the screen pop to."""
+    users :func:`pop_caller` already sent the screen pop to."""
     external = external_of(call)
     if await intake.is_duplicate(db, channel, external):
         return CallAccepted(status="duplicate")
