@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import pytest
+from markupsafe import escape
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -215,3 +216,21 @@ async def test_the_channel_pages_speak_chinese_and_need_a_designer(center, page_
     await sign_in(client, "sam", USER_PASSWORD, "/")
     denied = await client.get("/build/apps/customer_center/channels")
     assert denied.status_code == 403
+
+
+async def test_every_kind_has_its_settings_form_in_both_languages(center):
+    client = center.client
+    await sign_in(client, "admin", ADMIN_PASSWORD, "/build")
+    for kind in channel_kinds:
+        for language, title in (("en", kind.label[0]), ("zh-CN", kind.label[1])):
+            page = await client.get(
+                "/build/apps/customer_center/channels/new",
+                params={"kind": kind.type},
+                headers={"Accept-Language": language},
+            )
+            assert page.status_code == 200, (kind.type, page.text)
+            assert f"· {escape(title)}</span>" in page.text
+            for name, info in kind.settings_model.model_fields.items():
+                extra = info.json_schema_extra
+                label = extra["title_zh"] if language == "zh-CN" else info.title
+                assert f'data-setting="{name}"' in page.text and escape(str(label)) in page.text
