@@ -52,7 +52,7 @@ run: $(STAMP) $(ASSETSTAMP)
 test: $(DEVSTAMP) $(ASSETSTAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	TANGRAM_REQUIRE_NODE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS)
+	TANGRAM_REQUIRE_NODE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=20
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .

@@ -19,10 +19,12 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import inspect, text
 
 from runtime import migrate
 from runtime.app import create_app
+from runtime.auth import passwords
 from runtime.config import Settings, normalise_database_url
 from runtime.db import create_engine
 from runtime.flows.assign import clear_cache as clear_assign_cache
@@ -37,6 +39,14 @@ REQUIRE_PG = os.environ.get("TANGRAM_REQUIRE_POSTGRES") == "1"
 REQUIRE_BROWSER = os.environ.get("TANGRAM_REQUIRE_BROWSER") == "1"
 BACKENDS = ["sqlite", "postgresql"]
 FORM_TABLE = re.compile(r"^t_\d+(_\d+|_fts)?$")
+
+# Argon2id with the library's default cost takes about 0.3 s to hash and as long to verify: a
+# sign-in per test (the admin fixture, the Customer Center's eight people) made that most of the
+# suite's time. Tests in this process hash with a tiny cost (still argon2id; the cost is stored in
+# each hash, so servers in other processes verify them the same way). Production keeps the
+# default cost (runtime/auth/passwords.py).
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+passwords._DUMMY_HASH = passwords._hasher.hash("tangram-dummy-password")
 
 _pg_counts = {"ran": 0, "skipped": 0}
 _browser_counts = {"skipped": 0}
