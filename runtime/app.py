@@ -27,7 +27,7 @@ from runtime.channels.setup import ROUTERS as CHANNEL_ROUTERS
 from runtime.config import Settings, get_settings
 from runtime.errors import install_error_handlers
 from runtime.files.routes import router as files_router
-from runtime.files.storage import LocalStorage
+from runtime.files.storage import LocalStorage, use_storage
 from runtime.flows.routes import flows_router
 from runtime.jobs import builtin  # noqa: F401  (registers the platform's job handlers)
 from runtime.jobs.routes import router as jobs_router
@@ -78,6 +78,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessions = database.session_factory(engine, write=True)
     app.state.read_sessions = database.session_factory(engine, write=False)
     app.state.storage = LocalStorage(settings.storage_dir)
+    use_storage(app.state.storage)
     worker_task: asyncio.Task[None] | None = None
     worker: Worker | None = None
     if settings.run_worker:

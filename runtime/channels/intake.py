@@ -46,11 +46,10 @@ from runtime.channels.models import (
     Channel,
     ChannelMessage,
 )
-from runtime.config import get_settings
 from runtime.db import utcnow
 from runtime.errors import ProblemError
 from runtime.files.models import StoredFile
-from runtime.files.storage import LocalStorage
+from runtime.files.storage import active_storage
 from runtime.records.forms import FormHandle, PublishedApp, resolve_app
 from runtime.records.writer import RecordWriter
 
@@ -407,7 +406,7 @@ async def store_bytes(
 ) -> int:
     """Put bytes in the file store (deduplicated by content) and add their metadata row, in
     the caller's transaction; the file's id."""
-    storage = LocalStorage(get_settings().storage_dir)
+    storage = active_storage()
     staged = storage.stage_bytes(data)
     try:
         storage.publish(staged)

@@ -119,3 +119,22 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         """Remove a blob (callers check first that no metadata row names it)."""
         self.path_for(key).unlink(missing_ok=True)
+
+
+_active: LocalStorage | None = None
+
+
+def use_storage(storage: LocalStorage) -> None:
+    """Make ``storage`` the one code without a request or job context stores into (the
+    channels' intake): the running app's (``runtime.app.create_app``)."""
+    global _active
+    _active = storage
+
+
+def active_storage() -> LocalStorage:
+    """The running app's file store, else the configured one."""
+    if _active is not None:
+        return _active
+    from runtime.config import get_settings
+
+    return LocalStorage(get_settings().storage_dir)

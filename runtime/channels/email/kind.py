@@ -51,11 +51,10 @@ from runtime.channels.models import (
 from runtime.channels.registry import ChannelKind
 from runtime.channels.secrets import SecretsUnreadable
 from runtime.channels.service import secrets_of, settings_of
-from runtime.config import get_settings
 from runtime.db import utcnow
 from runtime.errors import ProblemError
 from runtime.files.models import StoredFile
-from runtime.files.storage import LocalStorage
+from runtime.files.storage import active_storage
 from runtime.jobs import queue
 from runtime.jobs.context import JobContext
 from runtime.jobs.registry import handlers
@@ -107,7 +106,7 @@ class EmailKind(ChannelKind):
         if raw is None and logged.raw_file_id is not None:
             stored = await db.get(StoredFile, logged.raw_file_id)
             if stored is not None:
-                raw = LocalStorage(get_settings().storage_dir).path_for(stored.key).read_bytes()
+                raw = active_storage().path_for(stored.key).read_bytes()
         if raw is None:
             raise NotImplementedError
         parsed = parse(raw, settings_of(channel))
@@ -464,7 +463,7 @@ async def _files(db: AsyncSession, app_id: int, ids_: list[int]) -> list[tuple[s
         )
         .order_by(StoredFile.id)
     )
-    storage = LocalStorage(get_settings().storage_dir)
+    storage = active_storage()
     return [
         (f.filename, f.content_type, storage.path_for(f.key).read_bytes()) for f in rows.scalars()
     ]
