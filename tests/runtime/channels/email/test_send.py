@@ -153,7 +153,7 @@ async def test_polling_runs_as_a_job_and_idle_wakes_it(center, sessions, setting
     async with sessions() as db:
         jobs = (await db.execute(select(Job).where(Job.name == "email.poll"))).scalars().all()
     assert [j.payload["channel"] for j in jobs] == [channel["id"]]
-    async with running(Worker(sessions, settings)):
+    async with running(Worker(sessions, settings), stop_timeout=30):  # a poll may be in IDLE
 
         async def idling():
             async with sessions() as db:
