@@ -23,6 +23,8 @@ IDS = {
     "article": 4,
     "return_request": 5,
     "survey": 6,
+    "kb_category": 7,
+    "deflection": 8,
 }
 DONE = ["resolved", "closed"]
 
@@ -192,21 +194,84 @@ def forms() -> list[dict]:
     article = (
         Fields()
         .add("title", "text", "标题", "Title", required=True)
-        .select("category", "类别", "Category", CATEGORIES)
+        .select("category", "工单类别", "Ticket type", CATEGORIES)
         .add("body", "richtext", "正文", "Body")
         .add("keywords", "text", "关键词", "Keywords")
         .select(
             "status",
-            "状态",
-            "Status",
+            "审核状态",
+            "Review status",
             [
                 ("draft", "草稿", "Draft"),
                 ("published", "已发布", "Published"),
                 ("archived", "已归档", "Archived"),
+                ("in_review", "待审核", "In review"),
             ],
             default="draft",
         )
         .add("views", "integer", "浏览次数", "Views", default=0)
+        .add("summary", "textarea", "摘要", "Summary")
+        .select(
+            "visibility",
+            "可见范围",
+            "Visibility",
+            [("internal", "仅内部", "Internal"), ("public", "公开", "Public")],
+            default="internal",
+        )
+        .add(
+            "section",
+            "relation",
+            "知识分类",
+            "Category",
+            options={"form_id": IDS["kb_category"]},
+        )
+        .add("attachments", "attachments", "附件", "Attachments")
+        .add("helpful", "integer", "有帮助", "Helpful", default=0)
+        .add("not_helpful", "integer", "没帮助", "Not helpful", default=0)
+    )
+    kb_category = (
+        Fields()
+        .add("name", "text", "名称", "Name", required=True)
+        .add("description", "textarea", "说明", "Description")
+        .add(
+            "parent",
+            "relation",
+            "上级分类",
+            "Parent category",
+            options={"form_id": IDS["kb_category"]},
+        )
+        .add("position", "integer", "排序", "Position", default=0)
+        .add("icon", "text", "图标", "Icon")
+    )
+    deflection = (
+        Fields()
+        .add("query", "text", "搜索内容", "What was looked for", required=True)
+        .add(
+            "article",
+            "relation",
+            "查看的文章",
+            "Article opened",
+            options={"form_id": IDS["article"]},
+        )
+        .select(
+            "outcome",
+            "结果",
+            "Outcome",
+            [
+                ("pending", "未定", "Pending"),
+                ("deflected", "自助解决", "Deflected"),
+                ("submitted", "仍提交工单", "Ticket submitted"),
+            ],
+            default="pending",
+        )
+        .select(
+            "source",
+            "来源",
+            "Source",
+            [("portal", "客户门户", "Customer portal"), ("web_form", "网页表单", "Web form")],
+        )
+        .add("customer", "relation", "客户", "Customer", options={"form_id": IDS["customer"]})
+        .add("ticket", "relation", "工单", "Ticket", options={"form_id": IDS["ticket"]})
     )
     line_fields = [
         {"id": 1, "key": "sku", "type": "text", "label": L("商品编码", "SKU"), "required": True},
@@ -282,6 +347,14 @@ def forms() -> list[dict]:
             [("sent", "已发送", "Sent"), ("answered", "已回复", "Answered")],
             default="sent",
         )
+        .add(
+            "nps",
+            "integer",
+            "推荐意愿（NPS）",
+            "Likely to recommend (0–10)",
+            options={"min": 0, "max": 10},
+        )
+        .add("answered_at", "datetime", "回复时间", "Answered at")
     )
     return [
         {**form("customer", "客户", "Customer", customer, "name"), "overview": customer_overview()},
@@ -290,6 +363,8 @@ def forms() -> list[dict]:
         form("article", "知识库文章", "Knowledge article", article, "title"),
         form("return_request", "退货申请", "Return request", returns, "order_number"),
         form("survey", "满意度回访", "Satisfaction survey", survey, "ticket"),
+        form("kb_category", "知识分类", "Knowledge category", kb_category, "name"),
+        form("deflection", "自助解决记录", "Self-service session", deflection, "query"),
     ]
 
 
@@ -1248,6 +1323,8 @@ def permissions() -> list[dict]:
         # department and the ones assigned to them (routing crosses departments).
         grant("agent_customers", "agent", WORK, "customer"),
         grant("agent_articles", "agent", ["read"], "article"),
+        grant("agent_kb_categories", "agent", ["read"], "kb_category"),
+        grant("agent_deflections", "agent", ["read"], "deflection"),
         grant("agent_tickets", "agent", WORK, "ticket", "department"),
         grant("agent_assigned", "agent", ["read", "update"], "ticket", "rule", rule=MINE),
     ]
@@ -1275,6 +1352,8 @@ def permissions() -> list[dict]:
             scope="department",
         ),
         grant("manager_articles", "department_manager", ["read"], "article"),
+        grant("manager_kb", "department_manager", ["read"], "kb_category"),
+        grant("manager_deflections", "department_manager", ["read"], "deflection"),
         grant("executive_read", "executive", ["read", "export"]),
         grant(
             "admin_all",
@@ -1358,6 +1437,61 @@ def intake() -> list[dict[str, Any]]:
                 "recipient": "recipient",
             },
             "channels": {kind: kind for kind in ("email", "chat", "wechat", "phone", "web")},
+            "knowledge": {
+                "form": "article",
+                "title": "title",
+                "body": "body",
+                "summary": "summary",
+                "keywords": "keywords",
+                "category": "section",
+                "categories": {
+                    "form": "kb_category",
+                    "name": "name",
+                    "description": "description",
+                    "parent": "parent",
+                    "position": "position",
+                    "icon": "icon",
+                },
+                "visibility": "visibility",
+                "public": ["public"],
+                "status": "status",
+                "published": ["published"],
+                "attachments": "attachments",
+                "helpful": "helpful",
+                "not_helpful": "not_helpful",
+                "views": "views",
+            },
+            "survey": {
+                "form": "survey",
+                "ticket": "ticket",
+                "customer": "customer",
+                "score": "score",
+                "nps": "nps",
+                "comment": "comment",
+                "status": "status",
+                "sent": "sent",
+                "answered": "answered",
+                "answered_at": "answered_at",
+            },
+            "deflection": {
+                "form": "deflection",
+                "query": "query",
+                "article": "article",
+                "outcome": "outcome",
+                "deflected": "deflected",
+                "submitted": "submitted",
+                "source": "source",
+                "sources": {"portal": "portal", "web_form": "web_form"},
+                "customer": "customer",
+                "ticket": "ticket",
+            },
+            "portal": {
+                "title": L("客户服务中心", "Help center"),
+                "reopen_days": 7,
+                "reopen_to": "in_progress",
+                "reopen_from": ["resolved", "closed"],
+                "resolved_at": "resolved_at",
+            },
         }
     ]
 

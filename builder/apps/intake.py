@@ -14,6 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from builder.apps.selfservice import (
+    DEFLECTION_SOURCES,
+    DeflectionMap,
+    KnowledgeMap,
+    PortalMap,
+    SurveyMap,
+)
 from engines.form.check import SchemaProblem
 from engines.form.errors import SchemaError
 from engines.form.registry import FIELD_TYPES
@@ -77,6 +84,12 @@ class IntakeSpec(_Part):
     message: MessageMap
     #: Channel kind → the option value of the ticket's and message's channel fields.
     channels: dict[str, str] = Field(default_factory=dict)
+    #: Self-service (``builder.apps.selfservice``): the knowledge base, surveys, deflection
+    #: sessions and the customer portal of this helpdesk.
+    knowledge: KnowledgeMap | None = None
+    survey: SurveyMap | None = None
+    deflection: DeflectionMap | None = None
+    portal: PortalMap = Field(default_factory=PortalMap)
 
     def channel_value(self, kind: str) -> str | None:
         return self.channels.get(kind)
@@ -110,6 +123,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the customer form needs at least one of email, phone or openid",
         "客户表单至少需要邮箱、电话或 openid 之一",
     ),
+    "intake.unknown_source": (
+        "unknown self-service source {value!r}: use portal or web_form",
+        "未知自助来源 {value!r}：请使用 portal 或 web_form",
+    ),
 }
 #: What a field is used as, for the wrong-type message.
 _WHAT = {
@@ -117,6 +134,8 @@ _WHAT = {
     "relation": ("a relation", "关联"),
     "choice": ("an option", "选项"),
     "files": ("attachments", "附件"),
+    "number": ("a number", "数字"),
+    "date": ("a date and time", "日期时间"),
 }
 #: Field-type families that can hold text, and files.
 _TEXT = frozenset({"text", "contact"})
@@ -157,6 +176,8 @@ class _Checker:
             "relation": field_type is not None and _reference(spec) is not None,
             "choice": field_type is not None and "enum" in field_type.value_schema(spec),
             "files": family in _FILES,
+            "number": family == "number",
+            "date": family == "date",
         }[use]
         if not fits:
             what, what_zh = _WHAT[use]
@@ -223,6 +244,88 @@ class _Checker:
         for kind in sorted(intake.channels):
             if kind not in CHANNELS:
                 self.add(f"{path}.channels.{kind}", "intake.unknown_channel", value=kind)
+        article = self.knowledge(f"{path}.knowledge", intake.knowledge)
+        self.survey(f"{path}.survey", intake.survey, ticket, customer)
+        self.deflection(f"{path}.deflection", intake.deflection, article, ticket, customer)
+        if intake.portal.reopen_to is not None and ticket is not None:
+            status = self.field(f"{path}.ticket.status", ticket, t.status, "choice")
+            self.options(f"{path}.portal.reopen_to", ticket, status, [intake.portal.reopen_to])
+            self.options(
+                f"{path}.portal.reopen_from", ticket, status, list(intake.portal.reopen_from)
+            )
+        if intake.portal.resolved_at is not None and ticket is not None:
+            self.field(f"{path}.portal.resolved_at", ticket, intake.portal.resolved_at, "date")
+
+    def knowledge(self, path: str, k: KnowledgeMap | None) -> FormSchema | None:
+        if k is None:
+            return None
+        article = self.form(path, k.form)
+        if article is None:
+            return None
+        for name in ("title", "body", "summary", "keywords"):
+            self.field(f"{path}.{name}", article, getattr(k, name), "text")
+        visibility = self.field(f"{path}.visibility", article, k.visibility, "choice")
+        self.options(f"{path}.public", article, visibility, list(k.public))
+        status = self.field(f"{path}.status", article, k.status, "choice")
+        self.options(f"{path}.published", article, status, list(k.published))
+        self.field(f"{path}.attachments", article, k.attachments, "files")
+        for name in ("helpful", "not_helpful", "views"):
+            self.field(f"{path}.{name}", article, getattr(k, name), "number")
+        c = k.categories
+        if c is not None:
+            categories = self.form(f"{path}.categories", c.form)
+            self.relation(f"{path}.category", article, k.category, categories)
+            if categories is not None:
+                where = f"{path}.categories"
+                for name in ("name", "description", "icon"):
+                    self.field(f"{where}.{name}", categories, getattr(c, name), "text")
+                self.relation(f"{where}.parent", categories, c.parent, categories)
+                self.field(f"{where}.position", categories, c.position, "number")
+        return article
+
+    def survey(
+        self, path: str, s: SurveyMap | None, ticket: FormSchema | None, customer: FormSchema | None
+    ) -> None:
+        if s is None:
+            return
+        form = self.form(path, s.form)
+        if form is None:
+            return
+        self.relation(f"{path}.ticket", form, s.ticket, ticket)
+        self.relation(f"{path}.customer", form, s.customer, customer)
+        self.field(f"{path}.score", form, s.score, "number")
+        self.field(f"{path}.nps", form, s.nps, "number")
+        self.field(f"{path}.comment", form, s.comment, "text")
+        status = self.field(f"{path}.status", form, s.status, "choice")
+        self.options(f"{path}.sent", form, status, [s.sent])
+        self.options(f"{path}.answered", form, status, [s.answered])
+        self.field(f"{path}.answered_at", form, s.answered_at, "date")
+
+    def deflection(
+        self,
+        path: str,
+        d: DeflectionMap | None,
+        article: FormSchema | None,
+        ticket: FormSchema | None,
+        customer: FormSchema | None,
+    ) -> None:
+        if d is None:
+            return
+        form = self.form(path, d.form)
+        if form is None:
+            return
+        self.field(f"{path}.query", form, d.query, "text")
+        self.relation(f"{path}.article", form, d.article, article)
+        outcome = self.field(f"{path}.outcome", form, d.outcome, "choice")
+        self.options(f"{path}.deflected", form, outcome, [d.deflected])
+        self.options(f"{path}.submitted", form, outcome, [d.submitted])
+        source = self.field(f"{path}.source", form, d.source, "choice")
+        self.options(f"{path}.sources", form, source, sorted(set(d.sources.values())))
+        for name in sorted(d.sources):
+            if name not in DEFLECTION_SOURCES:
+                self.add(f"{path}.sources.{name}", "intake.unknown_source", value=name)
+        self.relation(f"{path}.customer", form, d.customer, customer)
+        self.relation(f"{path}.ticket", form, d.ticket, ticket)
 
 
 def _reference(spec: FieldSpec) -> tuple[str, str | int] | None:

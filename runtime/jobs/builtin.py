@@ -11,6 +11,7 @@ from builder.apps import publish_jobs  # noqa: F401  (registers apps.publish)
 from runtime.auth import throttle
 from runtime.auth.models import UserSession
 from runtime.channels import kinds as channel_kinds  # noqa: F401  (email.poll, email.send)
+from runtime.channels.email import notice  # noqa: F401  (email.notice)
 from runtime.db import utcnow
 from runtime.flows import jobs as flow_jobs  # noqa: F401  (registers flow.timer, flow.service)
 from runtime.flows import triggers  # noqa: F401  (flows start on record events)

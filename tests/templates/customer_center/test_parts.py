@@ -18,7 +18,16 @@ from engines.rules.spec import Rule
 from tests.templates.customer_center import install as template
 from tests.templates.customer_center.install import GROUPS, ROOT
 
-FORMS = {"customer", "ticket", "communication", "article", "return_request", "survey"}
+FORMS = {
+    "customer",
+    "ticket",
+    "communication",
+    "article",
+    "return_request",
+    "survey",
+    "kb_category",
+    "deflection",
+}
 
 
 def _json(name: str):
