@@ -17,6 +17,7 @@ from runtime.flows.models import (
     FlowToken,
 )
 from runtime.jobs.models import Job, WorkerProcess
+from runtime.kb.models import KbEntry
 from runtime.live.models import UserEvent
 from runtime.net.models import WebhookDelivery
 from runtime.org.models import (
@@ -79,6 +80,7 @@ __all__ = [
     "Group",
     "GroupMember",
     "Job",
+    "KbEntry",
     "Notification",
     "OrgVersion",
     "PublicForm",
