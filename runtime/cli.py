@@ -205,6 +205,29 @@ def public_form(
     typer.echo(f"{app_key}.{form_key} is public at /p/{slug}")
 
 
+@app.command("kb-reindex")
+def kb_reindex(
+    app_key: Annotated[str, typer.Argument(help="The app's key, e.g. customer_center")],
+) -> None:
+    """Rebuild an app's knowledge-base search index from its articles."""
+    from runtime.errors import ProblemError
+    from runtime.kb import index
+
+    async def rebuild(session, settings):  # type: ignore[no-untyped-def]
+        try:
+            count = await index.reindex_app(session, app_key)
+        except ProblemError:
+            return None
+        await session.commit()
+        return count
+
+    count = asyncio.run(_with_session(rebuild))
+    if count is None:
+        typer.echo(f"error: no published app {app_key!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{app_key}: {count} article(s) indexed")
+
+
 @app.command("webhook-secret")
 def webhook_secret(
     name: Annotated[

@@ -26,6 +26,7 @@ from runtime.config import Settings
 from runtime.db import utcnow
 from runtime.errors import ProblemError
 from runtime.jobs import queue
+from runtime.kb import index as kb_index
 from runtime.records.forms import published_form
 from runtime.records.writer import RecordEvent, RecordWriter, commit_and_dispatch
 from templates import demo_accounts, layout
@@ -494,6 +495,8 @@ async def install(
                 {"events": events_payload(delivered)},
                 created_by=actor.user_id,
             )
+    # Seed articles are written quietly: the knowledge base's search index is built here.
+    await kb_index.reindex_app(db, app.key)
     db.add(
         TemplateInstall(
             app_id=app.id,

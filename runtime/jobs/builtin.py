@@ -20,6 +20,7 @@ from runtime.jobs.context import JobContext
 from runtime.jobs.models import WorkerProcess
 from runtime.jobs.registry import handlers
 from runtime.jobs.worker import CLEANUP_JOB
+from runtime.kb import index as kb_index  # noqa: F401  (articles are indexed as written)
 from runtime.net.models import WebhookDelivery
 from runtime.publicforms import jobs as public_form_jobs  # noqa: F401  (public_forms.mail_link)
 from runtime.records import import_job  # noqa: F401  (registers records.import)

@@ -2,9 +2,10 @@
 
 The row holds the article's search words per part (title, keywords, summary, body — Chinese
 segmented by :mod:`engines.form.search`), whether customers may see it and whether it is
-published. PostgreSQL ranks a weighted ``tsvector`` (title A, keywords B, summary and body C/D)
-through a GIN index (a plain, empty index on SQLite); SQLite keeps an FTS5 table per app (``kb_fts_<app id>``, created when the
-first article is indexed, like the forms' FTS tables) ranked by ``bm25`` with the same weights.
+published. PostgreSQL ranks a weighted ``tsvector`` (title A, keywords B, summary C, body D)
+through a GIN index (a plain, empty index on SQLite); SQLite keeps an FTS5 table per app
+(``kb_fts_<app id>``, created when the first article is indexed, like the forms' FTS tables)
+ranked by ``bm25`` with the same weights.
 """
 
 from __future__ import annotations
