@@ -32,6 +32,7 @@ from runtime.flows.routes import flows_router
 from runtime.jobs import builtin  # noqa: F401  (registers the platform's job handlers)
 from runtime.jobs.routes import router as jobs_router
 from runtime.jobs.worker import Worker
+from runtime.kb.public_routes import router as kb_public_router
 from runtime.kb.search_routes import router as kb_search_router
 from runtime.middleware import RateLimitMiddleware, RequestContextMiddleware
 from runtime.net.routes import router as webhook_deliveries_router
@@ -152,6 +153,7 @@ def create_app(
         templates_router,
         *CHANNEL_ROUTERS,
         kb_search_router,
+        kb_public_router,
         public_forms_router,
         public_forms_public_router,
     )

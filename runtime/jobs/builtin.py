@@ -20,6 +20,7 @@ from runtime.jobs.context import JobContext
 from runtime.jobs.models import WorkerProcess
 from runtime.jobs.registry import handlers
 from runtime.jobs.worker import CLEANUP_JOB
+from runtime.kb import deflection
 from runtime.kb import index as kb_index  # noqa: F401  (articles are indexed as written)
 from runtime.net.models import WebhookDelivery
 from runtime.publicforms import jobs as public_form_jobs  # noqa: F401  (public_forms.mail_link)
@@ -50,6 +51,14 @@ async def cleanup(ctx: JobContext) -> dict[str, Any]:
         delete(WebhookDelivery).where(
             WebhookDelivery.created_at < now - timedelta(days=ctx.settings.webhook_log_days)
         )
+    )
+    # Self-service sessions pending for a day are settled once an hour.
+    await queue.enqueue(
+        db,
+        deflection.SETTLE_JOB,
+        {},
+        idempotency_key=f"{deflection.SETTLE_JOB}:{now.strftime('%Y%m%d%H')}",
+        priority=-10,
     )
     return {
         "sessions": sessions.rowcount or 0,  # type: ignore[attr-defined]
