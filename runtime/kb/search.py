@@ -38,6 +38,7 @@ from runtime.records.scope import read_scope
 
 Audience = Literal["public", "agent"]
 MAX_TERMS = 12
+SUMMARY = 300
 #: Words too common to tell articles apart (dropped unless the query has nothing else).
 _FILLER = (
     "a an and are can do does for from how i in is it my of on or the to what when where why "
@@ -56,6 +57,8 @@ class Hit:
     title: str
     title_html: str
     snippet_html: str
+    #: The start of the article's summary and text, plain (for inserting into a reply).
+    summary: str
     score: float
     category_id: int | None
     public: bool
@@ -221,6 +224,7 @@ async def search(
             title=entry.title,
             title_html=highlight.mark(entry.title, marked),
             snippet_html=highlight.snippet(entry.text, marked),
+            summary=entry.text[:SUMMARY],
             score=round(float(row_score), 6),
             category_id=entry.category_id,
             public=entry.public,

@@ -24,6 +24,8 @@ class HitOut(BaseModel):
     #: The title and a passage of the article as HTML: escaped text, found words in <mark>.
     title_html: str
     snippet_html: str
+    #: The start of the article's summary and text, plain.
+    summary: str
     score: float
     category: int | None
     public: bool
@@ -43,6 +45,7 @@ def search_out(result: SearchResult) -> SearchOut:
                 title=h.title,
                 title_html=h.title_html,
                 snippet_html=h.snippet_html,
+                summary=h.summary,
                 score=h.score,
                 category=h.category_id,
                 public=h.public,
